@@ -1,0 +1,79 @@
+// boot_config.h: the contract between the generator and the runtime.
+//
+// The generator writes one BootConfig into every image at kBootConfigPath; the runtime reads it
+// at boot. This file is the only definition of that format (both programs link it), and
+// boot_config_test.cc round-trips it. The format is line-based text so that a user in the rescue
+// shell can read it with `cat`:
+//
+//   zinitrd-boot-config<TAB>1
+//   kver<TAB>6.1.0-28-amd64
+//   feature<TAB>zfs
+//   module<TAB>zfs<TAB>/lib/modules/.../zfs.ko<TAB>spl,znvpair<TAB>zfs_arc_max=1073741824
+//   load<TAB>zfs
+//   alias<TAB>pci:v00001AF4d00001001sv*sd*bc*sc*i*<TAB>virtio_pci
+//   set<TAB>rescue_shell<TAB>/bin/sh
+//
+// Fields are separated by one TAB; TAB, newline and backslash inside a field are escaped as \t,
+// \n and \\. Unknown record kinds are ignored (a newer generator may add some), but a newer major
+// version is refused.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.h"
+
+namespace zinitrd {
+
+/// Where the boot configuration lives inside the image.
+inline constexpr std::string_view kBootConfigPath = "/etc/zinitrd/boot.conf";
+/// Format version written by this build; readers refuse a larger one.
+inline constexpr int kBootConfigVersion = 1;
+
+/// One kernel module in the image.
+struct BootModule {
+  std::string name;               ///< module name with '_' (as /sys/module shows it)
+  std::string path;               ///< absolute path of the .ko (maybe .ko.xz/.ko.zst) in the image
+  std::vector<std::string> deps;  ///< modules to load first (hard deps and softdep "pre:"), by name
+  std::string options;            ///< options from modprobe.d, space separated (cmdline adds more)
+
+  bool operator==(const BootModule&) const = default;
+};
+
+/// A modalias pattern (fnmatch syntax, as in modules.alias) and the module that serves it.
+struct BootAlias {
+  std::string pattern;
+  std::string module;
+
+  bool operator==(const BootAlias&) const = default;
+};
+
+/// Everything the runtime needs to know about its image.
+struct BootConfig {
+  int version = kBootConfigVersion;
+  std::string kver;                           ///< kernel release the modules were built for
+  std::vector<std::string> features;          ///< enabled features, in plan order
+  std::vector<BootModule> modules;            ///< every module in the image, dependencies first
+  std::vector<std::string> load;              ///< modules loaded unconditionally, in this order
+  std::vector<BootAlias> aliases;             ///< coldplug/hotplug table: load only what is present
+  std::map<std::string, std::string> settings;  ///< defaults, e.g. rescue_shell, ld_library_path
+
+  bool operator==(const BootConfig&) const = default;
+
+  /// The module called NAME ('-' and '_' are equivalent), or nullptr.
+  const BootModule* find_module(std::string_view name) const;
+  /// The setting KEY, or FALLBACK when it is not set.
+  std::string setting(std::string_view key, std::string_view fallback = {}) const;
+};
+
+/// Serialises CONFIG in the format described above.
+std::string write_boot_config(const BootConfig& config);
+/// Parses TEXT; errors name the line number and what is wrong with it.
+Result<BootConfig> parse_boot_config(std::string_view text);
+
+/// Normalises a module name as the kernel does: '-' becomes '_'.
+std::string normalize_module_name(std::string_view name);
+
+}  // namespace zinitrd

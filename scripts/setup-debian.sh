@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# setup-debian.sh: make a fresh Debian 12 machine (as root) ready to build zinitrd and to boot
+# ZFS roots under QEMU. Idempotent: a second run checks and returns in seconds.
+#
+# What it does, in order:
+#   1. enable the `contrib` component (ZFS lives there), derived from the existing deb822 sources;
+#   2. install the build dependencies, a Debian kernel with headers, ZFS (DKMS) and QEMU;
+#   3. make sure DKMS has built zfs for the newest installed kernel (not the running one).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+[ "$(id -u)" = 0 ] || { echo "setup-debian.sh: run as root (it installs packages)" >&2; exit 1; }
+
+build_pkgs=(build-essential cmake pkg-config libkmod-dev libarchive-dev libzstd-dev libelf-dev
+            libboost-program-options-dev doctest-dev cpio zstd xz-utils lz4 gzip python3 file)
+kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
+zfs_pkgs=(zfs-dkms zfsutils-linux)
+vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static)
+
+missing() {  # prints the packages of "$@" that are not installed
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || echo "$p"
+  done
+}
+
+# 1. contrib: same URIs and suites as each existing stanza of the Debian sources, component contrib.
+enable_contrib() {
+  local src=/etc/apt/sources.list.d/debian.sources dst=/etc/apt/sources.list.d/zinitrd-contrib.sources
+  if [ -f "$dst" ] || grep -qs '^Components:.*contrib' "$src"; then return 1; fi
+  [ -f "$src" ] || { echo "setup: $src not found; enable Debian's contrib component by hand" >&2; exit 1; }
+  awk 'BEGIN { RS = ""; ORS = "\n\n" }
+       /(^|\n)Types:.*deb/ { gsub(/Components:[^\n]*/, "Components: contrib"); print }' "$src" >"$dst.tmp"
+  mv "$dst.tmp" "$dst"
+  log "enabled contrib in $dst"
+  return 0
+}
+
+need_update=0
+enable_contrib && need_update=1
+want=$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}")
+if [ -n "$want" ] && { [ "$need_update" = 1 ] || ! apt-cache show zfs-dkms >/dev/null 2>&1; }; then
+  need_update=1
+fi
+if [ -n "$want" ] || [ "$need_update" = 1 ]; then
+  [ "$need_update" = 1 ] || [ -n "$want" ] && { log "apt-get update"; apt-get update -qq; }
+fi
+
+install() {  # install the missing ones of "$@"
+  local todo
+  todo=$(missing "$@")
+  [ -z "$todo" ] && return 0
+  log "installing: $(echo $todo)"
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $todo >/dev/null
+}
+
+install "${build_pkgs[@]}"
+# Headers before zfs-dkms, so DKMS builds zfs for this kernel as part of the zfs-dkms install.
+install "${kernel_pkgs[@]}"
+install "${zfs_pkgs[@]}"
+install "${vm_pkgs[@]}"
+
+# 3. The newest installed kernel that has headers is the one we test with (never the host's).
+kver=$("$(dirname "$0")/kver.sh")
+if ! ls /lib/modules/"$kver"/updates/dkms/zfs.ko* >/dev/null 2>&1; then
+  log "DKMS has no zfs for $kver yet: dkms autoinstall -k $kver (several minutes)"
+  dkms autoinstall -k "$kver"
+fi
+ls /lib/modules/"$kver"/updates/dkms/zfs.ko* >/dev/null || {
+  echo "setup: zfs.ko was not built for $kver; see 'dkms status' and /var/lib/dkms/zfs/*/build/make.log" >&2
+  exit 1
+}
+log "ready: kernel $kver, $(dkms status zfs 2>/dev/null | head -n1)"
