@@ -1,0 +1,55 @@
+// build.h: `zinitrd build`, as a pipeline of named passes.
+//
+//   plan features -> resolve kernel modules -> resolve ELF closure -> gather files ->
+//   write cpio + compress -> atomic rename
+//
+// Each pass is a function in build.cc with one short comment; `--stats` prints their times.
+// Nothing is written to the output until every input has resolved: a build that cannot produce
+// a bootable image fails with one message listing every problem and leaves the old image alone.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "image_writer.h"
+#include "result.h"
+
+namespace zinitrd::gen {
+
+/// Everything `zinitrd build` can be told, after defaults are applied.
+struct BuildOptions {
+  std::string root = "/";                 ///< system to build for
+  std::string kver;                       ///< kernel release (lib/modules/KVER under root)
+  std::string output;                     ///< image path on the host (already under root)
+  WriteOptions write;                     ///< compression, level, mtime
+  std::vector<std::string> feature_dirs;  ///< modules.d directories, later ones override
+  std::vector<std::string> add, omit;     ///< features asked for / refused
+  std::vector<std::string> includes;      ///< "SRC[:DST]": host files copied as they are
+  std::vector<std::string> installs;      ///< programs (with ELF closure) from the root
+  std::vector<std::string> kmods;         ///< extra kernel modules loaded at boot
+  std::string runtime;                    ///< host path of the runtime binary (zinitrd's init)
+  std::string init;                       ///< replacement /init (host path), empty = the runtime
+};
+
+/// Time of one pass.
+struct PassTime {
+  std::string name;
+  double seconds = 0;
+};
+
+/// What a successful build did.
+struct BuildReport {
+  std::vector<std::string> warnings;  ///< non-fatal: what was skipped and why
+  std::vector<std::string> features;  ///< planned features, in order
+  std::vector<PassTime> passes;
+  WriteStats written;
+  size_t modules = 0;                 ///< kernel modules in the image
+};
+
+/// The path inside the image where the runtime lives; /init points to it unless --init is given.
+inline constexpr const char* kRuntimeImagePath = "/usr/lib/zinitrd/init";
+
+/// Runs the whole pipeline. On error nothing was written; the Error lists every problem found.
+Result<BuildReport> build_image(const BuildOptions& options);
+
+}  // namespace zinitrd::gen

@@ -1,0 +1,268 @@
+// cli.cc: parses `zinitrd build|ls|cat|extract`, applies configuration files and defaults, and
+// reports results and errors once. Options come from the command line first, then from
+// ROOT/etc/zinitrd.conf and ROOT/etc/zinitrd.conf.d/*.conf (INI, same names): the command line
+// wins, and list options (add, omit, include, install, kmod) accumulate across all sources.
+#include "cli.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "build.h"
+#include "image_reader.h"
+#include "root_fs.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace zinitrd::gen {
+namespace {
+
+constexpr int kExitOk = 0, kExitFailed = 1, kExitUsage = 2;
+
+constexpr const char* kUsage =
+    "usage: zinitrd build [options]        build an initramfs for a ZFS root\n"
+    "       zinitrd ls IMAGE               list the files of any initramfs\n"
+    "       zinitrd cat IMAGE PATH         print one file of an initramfs\n"
+    "       zinitrd extract IMAGE DIR      unpack an initramfs into DIR\n"
+    "       zinitrd --help | --version\n";
+
+// The directory holding the running executable; the runtime and modules.d live beside it.
+fs::path self_dir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path(".") : exe.parent_path();
+}
+
+// Where an installed (or build-tree) zinitrd keeps its runtime and features: PREFIX/lib/zinitrd.
+fs::path data_dir() { return self_dir().parent_path() / "lib" / "zinitrd"; }
+
+std::string running_kernel() {
+  struct utsname u;
+  return ::uname(&u) == 0 ? u.release : "";
+}
+
+// The default image path by distribution convention, read from ROOT's os-release.
+std::string default_output(const RootFs& root, const std::string& kver) {
+  std::string os = root.read_file("/etc/os-release").ok() ? *root.read_file("/etc/os-release") : "";
+  auto field = [&](std::string_view key) {
+    size_t p = 0;
+    while ((p = os.find(key, p)) != std::string::npos) {
+      if (p == 0 || os[p - 1] == '\n') {
+        size_t e = os.find('\n', p);
+        std::string v = os.substr(p + key.size(), e == std::string::npos ? e : e - p - key.size());
+        v.erase(std::remove(v.begin(), v.end(), '"'), v.end());
+        return v;
+      }
+      ++p;
+    }
+    return std::string();
+  };
+  std::string ids = " " + field("ID=") + " " + field("ID_LIKE=") + " ";
+  bool debian = ids.find(" debian ") != std::string::npos || ids.find(" ubuntu ") != std::string::npos;
+  return root.host_path(debian ? "/boot/initrd.img-" + kver : "/boot/initramfs-" + kver + ".img");
+}
+
+// A default kernel release: the running one on the host; the only one installed under --root.
+Result<std::string> default_kver(const RootFs& root) {
+  if (root.is_host()) return running_kernel();
+  std::vector<std::string> kvers;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root.host_path("/lib/modules"), ec))
+    if (fs::exists(e.path() / "modules.dep")) kvers.push_back(e.path().filename());
+  if (kvers.size() == 1) return kvers[0];
+  return Error::msg("--kver is required with --root: " + std::to_string(kvers.size()) +
+                    " kernels found in " + root.host_path("/lib/modules"));
+}
+
+po::options_description build_options() {
+  po::options_description d("zinitrd build options");
+  d.add_options()
+      ("kver,k", po::value<std::string>(), "kernel release (default: the running kernel)")
+      ("output,o", po::value<std::string>(), "image path (default: /boot/initrd.img-KVER on Debian/Ubuntu, /boot/initramfs-KVER.img elsewhere)")
+      ("root,r", po::value<std::string>()->default_value("/"), "build for the system mounted at DIR")
+      ("compress", po::value<std::string>()->default_value("zstd"), "zstd, gzip, xz, lz4 or none")
+      ("level", po::value<int>()->default_value(-1), "compression level (default: the compressor's)")
+      ("add,a", po::value<std::vector<std::string>>()->composing(), "add a feature of modules.d")
+      ("omit", po::value<std::vector<std::string>>()->composing(), "leave a feature out")
+      ("include", po::value<std::vector<std::string>>()->composing(), "copy host file SRC[:DST] into the image")
+      ("install", po::value<std::vector<std::string>>()->composing(), "add a program and its libraries")
+      ("kmod", po::value<std::vector<std::string>>()->composing(), "add a kernel module, loaded at boot")
+      ("init", po::value<std::string>(), "use this program as /init instead of zinitrd's runtime")
+      ("stats", po::bool_switch(), "print the time of each pass")
+      ("verbose,v", po::bool_switch(), "print what went in")
+      ("quiet,q", po::bool_switch(), "print errors only");
+  return d;
+}
+
+template <class T>
+std::vector<T> list(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::vector<T>>() : std::vector<T>{};
+}
+
+// Reads ROOT/etc/zinitrd.conf and ROOT/etc/zinitrd.conf.d/*.conf into VM (after the command line).
+void read_config_files(const RootFs& root, const po::options_description& desc, po::variables_map& vm) {
+  std::vector<std::string> files;
+  if (root.exists("/etc/zinitrd.conf")) files.push_back("/etc/zinitrd.conf");
+  for (const auto& f : root.glob("/etc/zinitrd.conf.d/*.conf")) files.push_back(f);
+  for (const auto& f : files) {
+    std::string host = root.host_path(f);
+    std::ifstream in(host);
+    try {
+      po::store(po::parse_config_file(in, desc), vm);
+    } catch (const po::error& e) {
+      throw po::error(host + ": " + e.what());
+    }
+  }
+}
+
+int cmd_build(const std::vector<std::string>& args) {
+  po::options_description desc = build_options();
+  desc.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "usage: zinitrd build [options]\n" << desc;
+    return kExitOk;
+  }
+  RootFs root(vm["root"].as<std::string>());
+  read_config_files(root, build_options(), vm);
+  po::notify(vm);
+
+  BuildOptions opt;
+  opt.root = root.root();
+  if (vm.count("kver")) {
+    opt.kver = vm["kver"].as<std::string>();
+  } else {
+    auto k = default_kver(root);
+    if (!k) throw po::error(k.error().message);
+    opt.kver = *k;
+  }
+  opt.output = vm.count("output") ? vm["output"].as<std::string>() : default_output(root, opt.kver);
+  auto compression = parse_compression(vm["compress"].as<std::string>());
+  if (!compression) throw po::error(compression.error().message);
+  opt.write.compression = *compression;
+  opt.write.level = vm["level"].as<int>();
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) opt.write.mtime = std::atoll(epoch);
+  opt.feature_dirs = {data_dir() / "modules.d", root.host_path("/etc/zinitrd/modules.d")};
+  opt.add = list<std::string>(vm, "add");
+  opt.omit = list<std::string>(vm, "omit");
+  opt.includes = list<std::string>(vm, "include");
+  opt.installs = list<std::string>(vm, "install");
+  opt.kmods = list<std::string>(vm, "kmod");
+  opt.runtime = data_dir() / "init";
+  if (vm.count("init")) opt.init = vm["init"].as<std::string>();
+  bool quiet = vm["quiet"].as<bool>(), verbose = vm["verbose"].as<bool>();
+  bool stats = vm["stats"].as<bool>();
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto report = build_image(opt);
+  if (!report) {
+    std::fprintf(stderr, "zinitrd: %s\n", report.error().message.c_str());
+    return kExitFailed;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!quiet)
+    for (const auto& w : report->warnings) std::fprintf(stderr, "zinitrd: warning: %s\n", w.c_str());
+  if (verbose) {
+    std::string f;
+    for (const auto& n : report->features) f += " " + n;
+    std::fprintf(stderr, "zinitrd: features:%s; %zu kernel modules\n", f.c_str(), report->modules);
+  }
+  if (stats)
+    for (const auto& p : report->passes)
+      std::fprintf(stderr, "zinitrd: pass %-20s %7.3f s\n", p.name.c_str(), p.seconds);
+  if (!quiet)
+    std::printf("zinitrd: wrote %s (%.1f MB, %zu entries, %s, %.1f MB uncompressed) in %.2f s\n",
+                opt.output.c_str(), report->written.compressed_bytes / 1e6, report->written.entries,
+                std::string(compression_name(opt.write.compression)).c_str(),
+                report->written.uncompressed_bytes / 1e6, secs);
+  return kExitOk;
+}
+
+std::string mode_string(mode_t m) {
+  std::string s = S_ISDIR(m) ? "d" : S_ISLNK(m) ? "l" : S_ISCHR(m) ? "c" : S_ISBLK(m) ? "b"
+                : S_ISFIFO(m) ? "p" : S_ISSOCK(m) ? "s" : "-";
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) s += (m & (0400 >> i)) ? rwx[i] : '-';
+  return s;
+}
+
+int cmd_ls(const std::vector<std::string>& args) {
+  if (args.size() != 1) throw po::error("usage: zinitrd ls IMAGE");
+  auto members = list_image(args[0]);
+  if (!members) {
+    std::fprintf(stderr, "zinitrd: %s\n", members.error().message.c_str());
+    return kExitFailed;
+  }
+  for (const auto& m : *members) {
+    std::printf("%s %10llu %s%s%s\n", mode_string(m.mode).c_str(), (unsigned long long)m.size,
+                m.path.c_str(), m.link_target.empty() ? "" : " -> ", m.link_target.c_str());
+  }
+  return kExitOk;
+}
+
+int cmd_cat(const std::vector<std::string>& args) {
+  if (args.size() != 2) throw po::error("usage: zinitrd cat IMAGE PATH");
+  auto content = read_image_member(args[0], args[1]);
+  if (!content) {
+    std::fprintf(stderr, "zinitrd: %s\n", content.error().message.c_str());
+    return kExitFailed;
+  }
+  std::fwrite(content->data(), 1, content->size(), stdout);
+  return kExitOk;
+}
+
+int cmd_extract(const std::vector<std::string>& args) {
+  if (args.size() != 2) throw po::error("usage: zinitrd extract IMAGE DIR");
+  std::vector<std::string> warnings;
+  auto st = extract_image(args[0], args[1], &warnings);
+  for (const auto& w : warnings) std::fprintf(stderr, "zinitrd: warning: %s\n", w.c_str());
+  if (!st) {
+    std::fprintf(stderr, "zinitrd: %s\n", st.error().message.c_str());
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+      std::fputs(kUsage, stdout);
+      std::cout << build_options();
+      return kExitOk;
+    }
+    if (cmd == "--version") {
+      std::printf("zinitrd %s\n", ZINITRD_VERSION);
+      return kExitOk;
+    }
+    if (cmd == "build") return cmd_build(args);
+    if (cmd == "ls") return cmd_ls(args);
+    if (cmd == "cat") return cmd_cat(args);
+    if (cmd == "extract") return cmd_extract(args);
+    std::fprintf(stderr, "zinitrd: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+    return kExitUsage;
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "zinitrd: %s\n(see `zinitrd %s --help`)\n", e.what(), cmd.c_str());
+    return kExitUsage;
+  }
+}
+
+}  // namespace zinitrd::gen
