@@ -16,7 +16,7 @@ build_pkgs=(build-essential cmake pkg-config libkmod-dev libarchive-dev libzstd-
             libboost-program-options-dev doctest-dev cpio zstd xz-utils lz4 gzip python3 file)
 kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
 zfs_pkgs=(zfs-dkms zfsutils-linux)
-vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static)
+vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk)
 
 missing() {  # prints the packages of "$@" that are not installed
   local p

@@ -1,0 +1,10 @@
+#!/bin/busybox sh
+# guest_init.sh: /sbin/init of every test root dataset. It proves what the initramfs handed over
+# (which dataset is /, which is /usr, that it runs as PID 1), prints one marker line on the
+# console for the test to match, and powers the VM off (QEMU then exits with status 0).
+B=/bin/busybox
+src() { $B awk -v m="$1" '$2 == m { s = $1 } END { print (s == "" ? "none" : s) }' /proc/mounts; }
+opts() { $B awk -v m="$1" '$2 == m { s = $4 } END { split(s, o, ","); print o[1] }' /proc/mounts; }
+echo "ZINITRD-TEST-MARKER root=$(src /) usr=$(src /usr) pid=$$ mode=$(opts /) label=$($B cat /etc/zinitrd-test-root 2>/dev/null)"
+$B sync
+$B poweroff -f

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""scenarios: the end-to-end boot tests (ctest label `vm`).
+
+Each scenario boots the installed Debian kernel with a zinitrd image and some of the cached pool
+disks (see make_pools.sh) under QEMU, with a kernel command line as users write it, and asserts on
+the serial console: a successful boot must reach the marker printed by the root dataset's own
+/sbin/init (guest_init.sh) naming the expected datasets for / and /usr and PID 1; a failing boot
+must explain itself and offer a working rescue shell, never panic.
+
+  scenarios.py --list                      names, one a line (CMake registers one test each)
+  scenarios.py --build-dir B --prepare     pool disks (cached) + the test image
+  scenarios.py --build-dir B --run NAME    one scenario
+  scenarios.py --build-dir B --demo        the README's main job: boot one image, show it all
+"""
+import argparse
+import os
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vmlib  # noqa: E402
+
+MARKER = r"ZINITRD-TEST-MARKER root=(\S+) usr=(\S+) pid=(\d+) mode=(\S+) label=(.*)"
+RESCUE = r"starting rescue shell"
+SKIP = 77
+
+
+class Boot:
+    """A boot that must reach the marker with the given / and /usr datasets."""
+
+    def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="ro", hotplug=None):
+        self.append, self.disks, self.root, self.usr, self.mode = append, disks, root, usr, mode
+        self.hotplug = hotplug  # a disk added through QMP a few seconds after /init starts
+
+
+class Fails:
+    """A boot that must stop with MESSAGES (regexes, in order) and a working rescue shell."""
+
+    def __init__(self, append, disks=("rpool",), messages=()):
+        self.append, self.disks, self.messages = append, disks, messages
+
+
+DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr")
+SCENARIOS = {
+    "root_zfs_colon": Boot("root=zfs:rpool/ROOT/debian", **DEBIAN),
+    "root_ZFS_equals": Boot("root=ZFS=rpool/ROOT/debian", **DEBIAN),
+    "zfs_equals_rw": Boot("zfs=rpool/ROOT/debian rw", mode="rw", **DEBIAN),
+    "rootfstype_zfs": Boot("rootfstype=zfs root=rpool/ROOT/debian", **DEBIAN),
+    "root_zfs_auto": Boot("root=zfs:AUTO", **DEBIAN),
+    "legacy_root": Boot("root=zfs:rpool/ROOT/legacy", root="rpool/ROOT/legacy"),
+    "space_as_plus": Boot("root=zfs:rpool/ROOT/my+root", root=r"rpool/ROOT/my\040root"),
+    "deep_non_rpool": Boot("root=zfs:tank/sys/os/roots/main", disks=("tank",),
+                           root="tank/sys/os/roots/main"),
+    "mirror_degraded": Boot("root=zfs:mpool/root", disks=("mirror-a",), root="mpool/root"),
+    "foreign_hostid_refused": Fails("root=zfs:fpool/root", disks=("foreign",),
+                                    messages=[r"previously in use from another system",
+                                              r"(?i)deadbeef", r"zfs_force=1", RESCUE]),
+    "foreign_hostid_force": Boot("root=zfs:fpool/root zfs_force=1", disks=("foreign",),
+                                 root="fpool/root"),
+    "foreign_spl_hostid": Boot("root=zfs:fpool/root spl.spl_hostid=0xdeadbeef", disks=("foreign",),
+                               root="fpool/root"),
+    "missing_pool": Fails("root=zfs:nopool/ROOT/x rd.timeout=5", messages=[r"nopool", RESCUE]),
+    "misspelled_dataset": Fails("root=zfs:rpool/ROOT/debain", messages=[r"rpool/ROOT/debain", RESCUE]),
+    "hotplug_late_disk": Boot("root=zfs:rpool/ROOT/debian", disks=(), hotplug="rpool", **DEBIAN),
+}
+
+
+def test_image(paths, k):
+    """The image every scenario boots: `zinitrd build` with defaults, as a user would run it."""
+    img = os.path.join(paths.out, "zinitrd.img")
+    stamp_inputs = [paths.zinitrd, os.path.join(paths.build, "lib/zinitrd/init")]
+    if os.path.exists(img) and all(os.path.getmtime(img) >= os.path.getmtime(p) for p in stamp_inputs):
+        return img
+    print(vmlib.zinitrd_build(paths, k, img, "--stats"), end="")
+    return img
+
+
+def prerequisites(k):
+    missing = [p for p in ("qemu-system-x86_64", "sfdisk") if not shutil.which(p)]
+    if not os.path.exists(f"/boot/vmlinuz-{k}"):
+        missing.append(f"/boot/vmlinuz-{k}")
+    return missing
+
+
+def run(paths, name, echo=False):
+    sc = SCENARIOS[name]
+    k = vmlib.kver()
+    disks = dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, k)))
+    img = test_image(paths, k)
+    attach = [disks[d] for d in sc.disks]
+    hotplug = getattr(sc, "hotplug", None)
+    extra = []
+    if hotplug:
+        extra = ["-device", "pcie-root-port,id=hp0,bus=pcie.0,chassis=1",
+                 "-blockdev", f"driver=file,node-name=late,filename={disks[hotplug]},read-only=on",
+                 "-blockdev", "driver=raw,node-name=lateraw,file=late,read-only=on"]
+    vm = vmlib.Vm(vmlib.kernel_image(k), img, sc.append, attach, name=name, qmp=bool(hotplug),
+                  log_dir=paths.logs, echo=echo, extra=extra)
+    try:
+        if hotplug:
+            vm.expect(r"zinitrd", timeout=240)
+            time.sleep(3)
+            vm.qmp("blockdev-add", driver="qcow2", **{"node-name": "ov"},
+                   file={"driver": "file", "filename": overlay(paths, disks[hotplug])})
+            vm.qmp("device_add", driver="virtio-blk-pci", drive="ov", bus="hp0", id="latedisk")
+            vmlib.log(f"{name}: disk {hotplug} hot-plugged at {time.monotonic() - vm.start:.1f}s")
+        if isinstance(sc, Boot):
+            secs, m = vm.expect(MARKER)
+            got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4))
+            want = dict(root=sc.root, usr=sc.usr, pid="1", mode=sc.mode)
+            if got != want:
+                raise AssertionError(f"{name}: booted, but saw {got}, expected {want}")
+            vm.wait_exit(60)
+            result = f"marker after {secs:.1f} s"
+        else:
+            for msg in sc.messages:
+                secs, _ = vm.expect(msg)
+            vm.expect(r"#\s*$", timeout=60)
+            vm.send("echo RESCUE-$((6*7))\n")
+            vm.expect(r"RESCUE-42", timeout=60)
+            result = f"explained and rescue shell after {secs:.1f} s"
+        if "Kernel panic" in vm.text():
+            raise AssertionError(f"{name}: the kernel panicked\n{vm.tail()}")
+    finally:
+        vm.kill()
+    with open(os.path.join(paths.logs, "timings.tsv"), "a") as f:
+        f.write(f"{name}\t{secs:.1f}\n")
+    print(f"vm scenario {name}: PASS ({result}; append: {sc.append})")
+
+
+def overlay(paths, base):
+    """A qcow2 overlay of BASE so that a hot-plugged disk never changes the cached base disk."""
+    ov = os.path.join(paths.out, f"hotplug-{os.getpid()}.qcow2")
+    if os.path.exists(ov):
+        os.unlink(ov)
+    import subprocess
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", ov], check=True)
+    return ov
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build-dir", default=os.path.join(vmlib.SOURCE_DIR, "build"))
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--prepare", action="store_true")
+    ap.add_argument("--run")
+    ap.add_argument("--demo", action="store_true")
+    a = ap.parse_args()
+    if a.list:
+        print("\n".join(SCENARIOS))
+        return 0
+    paths = vmlib.Paths(a.build_dir)
+    k = vmlib.kver()
+    missing = prerequisites(k)
+    if missing:
+        msg = f"VM TESTS CANNOT RUN: missing {', '.join(missing)}; run scripts/setup-debian.sh"
+        print(("FAIL: " if os.environ.get("CI") else "SKIPPED: ") + msg, file=sys.stderr)
+        return 1 if os.environ.get("CI") else SKIP
+    if a.prepare:
+        vmlib.pool_disks(paths, k)
+        test_image(paths, k)
+        return 0
+    if a.run:
+        run(paths, a.run)
+        return 0
+    if a.demo:
+        run(paths, "root_zfs_colon", echo=True)
+        return 0
+    ap.print_usage()
+    return 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except AssertionError as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,266 @@
+"""vmlib: boot real kernels and zinitrd images under QEMU, for the end-to-end tests and the demo.
+
+Everything here is real: the installed Debian kernel, the DKMS-built ZFS modules, zpool/zfs from
+zfsutils-linux, QEMU (TCG when there is no KVM). Slow artefacts are cached in ZINITRD_CACHE
+(default /var/cache/zinitrd-tests), keyed by everything they depend on:
+  - vmlinux-KVER: the uncompressed kernel, booted through PVH (saves ~3 s of xz per boot);
+  - pools-KEY/: the pool disks, made by a VM whose /init is make_pools.sh. KEY hashes the
+    scripts, the kernel, the ZFS and busybox versions and the host's /etc/hostid.
+Tests boot with -snapshot, so a base disk never changes.
+"""
+import fcntl
+import hashlib
+import json
+import lzma
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
+CACHE = os.environ.get("ZINITRD_CACHE", "/var/cache/zinitrd-tests")
+POOL_DISKS = ["rpool", "tank", "mirror-a", "mirror-b", "foreign"]  # vda..vde, see make_pools.sh
+DISK_MB = 256
+
+
+def log(msg):
+    print(f"vm: {msg}", file=sys.stderr, flush=True)
+
+
+def kver():
+    """The kernel the tests boot: the newest installed one (never the host's running kernel)."""
+    return subprocess.check_output([os.path.join(SOURCE_DIR, "scripts/kver.sh")], text=True).strip()
+
+
+def kernel_image(k):
+    """An uncompressed vmlinux for PVH boot when it can be extracted, else the bzImage."""
+    bz = f"/boot/vmlinuz-{k}"
+    out = os.path.join(CACHE, f"vmlinux-{k}")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(bz):
+        return out
+    data = open(bz, "rb").read()
+    pos = data.find(b"\xfd7zXZ\x00")
+    if pos < 0:
+        return bz
+    try:
+        elf = lzma.LZMADecompressor().decompress(data[pos:])
+    except lzma.LZMAError:
+        return bz
+    if elf[:4] != b"\x7fELF":
+        return bz
+    os.makedirs(CACHE, exist_ok=True)
+    with open(out + ".tmp", "wb") as f:
+        f.write(elf)
+    os.replace(out + ".tmp", out)
+    return out
+
+
+class Vm:
+    """One QEMU guest with its serial console captured line by line."""
+
+    def __init__(self, kernel, initrd, append, disks=(), name="vm", snapshot=True, qmp=False,
+                 log_dir=None, echo=False, extra=()):
+        self.name = name
+        self.echo = echo
+        self.lines = []
+        self._q = queue.Queue()
+        self.qmp_path = None
+        cmd = ["qemu-system-x86_64", "-machine", "q35", "-m", "1024", "-smp", "2",
+               "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
+               "-nic", "none", "-kernel", kernel, "-initrd", initrd,
+               "-append", f"console=ttyS0 panic=-1 {append}".strip()]
+        if os.access("/dev/kvm", os.R_OK | os.W_OK):
+            cmd += ["-accel", "kvm"]
+        if snapshot:
+            cmd.append("-snapshot")
+        for i, d in enumerate(disks):
+            cmd += ["-drive", f"file={d},if=virtio,format=raw,index={i}"]
+        if qmp:
+            self.qmp_path = os.path.join(log_dir or "/tmp", f"{name}.qmp")
+            if os.path.exists(self.qmp_path):
+                os.unlink(self.qmp_path)
+            cmd += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
+        cmd += list(extra)
+        self.log_file = open(os.path.join(log_dir, f"{name}.log"), "w") if log_dir else None
+        self.start = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        buf = b""
+        while True:
+            chunk = self.proc.stdout.read1(4096)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                self._line(raw)
+            if buf and not buf.endswith(b"\r"):  # a prompt without newline: deliver it too
+                if re.search(rb"[#$>:] ?$", buf):
+                    self._line(buf)
+                    buf = b""
+        if buf:
+            self._line(buf)
+        self._q.put(None)
+
+    def _line(self, raw):
+        line = raw.decode("utf-8", "replace").rstrip("\r")
+        stamp = time.monotonic() - self.start
+        self.lines.append((stamp, line))
+        if self.log_file:
+            self.log_file.write(f"[{stamp:7.2f}] {line}\n")
+            self.log_file.flush()
+        if self.echo:
+            print(f"[{stamp:6.2f}] {line}", flush=True)
+        self._q.put((stamp, line))
+
+    def expect(self, pattern, timeout=240):
+        """Waits for a console line matching PATTERN; returns (seconds since start, match)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.name}: no line matching /{pattern}/ within {timeout}s"
+                                     f"\n--- console tail ---\n{self.tail()}")
+            try:
+                item = self._q.get(timeout=min(left, 1))
+            except queue.Empty:
+                continue
+            if item is None:
+                raise AssertionError(f"{self.name}: QEMU exited (status {self.proc.wait()}) before "
+                                     f"/{pattern}/\n--- console tail ---\n{self.tail()}")
+            m = rx.search(item[1])
+            if m:
+                return item[0], m
+
+    def send(self, text):
+        """Types TEXT on the serial console."""
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def wait_exit(self, timeout=60):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{self.name}: did not power off within {timeout}s\n{self.tail()}")
+
+    def tail(self, n=40):
+        return "\n".join(l for _, l in self.lines[-n:])
+
+    def text(self):
+        return "\n".join(l for _, l in self.lines)
+
+    def qmp(self, command, **arguments):
+        """Runs one QMP command (a new connection per call keeps this simple)."""
+        for _ in range(100):
+            if os.path.exists(self.qmp_path):
+                break
+            time.sleep(0.1)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(self.qmp_path)
+            f = s.makefile("rw")
+            json.loads(f.readline())  # greeting
+            for cmd in ({"execute": "qmp_capabilities"}, {"execute": command, "arguments": arguments}):
+                f.write(json.dumps(cmd) + "\n")
+                f.flush()
+                while True:
+                    reply = json.loads(f.readline())
+                    if "return" in reply or "error" in reply:
+                        break
+            if "error" in reply:
+                raise AssertionError(f"QMP {command}: {reply['error']}")
+            return reply["return"]
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.log_file:
+            self.log_file.close()
+
+
+class Paths:
+    """Where the build tree keeps zinitrd and the tests keep their output."""
+
+    def __init__(self, build_dir):
+        self.build = os.path.abspath(build_dir)
+        self.zinitrd = os.path.join(self.build, "bin", "zinitrd")
+        self.out = os.path.join(self.build, "vm")
+        self.logs = os.path.join(self.out, "logs")
+        os.makedirs(self.logs, exist_ok=True)
+
+
+def zinitrd_build(paths, k, output, *args):
+    """Runs `zinitrd build`; returns its stdout+stderr. Raises with the output on failure."""
+    cmd = [paths.zinitrd, "build", "--kver", k, "-o", output, *args]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout}")
+    return p.stdout
+
+
+def _file_digest(h, path):
+    with open(path, "rb") as f:
+        h.update(f.read())
+
+
+def pool_key(k):
+    h = hashlib.sha256()
+    for s in ("make_pools.sh", "guest_init.sh"):
+        _file_digest(h, os.path.join(HERE, s))
+    _file_digest(h, "/etc/hostid")
+    _file_digest(h, "/bin/busybox")
+    zfs_ko = subprocess.check_output(["modinfo", "-k", k, "-F", "filename", "zfs"], text=True).strip()
+    h.update(zfs_ko.encode())
+    h.update(str(os.path.getmtime(zfs_ko)).encode())
+    h.update(k.encode())
+    h.update(str(DISK_MB).encode())
+    return h.hexdigest()[:16]
+
+
+def pool_disks(paths, k):
+    """The base pool disks (see make_pools.sh), made once per key and then reused."""
+    key = pool_key(k)
+    d = os.path.join(CACHE, f"pools-{key}")
+    disks = [os.path.join(d, f"{n}.raw") for n in POOL_DISKS]
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, "pools.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(d, "done")):
+            return disks
+        log(f"making pool disks in {d} (one VM boot, about a minute under TCG)")
+        tmp = d + ".tmp"
+        subprocess.run(["rm", "-rf", tmp], check=True)
+        os.makedirs(tmp)
+        for n in POOL_DISKS:
+            raw = os.path.join(tmp, f"{n}.raw")
+            with open(raw, "wb") as f:
+                f.truncate(DISK_MB << 20)
+            subprocess.run(["sfdisk", "-q", raw], input="label: gpt\n,,\n", text=True, check=True,
+                           stdout=subprocess.DEVNULL)
+        img = os.path.join(paths.out, "make-pools.img")
+        zinitrd_build(paths, k, img, "--init", os.path.join(HERE, "make_pools.sh"),
+                      "--include", os.path.join(HERE, "guest_init.sh") + ":/guest/init",
+                      "--install", "busybox")
+        vm = Vm(kernel_image(k), img, "quiet", [os.path.join(tmp, f"{n}.raw") for n in POOL_DISKS],
+                name="make-pools", snapshot=False, log_dir=paths.logs)
+        try:
+            _, m = vm.expect(r"MAKE-POOLS-(DONE|FAILED.*)", timeout=600)
+            if m.group(1) != "DONE":
+                raise AssertionError(f"pool creation failed: {m.group(0)}\n{vm.tail(60)}")
+            vm.wait_exit(120)
+        finally:
+            vm.kill()
+        with open(os.path.join(tmp, "done"), "w") as f:
+            f.write(vm.text())
+        subprocess.run(["rm", "-rf", d], check=True)
+        os.rename(tmp, d)
+        return disks
