@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# test.sh: set everything up and run the whole test suite: unit tests (also under ASan+UBSan),
+# then the end-to-end QEMU boots of real ZFS roots. This is what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+bash scripts/setup-debian.sh
+
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DZINITRD_SANITIZE=ON -DZINITRD_WERROR=ON >/dev/null
+cmake --build build-asan -j"$jobs" --target common_test runtime_test generator_test
+ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+
+echo "== build, unit tests and QEMU boots"
+cmake -S . -B build -DZINITRD_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+rm -f build/vm/logs/timings.tsv
+status=0
+ctest --test-dir build -L 'unit|vm' --output-on-failure -j2 || status=$?
+if [ -f build/vm/logs/timings.tsv ]; then
+  echo "== seconds from QEMU start to the marker (or to the rescue shell), per scenario"
+  sort build/vm/logs/timings.tsv | column -t
+fi
+exit "$status"
