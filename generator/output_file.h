@@ -30,6 +30,9 @@ class OutputFile {
   const std::string& path() const { return path_; }
   /// Makes the written content the file at path(): fsync, chmod 0600, rename, fsync directory.
   Status commit();
+  /// Rewords ERROR (from writing to fd()) for the user: names path(), says what to do, and that
+  /// the previous image is unchanged.
+  Error explain(const Error& error) const;
 
  private:
   OutputFile() = default;

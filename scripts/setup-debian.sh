@@ -37,14 +37,10 @@ enable_contrib() {
   return 0
 }
 
-need_update=0
-enable_contrib && need_update=1
-want=$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}")
-if [ -n "$want" ] && { [ "$need_update" = 1 ] || ! apt-cache show zfs-dkms >/dev/null 2>&1; }; then
-  need_update=1
-fi
-if [ -n "$want" ] || [ "$need_update" = 1 ]; then
-  [ "$need_update" = 1 ] || [ -n "$want" ] && { log "apt-get update"; apt-get update -qq; }
+enable_contrib || true
+if [ -n "$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}")" ]; then
+  log "apt-get update"
+  apt-get update -qq
 fi
 
 install() {  # install the missing ones of "$@"
