@@ -1,0 +1,451 @@
+// image_writer.cc: ImageTree -> newc cpio (libarchive) -> compressor -> file descriptor.
+//
+// libarchive writes the archive; its write callback feeds a Sink that compresses and writes to
+// the descriptor. zstd goes through libzstd with worker threads. gzip uses libarchive's own
+// filter (with its header timestamp disabled, for reproducibility). xz and lz4 need formats
+// libarchive 3.6 cannot produce: the kernel's xz decoder only accepts CRC32 (or no) integrity
+// checks (Documentation/staging/xz.rst) while libarchive writes CRC64, and the kernel's unlz4 only
+// reads the legacy lz4 format (magic 0x184C2102) while libarchive writes lz4 frames. Both are
+// therefore written with liblzma / liblz4 directly, resolved at run time from the copies libarchive
+// itself links (dlopen), so the build needs no extra development packages.
+#include "image_writer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <lzma.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "fd.h"
+
+namespace zinitrd::gen {
+
+namespace {
+
+constexpr size_t kChunk = 1 << 20;          // read and block size
+constexpr size_t kLz4LegacyChunk = 8 << 20;  // uncompressed bytes per legacy lz4 block (kernel)
+constexpr uint32_t kLz4LegacyMagic = 0x184C2102;
+
+struct ArchiveDeleter {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+struct EntryDeleter {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+using ArchivePtr = std::unique_ptr<archive, ArchiveDeleter>;
+using EntryPtr = std::unique_ptr<archive_entry, EntryDeleter>;
+
+// Writes everything to FD, counting bytes.
+class FdOut {
+ public:
+  explicit FdOut(int fd) : fd_(fd) {}
+  Status write(const void* data, size_t size) {
+    auto p = static_cast<const char*>(data);
+    while (size > 0) {
+      ssize_t n = ::write(fd_, p, size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Error::sys("write image", "", errno);
+      }
+      p += n;
+      size -= static_cast<size_t>(n);
+      bytes_ += static_cast<uint64_t>(n);
+    }
+    return Ok{};
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  int fd_;
+  uint64_t bytes_ = 0;
+};
+
+// Receives the cpio stream (already compressed when libarchive filters it).
+class Sink {
+ public:
+  explicit Sink(FdOut& out) : out_(out) {}
+  virtual ~Sink() = default;
+  virtual Status write(const void* data, size_t size) { return out_.write(data, size); }
+  virtual Status finish() { return Ok{}; }
+
+ protected:
+  FdOut& out_;
+};
+
+int cpu_count() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+// zstd through libzstd, multi-threaded. No long-distance matching: the window stays at the
+// level's size, which the kernel's unzstd accepts.
+class ZstdSink : public Sink {
+ public:
+  explicit ZstdSink(FdOut& out) : Sink(out), out_buf_(ZSTD_CStreamOutSize() * 8) {}
+  ~ZstdSink() override { ZSTD_freeCCtx(cctx_); }
+
+  Status init(int level, int threads) {
+    cctx_ = ZSTD_createCCtx();
+    if (!cctx_) return Error::msg("zstd: cannot create a compression context (out of memory?)");
+    if (auto st = check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level)); !st) return st;
+    if (auto st = check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1)); !st) return st;
+    // A libzstd built without threads rejects nbWorkers; single-threaded output is still valid.
+    if (threads > 1) ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, threads);
+    return Ok{};
+  }
+  Status write(const void* data, size_t size) override { return run(data, size, ZSTD_e_continue); }
+  Status finish() override { return run(nullptr, 0, ZSTD_e_end); }
+
+ private:
+  static Status check(size_t r) {
+    if (ZSTD_isError(r)) return Error::msg(std::string("zstd: ") + ZSTD_getErrorName(r));
+    return Ok{};
+  }
+  Status run(const void* data, size_t size, ZSTD_EndDirective mode) {
+    ZSTD_inBuffer in{data, size, 0};
+    for (;;) {
+      ZSTD_outBuffer o{out_buf_.data(), out_buf_.size(), 0};
+      size_t left = ZSTD_compressStream2(cctx_, &o, &in, mode);
+      if (auto st = check(left); !st) return st;
+      if (o.pos > 0)
+        if (auto st = out_.write(out_buf_.data(), o.pos); !st) return st;
+      if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size) return Ok{};
+    }
+  }
+
+  ZSTD_CCtx* cctx_ = nullptr;
+  std::vector<char> out_buf_;
+};
+
+// A shared library libarchive already depends on, opened for a few symbols.
+class DynLib {
+ public:
+  explicit DynLib(const char* soname) : handle_(dlopen(soname, RTLD_NOW | RTLD_LOCAL)) {}
+  ~DynLib() {
+    if (handle_) dlclose(handle_);
+  }
+  DynLib(const DynLib&) = delete;
+  DynLib& operator=(const DynLib&) = delete;
+  bool ok() const { return handle_ != nullptr; }
+  template <class F>
+  bool get(const char* name, F*& fn) {
+    fn = reinterpret_cast<F*>(dlsym(handle_, name));
+    return fn != nullptr;
+  }
+
+ private:
+  void* handle_;
+};
+
+// xz with a CRC32 check, multi-threaded (independent blocks, which the kernel's decoder reads).
+class XzSink : public Sink {
+ public:
+  explicit XzSink(FdOut& out) : Sink(out), lib_("liblzma.so.5"), out_buf_(kChunk) {}
+  ~XzSink() override {
+    if (end_ && started_) end_(&strm_);
+  }
+
+  Status init(int level, int threads) {
+    lzma_ret (*encoder_mt)(lzma_stream*, const lzma_mt*) = nullptr;
+    if (!lib_.ok() || !lib_.get("lzma_stream_encoder_mt", encoder_mt) || !lib_.get("lzma_code", code_) ||
+        !lib_.get("lzma_end", end_))
+      return Error::msg("xz compression needs liblzma.so.5, which could not be loaded: "
+                        "install liblzma5 or use --compress zstd");
+    lzma_mt mt{};
+    mt.threads = static_cast<uint32_t>(threads);
+    mt.preset = static_cast<uint32_t>(level);
+    mt.check = LZMA_CHECK_CRC32;  // the kernel's xz decoder supports CRC32 and none only
+    if (lzma_ret r = encoder_mt(&strm_, &mt); r != LZMA_OK)
+      return Error::msg("xz: cannot start the encoder (error " + std::to_string(r) + ")");
+    started_ = true;
+    return Ok{};
+  }
+  Status write(const void* data, size_t size) override { return run(data, size, LZMA_RUN); }
+  Status finish() override { return run(nullptr, 0, LZMA_FINISH); }
+
+ private:
+  Status run(const void* data, size_t size, lzma_action action) {
+    strm_.next_in = static_cast<const uint8_t*>(data);
+    strm_.avail_in = size;
+    for (;;) {
+      strm_.next_out = reinterpret_cast<uint8_t*>(out_buf_.data());
+      strm_.avail_out = out_buf_.size();
+      lzma_ret r = code_(&strm_, action);
+      size_t produced = out_buf_.size() - strm_.avail_out;
+      if (produced > 0)
+        if (auto st = out_.write(out_buf_.data(), produced); !st) return st;
+      if (r == LZMA_STREAM_END) return Ok{};
+      if (r != LZMA_OK) return Error::msg("xz: compression failed (error " + std::to_string(r) + ")");
+      if (action == LZMA_RUN && strm_.avail_in == 0) return Ok{};
+    }
+  }
+
+  DynLib lib_;
+  lzma_ret (*code_)(lzma_stream*, lzma_action) = nullptr;
+  void (*end_)(lzma_stream*) = nullptr;
+  lzma_stream strm_ = LZMA_STREAM_INIT;
+  bool started_ = false;
+  std::vector<char> out_buf_;
+};
+
+// Legacy lz4 (`lz4 -l`): a magic, then blocks of at most 8 MiB input, each prefixed by its
+// little-endian compressed size. This is the only lz4 format the kernel's unlz4 reads.
+class Lz4LegacySink : public Sink {
+ public:
+  explicit Lz4LegacySink(FdOut& out) : Sink(out), lib_("liblz4.so.1") {}
+
+  Status init(int level) {
+    if (!lib_.ok() || !lib_.get("LZ4_compressBound", bound_) || !lib_.get("LZ4_compress_default", fast_) ||
+        !lib_.get("LZ4_compress_HC", hc_))
+      return Error::msg("lz4 compression needs liblz4.so.1, which could not be loaded: "
+                        "install liblz4-1 or use --compress zstd");
+    level_ = level;
+    in_.reserve(kLz4LegacyChunk);
+    out_buf_.resize(static_cast<size_t>(bound_(static_cast<int>(kLz4LegacyChunk))) + 4);
+    uint8_t magic[4];
+    put_le32(magic, kLz4LegacyMagic);
+    return out_.write(magic, 4);
+  }
+  Status write(const void* data, size_t size) override {
+    auto p = static_cast<const char*>(data);
+    while (size > 0) {
+      size_t n = std::min(size, kLz4LegacyChunk - in_.size());
+      in_.insert(in_.end(), p, p + n);
+      p += n;
+      size -= n;
+      if (in_.size() == kLz4LegacyChunk)
+        if (auto st = flush(); !st) return st;
+    }
+    return Ok{};
+  }
+  Status finish() override { return in_.empty() ? Status(Ok{}) : flush(); }
+
+ private:
+  static void put_le32(uint8_t* p, uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+  }
+  Status flush() {
+    int cap = static_cast<int>(out_buf_.size() - 4);
+    int n = level_ >= 3 ? hc_(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap, level_)
+                        : fast_(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap);
+    if (n <= 0) return Error::msg("lz4: compression failed");
+    put_le32(reinterpret_cast<uint8_t*>(out_buf_.data()), static_cast<uint32_t>(n));
+    in_.clear();
+    return out_.write(out_buf_.data(), static_cast<size_t>(n) + 4);
+  }
+
+  DynLib lib_;
+  int (*bound_)(int) = nullptr;
+  int (*fast_)(const char*, char*, int, int) = nullptr;
+  int (*hc_)(const char*, char*, int, int, int) = nullptr;
+  int level_ = 1;
+  std::vector<char> in_;
+  std::vector<char> out_buf_;
+};
+
+// State shared with libarchive's write callback.
+struct WriteContext {
+  Sink* sink = nullptr;
+  uint64_t raw_bytes = 0;       // bytes reaching the sink
+  std::optional<Error> error;   // first sink error
+};
+
+la_ssize_t write_callback(archive* a, void* client, const void* buf, size_t size) {
+  auto ctx = static_cast<WriteContext*>(client);
+  Status st = ctx->sink->write(buf, size);
+  if (!st) {
+    if (!ctx->error) ctx->error = st.error();
+    archive_set_error(a, st.error().errnum ? st.error().errnum : EIO, "%s", st.error().message.c_str());
+    return -1;
+  }
+  ctx->raw_bytes += size;
+  return static_cast<la_ssize_t>(size);
+}
+
+Error archive_error(archive* a, const WriteContext& ctx, const std::string& what) {
+  if (ctx.error) return *ctx.error;
+  const char* msg = archive_error_string(a);
+  return Error{what + ": " + (msg ? msg : "unknown libarchive error"), archive_errno(a)};
+}
+
+// Streams the file SOURCE (already opened as FD, SIZE bytes announced in the header).
+Status copy_file(archive* a, const WriteContext& ctx, int fd, const std::string& source, uint64_t size,
+                 std::vector<char>& buf) {
+  uint64_t left = size;
+  while (left > 0) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+    ssize_t n = ::read(fd, buf.data(), want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::sys("read", source, errno);
+    }
+    if (n == 0)
+      return Error::msg("read '" + source + "': file shrank while it was being copied; run the build again");
+    if (archive_write_data(a, buf.data(), static_cast<size_t>(n)) != n)
+      return archive_error(a, ctx, "write '" + source + "' into the image");
+    left -= static_cast<uint64_t>(n);
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<Compression> parse_compression(std::string_view name) {
+  if (name == "zstd") return Compression::kZstd;
+  if (name == "gzip" || name == "gz") return Compression::kGzip;
+  if (name == "xz") return Compression::kXz;
+  if (name == "lz4") return Compression::kLz4;
+  if (name == "none" || name == "cat") return Compression::kNone;
+  return Error::msg("unknown compression '" + std::string(name) + "': use zstd, gzip, xz, lz4 or none");
+}
+
+std::string_view compression_name(Compression c) {
+  switch (c) {
+    case Compression::kZstd: return "zstd";
+    case Compression::kGzip: return "gzip";
+    case Compression::kXz: return "xz";
+    case Compression::kLz4: return "lz4";
+    case Compression::kNone: return "none";
+  }
+  return "none";
+}
+
+Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& options, int fd) {
+  const int threads = options.threads > 0 ? options.threads : cpu_count();
+  FdOut out(fd);
+  std::unique_ptr<Sink> sink;
+  ArchivePtr a(archive_write_new());
+  if (!a) return Error::msg("libarchive: out of memory");
+
+  // Pass: choose the compressor.
+  switch (options.compression) {
+    case Compression::kZstd: {
+      auto z = std::make_unique<ZstdSink>(out);
+      if (auto st = z->init(options.level >= 0 ? options.level : 3, threads); !st) return st.error();
+      sink = std::move(z);
+      break;
+    }
+    case Compression::kXz: {
+      auto x = std::make_unique<XzSink>(out);
+      if (auto st = x->init(options.level >= 0 ? std::min(options.level, 9) : 6, threads); !st)
+        return st.error();
+      sink = std::move(x);
+      break;
+    }
+    case Compression::kLz4: {
+      auto l = std::make_unique<Lz4LegacySink>(out);
+      if (auto st = l->init(options.level >= 0 ? std::min(options.level, 12) : 1); !st) return st.error();
+      sink = std::move(l);
+      break;
+    }
+    case Compression::kGzip: {
+      if (archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK)
+        return Error::msg(std::string("gzip: ") + archive_error_string(a.get()));
+      // libarchive stamps the current time into the gzip header unless told not to.
+      archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
+      if (options.level >= 0) {
+        std::string lv = std::to_string(std::min(options.level, 9));
+        if (archive_write_set_filter_option(a.get(), "gzip", "compression-level", lv.c_str()) != ARCHIVE_OK)
+          return Error::msg("gzip: invalid level " + lv + ": use 1-9");
+      }
+      sink = std::make_unique<Sink>(out);
+      break;
+    }
+    case Compression::kNone:
+      sink = std::make_unique<Sink>(out);
+      break;
+  }
+
+  WriteContext ctx;
+  ctx.sink = sink.get();
+  if (archive_write_set_format_cpio_newc(a.get()) != ARCHIVE_OK ||
+      archive_write_set_bytes_per_block(a.get(), static_cast<int>(kChunk)) != ARCHIVE_OK ||
+      archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK)
+    return archive_error(a.get(), ctx, "libarchive setup");
+  if (archive_write_open(a.get(), &ctx, nullptr, write_callback, nullptr) != ARCHIVE_OK)
+    return archive_error(a.get(), ctx, "open the image");
+
+  // Pass: write the entries, sorted, with reproducible metadata.
+  WriteStats stats;
+  EntryPtr e(archive_entry_new());
+  std::vector<char> buf(kChunk);
+  int64_t ino = 0;
+  for (const ImageEntry* entry : tree.sorted()) {
+    archive_entry_clear(e.get());
+    std::string name = entry->path;
+    while (!name.empty() && name.front() == '/') name.erase(0, 1);
+    if (name.empty()) continue;  // the root directory is the kernel's rootfs itself
+    archive_entry_set_pathname(e.get(), name.c_str());
+    archive_entry_set_uid(e.get(), 0);
+    archive_entry_set_gid(e.get(), 0);
+    archive_entry_set_mtime(e.get(), options.mtime, 0);
+    archive_entry_set_dev(e.get(), 0);
+    archive_entry_set_ino(e.get(), ++ino);
+    archive_entry_set_nlink(e.get(), entry->kind == ImageEntry::Kind::kDirectory ? 2 : 1);
+    mode_t perm = entry->mode & 07777;
+
+    Fd file;
+    uint64_t size = 0;
+    switch (entry->kind) {
+      case ImageEntry::Kind::kDirectory:
+        archive_entry_set_filetype(e.get(), AE_IFDIR);
+        break;
+      case ImageEntry::Kind::kSymlink:
+        archive_entry_set_filetype(e.get(), AE_IFLNK);
+        archive_entry_set_symlink(e.get(), entry->data.c_str());
+        perm = 0777;
+        break;
+      case ImageEntry::Kind::kFile:
+        archive_entry_set_filetype(e.get(), AE_IFREG);
+        if (entry->inline_data) {
+          size = entry->data.size();
+        } else {
+          file.reset(::open(entry->source.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+          if (!file.valid()) return Error::sys("open", entry->source, errno);
+          struct stat st;
+          if (fstat(file.get(), &st) != 0) return Error::sys("stat", entry->source, errno);
+          if (!S_ISREG(st.st_mode))
+            return Error::msg("'" + entry->source + "' is not a regular file; it cannot be copied into the image");
+          size = static_cast<uint64_t>(st.st_size);
+          if (perm == 0) perm = st.st_mode & 07777;
+          posix_fadvise(file.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+        }
+        break;
+    }
+    archive_entry_set_perm(e.get(), perm);
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
+    if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK)
+      return archive_error(a.get(), ctx, "write the header of " + entry->path);
+    if (entry->kind == ImageEntry::Kind::kFile) {
+      if (entry->inline_data) {
+        if (!entry->data.empty() &&
+            archive_write_data(a.get(), entry->data.data(), entry->data.size()) !=
+                static_cast<la_ssize_t>(entry->data.size()))
+          return archive_error(a.get(), ctx, "write " + entry->path);
+      } else if (auto st = copy_file(a.get(), ctx, file.get(), entry->source, size, buf); !st) {
+        return st.error();
+      }
+    }
+    ++stats.entries;
+  }
+
+  // Pass: trailer, then flush the compressor.
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return archive_error(a.get(), ctx, "finish the image");
+  stats.uncompressed_bytes = options.compression == Compression::kGzip
+                                 ? static_cast<uint64_t>(archive_filter_bytes(a.get(), 0))
+                                 : ctx.raw_bytes;
+  if (auto st = sink->finish(); !st) return st.error();
+  stats.compressed_bytes = out.bytes();
+  return stats;
+}
+
+}  // namespace zinitrd::gen
