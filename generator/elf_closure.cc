@@ -31,9 +31,12 @@ namespace {
 
 // ld.so's built-in search path on a multiarch x86_64 system, in its order.
 const std::vector<std::string>& default_library_dirs() {
-  static const std::vector<std::string> dirs = {
-      "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib",
-      "/usr/lib"};
+  static const std::vector<std::string> dirs = {"/lib/x86_64-linux-gnu",
+                                                "/usr/lib/x86_64-linux-gnu",
+                                                "/lib64",
+                                                "/usr/lib64",
+                                                "/lib",
+                                                "/usr/lib"};
   return dirs;
 }
 
@@ -118,13 +121,15 @@ Result<ObjectInfo> read_object(const std::string& host, const std::string& in_ro
   std::string_view h(head, static_cast<size_t>(n));
   if (h.substr(0, 2) == "#!") {
     info.is_script = true;
-    std::string_view line = h.substr(2, h.find('\n') == std::string_view::npos
-                                            ? std::string_view::npos
-                                            : h.find('\n') - 2);
+    std::string_view line = h.substr(
+        2, h.find('\n') == std::string_view::npos ? std::string_view::npos : h.find('\n') - 2);
     info.script_argv = split_any(line, " \t\r");
     return info;
   }
-  if (h.substr(0, 4) != "\x7f" "ELF") return info;
+  if (h.substr(0, 4) !=
+      "\x7f"
+      "ELF")
+    return info;
 
   if (!init_libelf()) return Error::msg("libelf: " + elf_error());
   ElfPtr elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr));
@@ -132,7 +137,8 @@ Result<ObjectInfo> read_object(const std::string& host, const std::string& in_ro
     return Error::msg("read ELF '" + in_root + "': " + elf_error());
   }
   GElf_Ehdr ehdr;
-  if (!gelf_getehdr(elf.get(), &ehdr)) return Error::msg("read ELF '" + in_root + "': " + elf_error());
+  if (!gelf_getehdr(elf.get(), &ehdr))
+    return Error::msg("read ELF '" + in_root + "': " + elf_error());
   info.is_elf = true;
   info.elf_class = gelf_getclass(elf.get());
   info.machine = ehdr.e_machine;
@@ -172,12 +178,23 @@ Result<ObjectInfo> read_object(const std::string& host, const std::string& in_ro
     GElf_Dyn dyn;
     if (!gelf_getdyn(data, static_cast<int>(i), &dyn) || dyn.d_tag == DT_NULL) break;
     switch (dyn.d_tag) {
-      case DT_STRTAB: strtab = dyn.d_un.d_ptr; break;
-      case DT_STRSZ: strsz = dyn.d_un.d_val; break;
-      case DT_NEEDED: needed.push_back(dyn.d_un.d_val); break;
-      case DT_RPATH: rpath = dyn.d_un.d_val; break;
-      case DT_RUNPATH: runpath = dyn.d_un.d_val; break;
-      default: break;
+      case DT_STRTAB:
+        strtab = dyn.d_un.d_ptr;
+        break;
+      case DT_STRSZ:
+        strsz = dyn.d_un.d_val;
+        break;
+      case DT_NEEDED:
+        needed.push_back(dyn.d_un.d_val);
+        break;
+      case DT_RPATH:
+        rpath = dyn.d_un.d_val;
+        break;
+      case DT_RUNPATH:
+        runpath = dyn.d_un.d_val;
+        break;
+      default:
+        break;
     }
   }
   if (needed.empty() && !rpath && !runpath) return info;
@@ -211,19 +228,27 @@ Result<ObjectInfo> read_object(const std::string& host, const std::string& in_ro
 // $PLATFORM as glibc's ld.so reports it (AT_PLATFORM) for MACHINE.
 std::string platform_of(int machine) {
   switch (machine) {
-    case EM_X86_64: return "x86_64";
-    case EM_386: return "i686";
-    case EM_AARCH64: return "aarch64";
-    default: return "";
+    case EM_X86_64:
+      return "x86_64";
+    case EM_386:
+      return "i686";
+    case EM_AARCH64:
+      return "aarch64";
+    default:
+      return "";
   }
 }
 
 std::string multiarch_of(int machine) {
   switch (machine) {
-    case EM_X86_64: return "x86_64-linux-gnu";
-    case EM_386: return "i386-linux-gnu";
-    case EM_AARCH64: return "aarch64-linux-gnu";
-    default: return "";
+    case EM_X86_64:
+      return "x86_64-linux-gnu";
+    case EM_386:
+      return "i386-linux-gnu";
+    case EM_AARCH64:
+      return "aarch64-linux-gnu";
+    default:
+      return "";
   }
 }
 
@@ -243,7 +268,7 @@ constexpr int kNativeMachine = EM_NONE;
 
 const std::vector<std::string>& program_search_dirs() {
   static const std::vector<std::string> dirs = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
-                                                "/usr/bin",        "/sbin",           "/bin"};
+                                                "/usr/bin",        "/sbin",          "/bin"};
   return dirs;
 }
 
@@ -316,8 +341,8 @@ struct ElfClosure::Impl {
 
   // Expands $ORIGIN, $LIB and $PLATFORM (also as ${...}) in each directory of the
   // colon-separated LIST. Relative or empty entries (meaning the cwd to ld.so) are dropped.
-  std::vector<std::string> expand(const std::string& list, const std::string& origin,
-                                  int elf_class, int machine) const {
+  std::vector<std::string> expand(const std::string& list, const std::string& origin, int elf_class,
+                                  int machine) const {
     std::string lib;
     std::string triplet = multiarch_of(machine);
     // Debian's ld.so expands $LIB to its slibdir, lib/<triplet>; elsewhere lib64 or lib.
@@ -346,8 +371,8 @@ struct ElfClosure::Impl {
           name = entry.substr(j + 1, close - j - 1);
           j = close + 1;
         } else {
-          while (j < entry.size() && (std::isalnum(static_cast<unsigned char>(entry[j])) ||
-                                      entry[j] == '_')) {
+          while (j < entry.size() &&
+                 (std::isalnum(static_cast<unsigned char>(entry[j])) || entry[j] == '_')) {
             name += entry[j++];
           }
         }
@@ -449,8 +474,9 @@ struct ElfClosure::Impl {
     files.insert(item.path);
     auto r = root.resolve(item.path);
     if (!r) {
-      report(item.path + (item.requested_by.empty() ? "" : " (needed by " + item.requested_by + ")") +
-             ": " + r.error().message);
+      report(item.path +
+             (item.requested_by.empty() ? "" : " (needed by " + item.requested_by + ")") + ": " +
+             r.error().message);
       return;
     }
     if (!visited.insert(r->path).second) return;

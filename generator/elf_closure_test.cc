@@ -71,8 +71,8 @@ void check_against_ldd(const std::string& program) {
   for (const auto& [soname, path] : libs) {
     bool found = std::any_of(r.files.begin(), r.files.end(),
                              [&](const std::string& f) { return basename_of(f) == soname; });
-    CHECK_MESSAGE(found, soname << " (ldd: " << path << ") missing from the closure of "
-                                << program);
+    CHECK_MESSAGE(found,
+                  soname << " (ldd: " << path << ") missing from the closure of " << program);
   }
   CHECK(std::is_sorted(r.files.begin(), r.files.end()));
   CHECK(std::adjacent_find(r.files.begin(), r.files.end()) == r.files.end());
@@ -106,15 +106,19 @@ class ElfRoot {
   const std::string& dir() const { return dir_; }
   std::string path(const std::string& in_root) const { return dir_ + in_root; }
 
-  // Builds shared library SONAME (returning a function NAME) into in-root DIR.
-  void library(const std::string& soname, const std::string& func, const std::string& in_dir) {
+  // Builds shared library SONAME (defining function FUNC) into in-root IN_DIR, linked against
+  // the earlier-built DEPS with extra linker FLAGS.
+  void library(const std::string& soname, const std::string& func, const std::string& in_dir,
+               const std::vector<std::string>& deps = {}, const std::string& flags = "") {
     std::string src = build_ + "/" + func + ".c";
     // Calls into libc so that the library has its own DT_NEEDED.
     std::ofstream(src) << "#include <unistd.h>\nint " << func
                        << "(void) { return getpid() > 0 ? 42 : 0; }\n";
     fs::create_directories(dir_ + in_dir);
-    shell("cc -shared -fPIC -Wl,-soname," + soname + " -o '" + dir_ + in_dir + "/" + soname +
-          "' '" + src + "'");
+    std::string libs;
+    for (const auto& d : deps) libs += " '" + build_ + "/" + d + "'";
+    shell("cc -shared -fPIC -Wl,--no-as-needed,-soname," + soname + " -o '" + dir_ + in_dir + "/" +
+          soname + "' '" + src + "'" + libs + " " + flags);
     // Also a link-time copy, so programs can be linked without the in-root one existing.
     fs::copy_file(dir_ + in_dir + "/" + soname, build_ + "/" + soname,
                   fs::copy_options::overwrite_existing);
@@ -166,7 +170,7 @@ std::vector<std::string> with_libc(std::vector<std::string> v) {
 
 TEST_CASE("elf_closure: program_search_dirs") {
   std::vector<std::string> want = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
-                                   "/usr/bin",        "/sbin",           "/bin"};
+                                   "/usr/bin",        "/sbin",          "/bin"};
   CHECK(zinitrd::gen::program_search_dirs() == want);
 }
 
@@ -208,9 +212,9 @@ TEST_CASE("elf_closure: $ORIGIN RUNPATH is expanded inside the root") {
   REQUIRE(again.add_program("/opt/zt/bin/prog"));
   auto r2 = again.resolve();
   REQUIRE(r2.missing.size() == 1);
-  CHECK(r2.missing[0].rfind(
-            "libzt.so.1 (needed by /opt/zt/bin/prog): not found in /opt/zt/lib:/lib/x86_64-linux-gnu:",
-            0) == 0);
+  CHECK(r2.missing[0].rfind("libzt.so.1 (needed by /opt/zt/bin/prog): not found in "
+                            "/opt/zt/lib:/lib/x86_64-linux-gnu:",
+                            0) == 0);
 }
 
 TEST_CASE("elf_closure: ${ORIGIN}, $LIB and $PLATFORM; a program reached by PATH search") {
@@ -254,6 +258,22 @@ TEST_CASE("elf_closure: DT_RPATH before ld.so.conf; relative ld.so.conf includes
   CHECK(c.files == with_libc({"/opt/conf/lib/libzt.so.1", "/usr/bin/conf"}));
   CHECK(c.extra_library_dirs == std::vector<std::string>{"/opt/conf/lib"});
 
+  // DT_RPATH is inherited down the loader chain, but not by an object that has DT_RUNPATH.
+  t.library("libzb.so.1", "zb", "/opt/run/lib");
+  t.library("libzb.so.1", "zb", "/opt/rp/lib");
+  t.library("libza.so.1", "za", "/opt/rp/lib", {"libzb.so.1"},
+            "-Wl,--enable-new-dtags,-rpath,/opt/run/lib");
+  t.library("libzn.so.1", "zn", "/opt/rp/lib", {"libzb.so.1"});
+  t.program("/usr/bin/chain", {"za", "zn"}, {"libza.so.1", "libzn.so.1"},
+            "-Wl,--disable-new-dtags,-rpath,/opt/rp/lib");
+  ElfClosure chain(root);
+  REQUIRE(chain.add_program("/usr/bin/chain"));
+  auto ch = chain.resolve();
+  CHECK(ch.missing.empty());
+  CHECK(ch.files ==
+        with_libc({"/opt/rp/lib/libza.so.1", "/opt/rp/lib/libzb.so.1", "/opt/rp/lib/libzn.so.1",
+                   "/opt/run/lib/libzb.so.1", "/usr/bin/chain"}));
+
   // A dlopen()ed library by soname is searched in the same ld.so.conf + default directories.
   ElfClosure dl(root);
   REQUIRE(dl.add_library("libzc.so.1"));
@@ -273,17 +293,20 @@ TEST_CASE("elf_closure: libraries of the wrong class or machine are skipped") {
   fs::copy_file(t.path("/opt/zt/lib/libzt.so.1"), t.path("/opt/zt/libarm/libzt.so.1"));
   t.text("/opt/zt/libtext/libzt.so.1", "not an ELF file\n");
   {
-    std::fstream f(t.path("/opt/zt/lib32/libzt.so.1"), std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(t.path("/opt/zt/lib32/libzt.so.1"),
+                   std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(4);
     f.put(1);  // EI_CLASS = ELFCLASS32
   }
   {
-    std::fstream f(t.path("/opt/zt/libarm/libzt.so.1"), std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(t.path("/opt/zt/libarm/libzt.so.1"),
+                   std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(18);
     f.put(static_cast<char>(183));  // e_machine = EM_AARCH64
   }
   t.program("/opt/zt/bin/prog", {"zt"}, {"libzt.so.1"},
-            "'-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib32:$ORIGIN/../libtext:$ORIGIN/../libarm:$ORIGIN/../lib'");
+            "'-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib32:$ORIGIN/../libtext:$ORIGIN/../"
+            "libarm:$ORIGIN/../lib'");
   RootFs root(t.dir());
   ElfClosure closure(root);
   REQUIRE(closure.add_program("/opt/zt/bin/prog"));
@@ -318,9 +341,11 @@ TEST_CASE("elf_closure: every missing library and program is reported") {
         "mount.zfs (program): not found in "
         "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   CHECK(r.missing[1] == "/sbin/fsck.zfs: not found");
-  CHECK(r.missing[2].rfind("libgcc_s.so.1 (dlopen()ed library): not found in /lib/x86_64-linux-gnu:", 0) == 0);
+  CHECK(r.missing[2].rfind(
+            "libgcc_s.so.1 (dlopen()ed library): not found in /lib/x86_64-linux-gnu:", 0) == 0);
   CHECK(all.find("libzt.so.1 (needed by /usr/sbin/zpool): not found in /lib/x86_64-linux-gnu:"
-                 "/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib\n") != std::string::npos);
+                 "/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib\n") !=
+        std::string::npos);
   CHECK(all.find("libzu.so.2 (needed by /usr/sbin/zpool): not found in") != std::string::npos);
   CHECK(all.find("libzu.so.2 (needed by /usr/sbin/zfs): not found in") != std::string::npos);
   CHECK(all.find("optional-tool") == std::string::npos);

@@ -32,9 +32,12 @@ std::vector<std::string> split(std::string_view path) {
 
 const char* kind_name(ImageEntry::Kind k) {
   switch (k) {
-    case ImageEntry::Kind::kDirectory: return "directory";
-    case ImageEntry::Kind::kFile: return "file";
-    case ImageEntry::Kind::kSymlink: return "symlink";
+    case ImageEntry::Kind::kDirectory:
+      return "directory";
+    case ImageEntry::Kind::kFile:
+      return "file";
+    case ImageEntry::Kind::kSymlink:
+      return "symlink";
   }
   return "entry";
 }

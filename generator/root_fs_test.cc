@@ -98,9 +98,9 @@ TEST_CASE("root_fs: merged /usr and absolute links resolve inside the root") {
   CHECK(ld->path == "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
   REQUIRE(ld->links.size() == 3);
   CHECK(ld->links[0] == std::pair<std::string, std::string>("/lib64", "usr/lib64"));
-  CHECK(ld->links[1] == std::pair<std::string, std::string>(
-                            "/usr/lib64/ld-linux-x86-64.so.2",
-                            "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"));
+  CHECK(ld->links[1] ==
+        std::pair<std::string, std::string>("/usr/lib64/ld-linux-x86-64.so.2",
+                                            "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"));
   CHECK(ld->links[2] == std::pair<std::string, std::string>("/lib", "usr/lib"));
 
   auto data = root.read_file("/lib64/ld-linux-x86-64.so.2");
