@@ -4,6 +4,11 @@
 // cpio first), each optionally compressed, separated by zero padding. Uncompressed newc segments
 // are walked directly to find where they end; the rest is read with libarchive, which detects
 // every compression the kernel supports.
+//
+// Limitation: libarchive does not report how many input bytes a decompressor consumed, so a
+// compressed segment is taken to be the last one, except for zstd, whose frame length is measured
+// (ZSTD_findFrameCompressedSize). Anything after a gzip/xz/lz4/lzma/bzip2/lzo segment is ignored.
+// Hard links inside uncompressed segments are read as separate files.
 #pragma once
 
 #include <sys/types.h>
@@ -37,9 +42,11 @@ Result<std::vector<ImageMember>> list_image(std::string_view path);
 /// followed). When several segments hold the path, the last one wins, as in the kernel.
 Result<std::string> read_image_member(std::string_view image, std::string_view member);
 
-/// Extracts the image into DIR (created if needed). Never writes outside DIR: absolute paths,
-/// `..` components and writes through symlinks are refused, device nodes are skipped, all with a
-/// warning line appended to WARNINGS.
+/// Extracts the image into DIR (created if needed). Never writes outside DIR: absolute member
+/// names are rooted in DIR (as the kernel roots them in rootfs); members with `..` components or
+/// reached through a symlink are refused, and device nodes, fifos and sockets skipped, each with a
+/// warning line appended to WARNINGS (may be null). Files replace earlier members of the same
+/// name (the last wins, as in the kernel) without following them.
 Status extract_image(std::string_view image, std::string_view dir, std::vector<std::string>* warnings);
 
 }  // namespace zinitrd::gen
