@@ -257,10 +257,12 @@ struct WriteContext {
   Sink* sink = nullptr;
   uint64_t raw_bytes = 0;       // bytes reaching the sink
   std::optional<Error> error;   // first sink error
+  bool discard = false;         // after a failure: archive_write_free() still flushes; drop it
 };
 
 la_ssize_t write_callback(archive* a, void* client, const void* buf, size_t size) {
   auto ctx = static_cast<WriteContext*>(client);
+  if (ctx->discard) return static_cast<la_ssize_t>(size);
   Status st = ctx->sink->write(buf, size);
   if (!st) {
     if (!ctx->error) ctx->error = st.error();
@@ -323,8 +325,13 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
   const int threads = options.threads > 0 ? options.threads : cpu_count();
   FdOut out(fd);
   std::unique_ptr<Sink> sink;
+  WriteContext ctx;  // outlives `a`: freeing an unclosed archive calls the write callback
   ArchivePtr a(archive_write_new());
   if (!a) return Error::msg("libarchive: out of memory");
+  struct DiscardOnExit {
+    WriteContext& c;
+    ~DiscardOnExit() { c.discard = true; }
+  } discard_on_exit{ctx};
 
   // Pass: choose the compressor.
   switch (options.compression) {
@@ -365,7 +372,6 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
       break;
   }
 
-  WriteContext ctx;
   ctx.sink = sink.get();
   if (archive_write_set_format_cpio_newc(a.get()) != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(a.get(), static_cast<int>(kChunk)) != ARCHIVE_OK ||
