@@ -62,6 +62,12 @@ class Mapping {
   size_t size_ = 0;
 };
 
+// libarchive's message for A, never null.
+const char* la_error(archive* a) {
+  const char* m = archive_error_string(a);
+  return m ? m : "unknown error";
+}
+
 struct ReadArchiveDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
 };
@@ -84,7 +90,7 @@ struct Body {
       int r = archive_read_data_block(ar, &buf, &size, &offset);
       if (r == ARCHIVE_EOF) return Ok{};
       if (r < ARCHIVE_WARN)
-        return Error::msg(std::string("corrupt image: ") + (archive_error_string(ar) ?: "read error"));
+        return Error::msg(std::string("corrupt image: ") + la_error(ar));
       if (size)
         if (auto st = out(static_cast<const char*>(buf), size); !st) return st;
     }
@@ -192,7 +198,7 @@ Status walk_compressed(const std::string& image, const unsigned char* p, size_t 
   archive_read_support_format_cpio(a.get());
   if (archive_read_open_memory(a.get(), p, len) != ARCHIVE_OK)
     return Error::msg("cannot read the " + std::string(compression) + " segment " + std::to_string(segment) +
-                      " of '" + image + "': " + (archive_error_string(a.get()) ?: "unknown error") +
+                      " of '" + image + "': " + la_error(a.get()) +
                       " (is this compression supported by libarchive here?)");
   archive_entry* e;
   for (;;) {
@@ -200,9 +206,10 @@ Status walk_compressed(const std::string& image, const unsigned char* p, size_t 
     if (r == ARCHIVE_EOF) return Ok{};
     if (r < ARCHIVE_WARN)
       return Error::msg("corrupt " + std::string(compression) + " segment " + std::to_string(segment) + " of '" +
-                        image + "': " + (archive_error_string(a.get()) ?: "unknown error"));
+                        image + "': " + la_error(a.get()));
     ImageMember mem;
-    mem.path = normalise(archive_entry_pathname(e) ?: "");
+    const char* name = archive_entry_pathname(e);
+    mem.path = normalise(name ? name : "");
     mem.mode = archive_entry_mode(e);
     mem.uid = static_cast<uint32_t>(archive_entry_uid(e));
     mem.gid = static_cast<uint32_t>(archive_entry_gid(e));
