@@ -45,7 +45,8 @@ class Mapping {
     struct stat st;
     if (fstat(fd.get(), &st) != 0) return Error::sys("stat image", path, errno);
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-      return Error::msg("'" + path + "' is not a regular file: give the path of an initramfs image");
+      return Error::msg("'" + path +
+                        "' is not a regular file: give the path of an initramfs image");
     size_ = static_cast<size_t>(st.st_size);
     if (size_ == 0) return Error::msg("'" + path + "' is empty: it is not an initramfs image");
     void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
@@ -76,8 +77,8 @@ struct ReadArchiveDeleter {
 struct Body {
   const char* mem = nullptr;  // uncompressed segment: the bytes in the mapping
   size_t len = 0;
-  archive* ar = nullptr;      // compressed segment: read with archive_read_data
-  std::string hardlink;       // libarchive hard link: normalised path of the earlier member
+  archive* ar = nullptr;  // compressed segment: read with archive_read_data
+  std::string hardlink;   // libarchive hard link: normalised path of the earlier member
 
   // Passes the content to OUT in chunks.
   template <class F>
@@ -89,8 +90,7 @@ struct Body {
     for (;;) {
       int r = archive_read_data_block(ar, &buf, &size, &offset);
       if (r == ARCHIVE_EOF) return Ok{};
-      if (r < ARCHIVE_WARN)
-        return Error::msg(std::string("corrupt image: ") + la_error(ar));
+      if (r < ARCHIVE_WARN) return Error::msg(std::string("corrupt image: ") + la_error(ar));
       if (size)
         if (auto st = out(static_cast<const char*>(buf), size); !st) return st;
     }
@@ -102,9 +102,12 @@ using Visitor = std::function<Status(const ImageMember&, const Body&)>;
 // "./x", "x" and "/x" -> "/x"; "." -> "/".
 std::string normalise(std::string_view name) {
   while (true) {
-    if (name.substr(0, 2) == "./") name.remove_prefix(2);
-    else if (!name.empty() && name.front() == '/') name.remove_prefix(1);
-    else break;
+    if (name.substr(0, 2) == "./")
+      name.remove_prefix(2);
+    else if (!name.empty() && name.front() == '/')
+      name.remove_prefix(1);
+    else
+      break;
   }
   if (name == ".") name = "";
   while (!name.empty() && name.back() == '/') name.remove_suffix(1);
@@ -117,9 +120,16 @@ struct Magic {
   const char* name;
 };
 constexpr Magic kMagics[] = {
-    {"\x1f\x8b", 2, "gzip"},         {"\x1f\x9e", 2, "gzip"},  {"\xfd" "7zXZ\0", 6, "xz"},
-    {"\x28\xb5\x2f\xfd", 4, "zstd"}, {"\x02\x21\x4c\x18", 4, "lz4"}, {"\x5d\x00", 2, "lzma"},
-    {"BZh", 3, "bzip2"},             {"\x89\x4c\x5a\x4f", 4, "lzo"},
+    {"\x1f\x8b", 2, "gzip"},
+    {"\x1f\x9e", 2, "gzip"},
+    {"\xfd"
+     "7zXZ\0",
+     6, "xz"},
+    {"\x28\xb5\x2f\xfd", 4, "zstd"},
+    {"\x02\x21\x4c\x18", 4, "lz4"},
+    {"\x5d\x00", 2, "lzma"},
+    {"BZh", 3, "bzip2"},
+    {"\x89\x4c\x5a\x4f", 4, "lzo"},
 };
 
 const char* compression_of(const unsigned char* p, size_t avail) {
@@ -133,10 +143,14 @@ bool parse_hex(const unsigned char* p, uint32_t& v) {
   for (int i = 0; i < 8; ++i) {
     unsigned c = p[i];
     unsigned d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
     v = (v << 4) | d;
   }
   return true;
@@ -153,7 +167,8 @@ Result<size_t> walk_newc(const std::string& image, const Mapping& m, size_t star
   size_t pos = start;
   for (;;) {
     if (m.size() - pos < kNewcHeader)
-      return Error::msg("truncated cpio header in " + at_offset(image, pos) + ": the image is damaged");
+      return Error::msg("truncated cpio header in " + at_offset(image, pos) +
+                        ": the image is damaged");
     const unsigned char* h = base + pos;
     if (std::memcmp(h, "07070", 5) != 0 || (h[5] != '1' && h[5] != '2'))
       return Error::msg("bad cpio magic in " + at_offset(image, pos) + ": the image is damaged");
@@ -165,9 +180,10 @@ Result<size_t> walk_newc(const std::string& image, const Mapping& m, size_t star
     size_t namesize = f[11], filesize = f[6];
     size_t name_end = pos + kNewcHeader + namesize;
     size_t data_start = start + ((name_end - start + 3) & ~size_t{3});
-    if (namesize == 0 || name_end > m.size() || base[name_end - 1] != '\0' || data_start > m.size() ||
-        filesize > m.size() - data_start)
-      return Error::msg("cpio member overruns the image in " + at_offset(image, pos) + ": the image is damaged");
+    if (namesize == 0 || name_end > m.size() || base[name_end - 1] != '\0' ||
+        data_start > m.size() || filesize > m.size() - data_start)
+      return Error::msg("cpio member overruns the image in " + at_offset(image, pos) +
+                        ": the image is damaged");
     std::string_view name(reinterpret_cast<const char*>(h + kNewcHeader), namesize - 1);
     size_t next = start + ((data_start + filesize - start + 3) & ~size_t{3});
     if (name == "TRAILER!!!") return std::min(next, m.size());
@@ -190,23 +206,23 @@ Result<size_t> walk_newc(const std::string& image, const Mapping& m, size_t star
 }
 
 // Reads one compressed archive with libarchive.
-Status walk_compressed(const std::string& image, const unsigned char* p, size_t len, unsigned segment,
-                       const char* compression, const Visitor& visit) {
+Status walk_compressed(const std::string& image, const unsigned char* p, size_t len,
+                       unsigned segment, const char* compression, const Visitor& visit) {
   std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
   if (!a) return Error::msg("libarchive: out of memory");
   archive_read_support_filter_all(a.get());
   archive_read_support_format_cpio(a.get());
   if (archive_read_open_memory(a.get(), p, len) != ARCHIVE_OK)
-    return Error::msg("cannot read the " + std::string(compression) + " segment " + std::to_string(segment) +
-                      " of '" + image + "': " + la_error(a.get()) +
+    return Error::msg("cannot read the " + std::string(compression) + " segment " +
+                      std::to_string(segment) + " of '" + image + "': " + la_error(a.get()) +
                       " (is this compression supported by libarchive here?)");
   archive_entry* e;
   for (;;) {
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) return Ok{};
     if (r < ARCHIVE_WARN)
-      return Error::msg("corrupt " + std::string(compression) + " segment " + std::to_string(segment) + " of '" +
-                        image + "': " + la_error(a.get()));
+      return Error::msg("corrupt " + std::string(compression) + " segment " +
+                        std::to_string(segment) + " of '" + image + "': " + la_error(a.get()));
     ImageMember mem;
     const char* name = archive_entry_pathname(e);
     mem.path = normalise(name ? name : "");
@@ -264,7 +280,8 @@ Status walk_image(std::string_view image_path, const Visitor& visit) {
     if (last) break;
     pos += len;
   }
-  if (segment == 0) return Error::msg("'" + image + "' holds only zeros: it is not an initramfs image");
+  if (segment == 0)
+    return Error::msg("'" + image + "' holds only zeros: it is not an initramfs image");
   return Ok{};
 }
 
@@ -351,13 +368,15 @@ class Extractor {
     for (size_t i = 0; i + 1 < parts.size(); ++i) {
       int fd = openat(cur, parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0 && errno == ENOENT) {
-        if (mkdirat(cur, parts[i].c_str(), 0755) != 0 && errno != EEXIST) return Error::sys("mkdir", shown, errno);
+        if (mkdirat(cur, parts[i].c_str(), 0755) != 0 && errno != EEXIST)
+          return Error::sys("mkdir", shown, errno);
         fd = openat(cur, parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       }
       if (fd < 0) {
         if (errno == ELOOP || errno == ENOTDIR)
           return warn("skipped '" + m.path + "': '" + parts[i] +
-                      "' on its way is a symlink or not a directory, and extraction never writes through one");
+                      "' on its way is a symlink or not a directory, and extraction never writes "
+                      "through one");
         return Error::sys("open", shown, errno);
       }
       parent.reset(fd);
@@ -384,13 +403,16 @@ class Extractor {
       return Error::sys("remove", shown, errno);
     }
     if (type == S_IFLNK) {
-      if (symlinkat(m.link_target.c_str(), cur, name) != 0) return Error::sys("symlink", shown, errno);
+      if (symlinkat(m.link_target.c_str(), cur, name) != 0)
+        return Error::sys("symlink", shown, errno);
     } else if (!body.hardlink.empty()) {
       return hardlink(m, body.hardlink, cur, name);
     } else {
-      Fd out(openat(cur, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m.mode & 07777));
+      Fd out(
+          openat(cur, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m.mode & 07777));
       if (!out.valid()) return Error::sys("create", shown, errno);
-      auto st = body.stream([&](const char* p, size_t n) { return write_all(out.get(), p, n, shown); });
+      auto st =
+          body.stream([&](const char* p, size_t n) { return write_all(out.get(), p, n, shown); });
       if (!st) return st;
       fchmod(out.get(), m.mode & 07777);  // not reduced by the umask
     }
@@ -411,15 +433,18 @@ class Extractor {
     std::vector<std::string> parts = components(target);
     Fd dir(dup(root_));
     for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      if (parts[i] == "..") return warn("skipped hard link '" + m.path + "': its target contains '..'");
+      if (parts[i] == "..")
+        return warn("skipped hard link '" + m.path + "': its target contains '..'");
       int fd = openat(dir.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0) return warn("skipped hard link '" + m.path + "': target '" + target + "' is not extracted");
+      if (fd < 0)
+        return warn("skipped hard link '" + m.path + "': target '" + target + "' is not extracted");
       dir.reset(fd);
     }
     struct stat st;
     if (parts.empty() || fstatat(dir.get(), parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISREG(st.st_mode) || linkat(dir.get(), parts.back().c_str(), cur, name, 0) != 0)
-      return warn("skipped hard link '" + m.path + "': target '" + target + "' is not an extracted file");
+      return warn("skipped hard link '" + m.path + "': target '" + target +
+                  "' is not an extracted file");
     return Ok{};
   }
 
@@ -459,12 +484,14 @@ Result<std::string> read_image_member(std::string_view image, std::string_view m
   if (auto st = walk_image(image, capture(wanted)); !st) return st.error();
   std::string resolved = resolve(members, wanted);
   if (resolved.empty())
-    return Error::msg("'" + wanted + "' in '" + std::string(image) + "': too many levels of symbolic links");
+    return Error::msg("'" + wanted + "' in '" + std::string(image) +
+                      "': too many levels of symbolic links");
   auto it = members.find(resolved);
   if (it == members.end())
-    return Error::msg("'" + wanted + "' is not in '" + std::string(image) + "': list its members with `zinitrd ls " +
-                      std::string(image) + "`");
-  if (S_ISDIR(it->second.mode)) return Error::msg("'" + wanted + "' in '" + std::string(image) + "' is a directory");
+    return Error::msg("'" + wanted + "' is not in '" + std::string(image) +
+                      "': list its members with `zinitrd ls " + std::string(image) + "`");
+  if (S_ISDIR(it->second.mode))
+    return Error::msg("'" + wanted + "' in '" + std::string(image) + "' is a directory");
   if (!S_ISREG(it->second.mode))
     return Error::msg("'" + wanted + "' in '" + std::string(image) + "' is not a regular file");
   if (resolved != wanted) {
@@ -475,16 +502,17 @@ Result<std::string> read_image_member(std::string_view image, std::string_view m
   return content;
 }
 
-Status extract_image(std::string_view image, std::string_view dir, std::vector<std::string>* warnings) {
+Status extract_image(std::string_view image, std::string_view dir,
+                     std::vector<std::string>* warnings) {
   std::string d(dir);
-  if (mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) return Error::sys("create directory", d, errno);
+  if (mkdir(d.c_str(), 0755) != 0 && errno != EEXIST)
+    return Error::sys("create directory", d, errno);
   Fd root(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return Error::sys("open directory", d, errno);
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   Extractor x(root.get(), d, warnings);
-  return walk_image(image, [&](const ImageMember& m, const Body& body) {
-    return x.member(m, body);
-  });
+  return walk_image(image,
+                    [&](const ImageMember& m, const Body& body) { return x.member(m, body); });
 }
 
 }  // namespace zinitrd::gen

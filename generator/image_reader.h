@@ -25,8 +25,8 @@ namespace zinitrd::gen {
 
 /// One member of an image.
 struct ImageMember {
-  std::string path;         ///< as stored, normalised to start with "/"
-  mode_t mode = 0;          ///< type and permission bits
+  std::string path;  ///< as stored, normalised to start with "/"
+  mode_t mode = 0;   ///< type and permission bits
   uint64_t size = 0;
   std::string link_target;  ///< symlinks only
   uint32_t uid = 0, gid = 0;
@@ -47,6 +47,7 @@ Result<std::string> read_image_member(std::string_view image, std::string_view m
 /// reached through a symlink are refused, and device nodes, fifos and sockets skipped, each with a
 /// warning line appended to WARNINGS (may be null). Files replace earlier members of the same
 /// name (the last wins, as in the kernel) without following them.
-Status extract_image(std::string_view image, std::string_view dir, std::vector<std::string>* warnings);
+Status extract_image(std::string_view image, std::string_view dir,
+                     std::vector<std::string>* warnings);
 
 }  // namespace zinitrd::gen

@@ -69,7 +69,7 @@ std::string image_of(const ImageTree& tree, Compression c) {
 // One member of a hand-made archive.
 struct Raw {
   std::string name;
-  mode_t mode;  // with type bits
+  mode_t mode;       // with type bits
   std::string data;  // content, or the symlink target
   dev_t rdev = 0;
 };
@@ -134,9 +134,15 @@ TEST_CASE("image reader: early uncompressed cpio + padding + zstd cpio, segments
   std::vector<std::string> got;
   for (const auto& m : *members)
     got.push_back(std::to_string(m.segment) + " " + m.compression + " " + m.path);
-  std::vector<std::string> want = {
-      "0 none /etc", "0 none /etc/motd", "0 none /kernel", "0 none /kernel/x86", "0 none /kernel/x86/microcode",
-      "0 none /kernel/x86/microcode/GenuineIntel.bin", "1 zstd /etc", "1 zstd /etc/motd", "1 zstd /init"};
+  std::vector<std::string> want = {"0 none /etc",
+                                   "0 none /etc/motd",
+                                   "0 none /kernel",
+                                   "0 none /kernel/x86",
+                                   "0 none /kernel/x86/microcode",
+                                   "0 none /kernel/x86/microcode/GenuineIntel.bin",
+                                   "1 zstd /etc",
+                                   "1 zstd /etc/motd",
+                                   "1 zstd /init"};
   CHECK(got == want);
 
   auto motd = read_image_member(tmp / "img", "/etc/motd");
@@ -176,7 +182,8 @@ TEST_CASE("image reader: names are normalised, symlinks inside the image are fol
   CHECK((*members)[2].path == "/usr/lib/libc.so.6");
   CHECK((*members)[3].link_target == "usr/lib");
 
-  for (const char* p : {"/usr/lib/libc.so.6", "/lib/libc.so.6", "/lib64/libc.so", "lib64/../lib/libc.so.6"}) {
+  for (const char* p :
+       {"/usr/lib/libc.so.6", "/lib/libc.so.6", "/lib64/libc.so", "lib64/../lib/libc.so.6"}) {
     CAPTURE(p);
     auto c = read_image_member(tmp / "img", p);
     if (!c) FAIL(c.error().message);

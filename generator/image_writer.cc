@@ -31,7 +31,7 @@ namespace zinitrd::gen {
 
 namespace {
 
-constexpr size_t kChunk = 1 << 20;          // read and block size
+constexpr size_t kChunk = 1 << 20;           // read and block size
 constexpr size_t kLz4LegacyChunk = 8 << 20;  // uncompressed bytes per legacy lz4 block (kernel)
 constexpr uint32_t kLz4LegacyMagic = 0x184C2102;
 
@@ -96,7 +96,8 @@ class ZstdSink : public Sink {
   Status init(int level, int threads) {
     cctx_ = ZSTD_createCCtx();
     if (!cctx_) return Error::msg("zstd: cannot create a compression context (out of memory?)");
-    if (auto st = check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level)); !st) return st;
+    if (auto st = check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level)); !st)
+      return st;
     if (auto st = check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1)); !st) return st;
     // A libzstd built without threads rejects nbWorkers; single-threaded output is still valid.
     if (threads > 1) ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, threads);
@@ -156,10 +157,11 @@ class XzSink : public Sink {
 
   Status init(int level, int threads) {
     lzma_ret (*encoder_mt)(lzma_stream*, const lzma_mt*) = nullptr;
-    if (!lib_.ok() || !lib_.get("lzma_stream_encoder_mt", encoder_mt) || !lib_.get("lzma_code", code_) ||
-        !lib_.get("lzma_end", end_))
-      return Error::msg("xz compression needs liblzma.so.5, which could not be loaded: "
-                        "install liblzma5 or use --compress zstd");
+    if (!lib_.ok() || !lib_.get("lzma_stream_encoder_mt", encoder_mt) ||
+        !lib_.get("lzma_code", code_) || !lib_.get("lzma_end", end_))
+      return Error::msg(
+          "xz compression needs liblzma.so.5, which could not be loaded: "
+          "install liblzma5 or use --compress zstd");
     lzma_mt mt{};
     mt.threads = static_cast<uint32_t>(threads);
     mt.preset = static_cast<uint32_t>(level);
@@ -184,7 +186,8 @@ class XzSink : public Sink {
       if (produced > 0)
         if (auto st = out_.write(out_buf_.data(), produced); !st) return st;
       if (r == LZMA_STREAM_END) return Ok{};
-      if (r != LZMA_OK) return Error::msg("xz: compression failed (error " + std::to_string(r) + ")");
+      if (r != LZMA_OK)
+        return Error::msg("xz: compression failed (error " + std::to_string(r) + ")");
       if (action == LZMA_RUN && strm_.avail_in == 0) return Ok{};
     }
   }
@@ -204,10 +207,11 @@ class Lz4LegacySink : public Sink {
   explicit Lz4LegacySink(FdOut& out) : Sink(out), lib_("liblz4.so.1") {}
 
   Status init(int level) {
-    if (!lib_.ok() || !lib_.get("LZ4_compressBound", bound_) || !lib_.get("LZ4_compress_default", fast_) ||
-        !lib_.get("LZ4_compress_HC", hc_))
-      return Error::msg("lz4 compression needs liblz4.so.1, which could not be loaded: "
-                        "install liblz4-1 or use --compress zstd");
+    if (!lib_.ok() || !lib_.get("LZ4_compressBound", bound_) ||
+        !lib_.get("LZ4_compress_default", fast_) || !lib_.get("LZ4_compress_HC", hc_))
+      return Error::msg(
+          "lz4 compression needs liblz4.so.1, which could not be loaded: "
+          "install liblz4-1 or use --compress zstd");
     level_ = level;
     in_.reserve(kLz4LegacyChunk);
     out_buf_.resize(static_cast<size_t>(bound_(static_cast<int>(kLz4LegacyChunk))) + 4);
@@ -235,8 +239,9 @@ class Lz4LegacySink : public Sink {
   }
   Status flush() {
     int cap = static_cast<int>(out_buf_.size() - 4);
-    int n = level_ >= 3 ? hc_(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap, level_)
-                        : fast_(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap);
+    int n = level_ >= 3
+                ? hc_(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap, level_)
+                : fast_(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap);
     if (n <= 0) return Error::msg("lz4: compression failed");
     put_le32(reinterpret_cast<uint8_t*>(out_buf_.data()), static_cast<uint32_t>(n));
     in_.clear();
@@ -255,9 +260,9 @@ class Lz4LegacySink : public Sink {
 // State shared with libarchive's write callback.
 struct WriteContext {
   Sink* sink = nullptr;
-  uint64_t raw_bytes = 0;       // bytes reaching the sink
-  std::optional<Error> error;   // first sink error
-  bool discard = false;         // after a failure: archive_write_free() still flushes; drop it
+  uint64_t raw_bytes = 0;      // bytes reaching the sink
+  std::optional<Error> error;  // first sink error
+  bool discard = false;        // after a failure: archive_write_free() still flushes; drop it
 };
 
 la_ssize_t write_callback(archive* a, void* client, const void* buf, size_t size) {
@@ -266,7 +271,8 @@ la_ssize_t write_callback(archive* a, void* client, const void* buf, size_t size
   Status st = ctx->sink->write(buf, size);
   if (!st) {
     if (!ctx->error) ctx->error = st.error();
-    archive_set_error(a, st.error().errnum ? st.error().errnum : EIO, "%s", st.error().message.c_str());
+    archive_set_error(a, st.error().errnum ? st.error().errnum : EIO, "%s",
+                      st.error().message.c_str());
     return -1;
   }
   ctx->raw_bytes += size;
@@ -280,8 +286,8 @@ Error archive_error(archive* a, const WriteContext& ctx, const std::string& what
 }
 
 // Streams the file SOURCE (already opened as FD, SIZE bytes announced in the header).
-Status copy_file(archive* a, const WriteContext& ctx, int fd, const std::string& source, uint64_t size,
-                 std::vector<char>& buf) {
+Status copy_file(archive* a, const WriteContext& ctx, int fd, const std::string& source,
+                 uint64_t size, std::vector<char>& buf) {
   uint64_t left = size;
   while (left > 0) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
@@ -291,7 +297,8 @@ Status copy_file(archive* a, const WriteContext& ctx, int fd, const std::string&
       return Error::sys("read", source, errno);
     }
     if (n == 0)
-      return Error::msg("read '" + source + "': file shrank while it was being copied; run the build again");
+      return Error::msg("read '" + source +
+                        "': file shrank while it was being copied; run the build again");
     if (archive_write_data(a, buf.data(), static_cast<size_t>(n)) != n)
       return archive_error(a, ctx, "write '" + source + "' into the image");
     left -= static_cast<uint64_t>(n);
@@ -307,16 +314,22 @@ Result<Compression> parse_compression(std::string_view name) {
   if (name == "xz") return Compression::kXz;
   if (name == "lz4") return Compression::kLz4;
   if (name == "none" || name == "cat") return Compression::kNone;
-  return Error::msg("unknown compression '" + std::string(name) + "': use zstd, gzip, xz, lz4 or none");
+  return Error::msg("unknown compression '" + std::string(name) +
+                    "': use zstd, gzip, xz, lz4 or none");
 }
 
 std::string_view compression_name(Compression c) {
   switch (c) {
-    case Compression::kZstd: return "zstd";
-    case Compression::kGzip: return "gzip";
-    case Compression::kXz: return "xz";
-    case Compression::kLz4: return "lz4";
-    case Compression::kNone: return "none";
+    case Compression::kZstd:
+      return "zstd";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kXz:
+      return "xz";
+    case Compression::kLz4:
+      return "lz4";
+    case Compression::kNone:
+      return "none";
   }
   return "none";
 }
@@ -337,7 +350,8 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
   switch (options.compression) {
     case Compression::kZstd: {
       auto z = std::make_unique<ZstdSink>(out);
-      if (auto st = z->init(options.level >= 0 ? options.level : 3, threads); !st) return st.error();
+      if (auto st = z->init(options.level >= 0 ? options.level : 3, threads); !st)
+        return st.error();
       sink = std::move(z);
       break;
     }
@@ -350,7 +364,8 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
     }
     case Compression::kLz4: {
       auto l = std::make_unique<Lz4LegacySink>(out);
-      if (auto st = l->init(options.level >= 0 ? std::min(options.level, 12) : 1); !st) return st.error();
+      if (auto st = l->init(options.level >= 0 ? std::min(options.level, 12) : 1); !st)
+        return st.error();
       sink = std::move(l);
       break;
     }
@@ -361,7 +376,8 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
       archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
       if (options.level >= 0) {
         std::string lv = std::to_string(std::min(options.level, 9));
-        if (archive_write_set_filter_option(a.get(), "gzip", "compression-level", lv.c_str()) != ARCHIVE_OK)
+        if (archive_write_set_filter_option(a.get(), "gzip", "compression-level", lv.c_str()) !=
+            ARCHIVE_OK)
           return Error::msg("gzip: invalid level " + lv + ": use 1-9");
       }
       sink = std::make_unique<Sink>(out);
@@ -420,7 +436,8 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
           struct stat st;
           if (fstat(file.get(), &st) != 0) return Error::sys("stat", entry->source, errno);
           if (!S_ISREG(st.st_mode))
-            return Error::msg("'" + entry->source + "' is not a regular file; it cannot be copied into the image");
+            return Error::msg("'" + entry->source +
+                              "' is not a regular file; it cannot be copied into the image");
           size = static_cast<uint64_t>(st.st_size);
           if (perm == 0) perm = st.st_mode & 07777;
           posix_fadvise(file.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -445,7 +462,8 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
   }
 
   // Pass: trailer, then flush the compressor.
-  if (archive_write_close(a.get()) != ARCHIVE_OK) return archive_error(a.get(), ctx, "finish the image");
+  if (archive_write_close(a.get()) != ARCHIVE_OK)
+    return archive_error(a.get(), ctx, "finish the image");
   stats.uncompressed_bytes = options.compression == Compression::kGzip
                                  ? static_cast<uint64_t>(archive_filter_bytes(a.get(), 0))
                                  : ctx.raw_bytes;

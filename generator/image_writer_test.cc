@@ -86,7 +86,8 @@ ImageTree sample_tree(const TempDir& tmp) {
 }  // namespace
 
 TEST_CASE("image writer: compression names round-trip, unknown names are refused") {
-  for (auto c : {Compression::kZstd, Compression::kGzip, Compression::kXz, Compression::kLz4, Compression::kNone}) {
+  for (auto c : {Compression::kZstd, Compression::kGzip, Compression::kXz, Compression::kLz4,
+                 Compression::kNone}) {
     auto p = parse_compression(compression_name(c));
     REQUIRE(p.ok());
     CHECK(*p == c);
@@ -198,7 +199,11 @@ TEST_CASE("image writer: every compression round-trips in the format the kernel 
   const Case cases[] = {
       {Compression::kZstd, "\x28\xb5\x2f\xfd", "zstd"},
       {Compression::kGzip, "\x1f\x8b", "gzip"},
-      {Compression::kXz, std::string("\xfd" "7zXZ\0", 6), "xz"},
+      {Compression::kXz,
+       std::string("\xfd"
+                   "7zXZ\0",
+                   6),
+       "xz"},
       {Compression::kLz4, "\x02\x21\x4c\x18", "lz4"},
       {Compression::kNone, "070701", "none"},
   };
@@ -260,7 +265,8 @@ TEST_CASE("image writer: speed on a ~40 MB, ~1600-file tree of real binaries") {
   std::vector<std::pair<std::string, uint64_t>> small, big;
   std::error_code ec;
   for (const char* dir : {"/usr/lib/x86_64-linux-gnu", "/usr/bin"}) {
-    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+    for (auto it = fs::recursive_directory_iterator(
+             dir, fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) break;
       if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
@@ -292,9 +298,9 @@ TEST_CASE("image writer: speed on a ~40 MB, ~1600-file tree of real binaries") {
     auto t0 = std::chrono::steady_clock::now();
     WriteStats st = write_to(t, o, tmp / "img");
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    MESSAGE(compression_name(c) << ": " << files << " files, " << st.uncompressed_bytes / 1e6 << " MB -> "
-                                << st.compressed_bytes / 1e6 << " MB in " << s << " s ("
-                                << st.uncompressed_bytes / 1e6 / s << " MB/s)");
+    MESSAGE(compression_name(c) << ": " << files << " files, " << st.uncompressed_bytes / 1e6
+                                << " MB -> " << st.compressed_bytes / 1e6 << " MB in " << s
+                                << " s (" << st.uncompressed_bytes / 1e6 / s << " MB/s)");
     CHECK(st.entries == t.size());
   }
 }

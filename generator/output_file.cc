@@ -28,13 +28,18 @@ std::pair<std::string, std::string> split_path(const std::string& path) {
 std::string advice(int errnum, const std::string& dir) {
   switch (errnum) {
     case ENOSPC:
-    case EDQUOT: return "free space in " + dir;
-    case EROFS: return "remount " + dir + " read-write";
+    case EDQUOT:
+      return "free space in " + dir;
+    case EROFS:
+      return "remount " + dir + " read-write";
     case EACCES:
-    case EPERM: return "run as root, or choose another output with -o";
+    case EPERM:
+      return "run as root, or choose another output with -o";
     case ENOENT:
-    case ENOTDIR: return "create " + dir + " or choose another output with -o";
-    default: return "fix the cause, or choose another output with -o";
+    case ENOTDIR:
+      return "create " + dir + " or choose another output with -o";
+    default:
+      return "fix the cause, or choose another output with -o";
   }
 }
 
@@ -43,14 +48,15 @@ std::string advice(int errnum, const std::string& dir) {
 Result<OutputFile> OutputFile::create(std::string path) {
   auto [dir, base] = split_path(path);
   if (base.empty() || base == "." || base == "..")
-    return Error::msg("output '" + path + "' names a directory: give the image's file name with -o");
+    return Error::msg("output '" + path +
+                      "' names a directory: give the image's file name with -o");
   OutputFile out;
   out.path_ = std::move(path);
   out.dir_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!out.dir_.valid()) {
     int e = errno;
-    return Error{"cannot open directory '" + dir + "' for " + out.path_ + ": " + std::strerror(e) + ": " +
-                     advice(e, dir),
+    return Error{"cannot open directory '" + dir + "' for " + out.path_ + ": " + std::strerror(e) +
+                     ": " + advice(e, dir),
                  e};
   }
   // Serialises concurrent builds writing into this directory.
@@ -61,7 +67,8 @@ Result<OutputFile> OutputFile::create(std::string path) {
   }
   struct stat st;
   if (fstatat(out.dir_.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
-    return Error::msg("output '" + out.path_ + "' is a directory: give the image's file name with -o");
+    return Error::msg("output '" + out.path_ +
+                      "' is a directory: give the image's file name with -o");
 
   out.fd_.reset(::openat(out.dir_.get(), ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!out.fd_.valid()) {
@@ -82,14 +89,17 @@ Result<OutputFile> OutputFile::create(std::string path) {
 }
 
 OutputFile::~OutputFile() {
-  if (!committed_ && dir_.valid() && !temp_name_.empty()) unlinkat(dir_.get(), temp_name_.c_str(), 0);
+  if (!committed_ && dir_.valid() && !temp_name_.empty())
+    unlinkat(dir_.get(), temp_name_.c_str(), 0);
 }
 
 Error OutputFile::explain(const Error& error) const {
   std::string dir = split_path(path_).first;
-  std::string m = error.errnum == ENOSPC || error.errnum == EDQUOT ? "no space left writing " + path_
-                                                                    : "writing " + path_ + " failed";
-  m += " (" + error.message + "): " + advice(error.errnum, dir) + "; the previous image is unchanged";
+  std::string m = error.errnum == ENOSPC || error.errnum == EDQUOT
+                      ? "no space left writing " + path_
+                      : "writing " + path_ + " failed";
+  m += " (" + error.message + "): " + advice(error.errnum, dir) +
+       "; the previous image is unchanged";
   return Error{std::move(m), error.errnum};
 }
 
@@ -116,7 +126,8 @@ Status OutputFile::commit() {
       if (errno != EEXIST || attempt > 100) return fail("link temporary file for", errno);
     }
   }
-  if (renameat(dir_.get(), temp_name_.c_str(), dir_.get(), base.c_str()) != 0) return fail("rename over", errno);
+  if (renameat(dir_.get(), temp_name_.c_str(), dir_.get(), base.c_str()) != 0)
+    return fail("rename over", errno);
   temp_name_.clear();
   committed_ = true;
   if (fsync(dir_.get()) != 0) return fail("fsync the directory of", errno);
