@@ -1,0 +1,381 @@
+// boot.cc: the PID 1 stage sequence (see boot.h).
+#include "boot.h"
+
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "early_mounts.h"
+#include "log.h"
+#include "modalias.h"
+#include "module_loader.h"
+#include "process.h"
+#include "rescue.h"
+#include "switch_root.h"
+#include "util.h"
+#include "zfs_import.h"
+#include "zfs_mount.h"
+#include "zfs_tools.h"
+
+namespace zinitrd::rt {
+namespace {
+
+constexpr int64_t kRetryWithoutShellMs = 10'000;
+constexpr int64_t kRebootDelayMs = 15'000;
+
+// The steps of a boot; break points are steps too, so a retry never passes a break twice.
+enum class Step {
+  kBreakCmdline, kCmdline, kModules, kBreakModules, kRootDelay, kBreakPreImport, kImport,
+  kBreakPreMount, kMount, kBreakPrePivot, kSwitch,
+};
+
+[[noreturn]] void reboot_now(const std::string& why) {
+  console_text("\nzinitrd: " + why + "\nzinitrd: rebooting in " + format_seconds(kRebootDelayMs) +
+               " (the messages above say what went wrong)\n");
+  log_error("%s: rebooting", why.c_str());
+  sleep_ms(kRebootDelayMs);
+  ::sync();
+  ::reboot(RB_AUTOBOOT);
+  for (;;) sleep_ms(60'000);  // reboot() failed; PID 1 must not exit either way
+}
+
+class Boot {
+ public:
+  Boot(int argc, char** argv, char** envp) : envp_(envp) {
+    for (int i = 1; i < argc; ++i) init_args_.emplace_back(argv[i]);
+  }
+  [[noreturn]] void run();
+
+ private:
+  std::optional<Failure> step(Step s);
+  std::optional<Failure> do_cmdline();
+  std::optional<Failure> do_modules();
+  std::optional<Failure> do_import();
+  std::optional<Failure> do_mount();
+  std::optional<Failure> do_switch();
+  void maybe_break(Stage stage);
+  void shell(const std::string& banner);
+  /// Handles a failure of step S; returns the step to continue with.
+  Step handle_failure(Step s, const Failure& f);
+  bool shell_allowed() const { return !shell_argv_.empty() && request_.shell.value_or(true); }
+
+  char** envp_;
+  std::vector<std::string> init_args_;
+  BootRequest request_;
+  BootConfig config_;
+  bool config_ok_ = false;
+  std::string config_error_;
+  std::vector<std::string> shell_argv_;
+  std::optional<ModuleLoader> loader_;
+  HotplugListener hotplug_;
+  std::optional<ZfsTools> tools_;
+  std::string pool_, dataset_;
+  int64_t modules_ms_ = 0, import_ms_ = 0, mount_ms_ = 0;
+  int children_ = 0;
+  int64_t first_failure_ms_ = -1;
+};
+
+void Boot::shell(const std::string& banner) {
+  log_notice("%s", banner.c_str());
+  std::vector<std::string> env = zfs_environment(config_);
+  int status = run_rescue_shell(shell_argv_, env);
+  if (status < 0) log_error("the rescue shell (%s) could not run", join(shell_argv_, " ").c_str());
+  else log_info("rescue shell exited with status %d", status);
+}
+
+void Boot::maybe_break(Stage stage) {
+  if (!wants_break(request_, stage)) return;
+  if (shell_argv_.empty()) {
+    log_warning("rd.break=%s: this image has no rescue shell (build it with one, e.g. the busybox "
+                "feature); continuing the boot", stage_name(stage));
+    return;
+  }
+  shell(std::string("rd.break=") + stage_name(stage) +
+        ": starting rescue shell; type 'exit' to continue the boot");
+}
+
+std::optional<Failure> Boot::do_cmdline() {
+  if (!config_ok_) {
+    Failure f;
+    f.stage = "cmdline";
+    f.summary = "cannot read the image's boot configuration " + std::string(kBootConfigPath);
+    f.status = config_error_;
+    f.hints.push_back("the image is damaged or was made by another zinitrd version: rebuild it with zinitrd");
+    f.retryable = false;
+    return f;
+  }
+  Failure f;
+  f.stage = "cmdline";
+  f.retryable = false;
+  switch (request_.root_kind) {
+    case RootKind::kNone:
+      f.summary = "the kernel command line names no ZFS root";
+      f.hints.push_back("add root=zfs:POOL/DATASET (e.g. root=zfs:rpool/ROOT/debian), or root=zfs:AUTO to "
+                        "use the pool's bootfs property, in the boot loader's entry");
+      f.hints.push_back("or in the rescue shell: zpool import -N POOL; mount -t zfs -o zfsutil POOL/DATASET "
+                        "/sysroot; exit");
+      return f;
+    case RootKind::kInvalid:
+    case RootKind::kForeign:
+      f.summary = "the root on the kernel command line cannot be used";
+      f.hints.push_back(request_.root_error);
+      f.hints.push_back("or in the rescue shell: zpool import -N POOL; mount -t zfs -o zfsutil POOL/DATASET "
+                        "/sysroot; exit");
+      return f;
+    case RootKind::kDataset:
+    case RootKind::kAuto:
+      break;
+  }
+  if (!request_.snapshot.empty()) {
+    f.summary = "booting a snapshot (" + request_.root_origin + ") is not supported yet";
+    f.hints.push_back("boot the dataset itself: root=zfs:" + request_.dataset);
+    f.hints.push_back("or clone the snapshot in the rescue shell (zfs clone) and boot the clone");
+    return f;
+  }
+  if (request_.bootfs_snapshot)
+    log_warning("bootfs.snapshot is not supported yet: booting without taking a snapshot");
+  if (request_.bootfs_rollback)
+    log_warning("bootfs.rollback is not supported yet: booting without rolling back");
+  if (request_.spl_hostid) {
+    uint32_t id = *request_.spl_hostid;
+    unsigned char bytes[4] = {static_cast<unsigned char>(id), static_cast<unsigned char>(id >> 8),
+                              static_cast<unsigned char>(id >> 16), static_cast<unsigned char>(id >> 24)};
+    (void)make_dirs("/etc");
+    Status st = write_file("/etc/hostid", std::string_view(reinterpret_cast<char*>(bytes), 4));
+    if (!st)
+      log_warning("spl_hostid=%s: %s; the pool may look in use by another system",
+                  format_hostid(id).c_str(), st.error().message.c_str());
+    else
+      log_info("hostid set to %s from spl_hostid=", format_hostid(id).c_str());
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> Boot::do_modules() {
+  const int64_t t0 = monotonic_ms();
+  if (!loader_) loader_.emplace(config_, request_.module_params);
+  if (!hotplug_.active()) {
+    // Opened before the coldplug walk, so no device added meanwhile is missed.
+    Status st = hotplug_.open();
+    if (!st) log_warning("hotplug: %s; late disks will only be found by polling", st.error().message.c_str());
+  }
+  if (config_.load.empty())
+    log_warning("the image's boot configuration loads no module at boot (no `load` entries): zfs must be built in");
+  Status st = loader_->load(config_.load);
+  int matched = coldplug(config_, *loader_);
+  modules_ms_ += monotonic_ms() - t0;
+  log_debug("modules: %d loaded, %d devices matched a driver, %s", loader_->loaded_count(), matched,
+            format_seconds(monotonic_ms() - t0).c_str());
+  if (!st) {
+    Failure f;
+    f.stage = "modules";
+    f.summary = "kernel modules needed for the boot did not load";
+    f.status = st.error().message;
+    f.hints.push_back("`dmesg | tail` in the rescue shell shows the kernel's side");
+    f.retryable = false;
+    return f;
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> Boot::do_import() {
+  const int64_t t0 = monotonic_ms();
+  if (!tools_) tools_.emplace(config_);
+  ImportContext ctx;
+  ctx.config = &config_;
+  ctx.tools = &*tools_;
+  ctx.loader = loader_ ? &*loader_ : nullptr;
+  ctx.hotplug = &hotplug_;
+  ctx.force = request_.force;
+  ctx.timeout_ms = import_timeout_ms(request_, config_);
+  std::optional<Failure> f;
+  if (request_.root_kind == RootKind::kAuto) {
+    f = import_bootfs_pool(ctx, pool_, dataset_);
+  } else {
+    pool_ = request_.pool;
+    dataset_ = request_.dataset;
+    f = import_pool(ctx, pool_);
+  }
+  import_ms_ += monotonic_ms() - t0;
+  return f;
+}
+
+std::optional<Failure> Boot::do_mount() {
+  const int64_t t0 = monotonic_ms();
+  if (!tools_) tools_.emplace(config_);
+  if (dataset_.empty()) {
+    if (is_mount_point(kSysroot)) {
+      log_notice("%s was mounted in the rescue shell; using it as it is", kSysroot);
+      return std::nullopt;
+    }
+    Failure f;
+    f.stage = "mount";
+    f.summary = "no root dataset is known";
+    return f;
+  }
+  if (auto f = mount_root(*tools_, dataset_, root_mount_options(request_.rootflags, request_.read_only)))
+    return f;
+  auto f = mount_children(*tools_, dataset_, children_);
+  mount_ms_ += monotonic_ms() - t0;
+  return f;
+}
+
+std::optional<Failure> Boot::do_switch() {
+  std::string init;
+  if (auto f = find_new_init(kSysroot, request_.init, init)) return f;
+  std::string what = dataset_.empty() ? std::string("the root mounted in the rescue shell") : dataset_;
+  log_info("mounted %s on %s (modules %s, import %s, mount %s)%s", what.c_str(), kSysroot,
+           format_seconds(modules_ms_).c_str(), format_seconds(import_ms_).c_str(),
+           format_seconds(mount_ms_).c_str(),
+           children_ > 0 ? (" with " + std::to_string(children_) + " child datasets").c_str() : "");
+  hotplug_.close();
+  reap_zombies();
+  return switch_root(kSysroot, init, init_args_, envp_);
+}
+
+std::optional<Failure> Boot::step(Step s) {
+  switch (s) {
+    case Step::kBreakCmdline: maybe_break(Stage::kCmdline); return std::nullopt;
+    case Step::kCmdline: return do_cmdline();
+    case Step::kModules: return do_modules();
+    case Step::kBreakModules: maybe_break(Stage::kModules); return std::nullopt;
+    case Step::kRootDelay:
+      if (request_.rootdelay_s > 0) {
+        log_notice("rootdelay=%d: waiting %d seconds for the disks", request_.rootdelay_s, request_.rootdelay_s);
+        const int64_t end = monotonic_ms() + int64_t{request_.rootdelay_s} * 1000;
+        while (monotonic_ms() < end) {
+          if (loader_)
+            hotplug_.poll(end - monotonic_ms(), config_, *loader_);
+          else
+            sleep_ms(end - monotonic_ms());
+        }
+      }
+      return std::nullopt;
+    case Step::kBreakPreImport: maybe_break(Stage::kPreImport); return std::nullopt;
+    case Step::kImport: return do_import();
+    case Step::kBreakPreMount: maybe_break(Stage::kPreMount); return std::nullopt;
+    case Step::kMount: return do_mount();
+    case Step::kBreakPrePivot: maybe_break(Stage::kPrePivot); return std::nullopt;
+    case Step::kSwitch: return do_switch();
+  }
+  return std::nullopt;
+}
+
+Step Boot::handle_failure(Step s, const Failure& f) {
+  report_failure(f);
+  if (shell_allowed()) {
+    shell("starting rescue shell; type 'exit' to retry the boot");
+    // Whatever failed, a root mounted by hand in the shell is good enough to continue with.
+    if (s < Step::kMount && is_mount_point(kSysroot)) {
+      log_notice("%s is mounted: continuing with the mount stage", kSysroot);
+      return Step::kMount;
+    }
+    log_notice("retrying the boot from the stage that failed (%s)", f.stage.c_str());
+    return s;
+  }
+  const int64_t now = monotonic_ms();
+  if (first_failure_ms_ < 0) first_failure_ms_ = now;
+  const int64_t limit = give_up_ms(request_);
+  if (limit > 0 && now - first_failure_ms_ >= limit)
+    reboot_now("giving up: the boot kept failing for " + format_seconds(now - first_failure_ms_));
+  std::string why = shell_argv_.empty() ? "this image has no rescue shell" : "rd.shell=0 forbids the rescue shell";
+  std::string until = limit > 0 ? "; rebooting after " + format_seconds(limit) + " of failures" : "";
+  log_notice("%s: retrying in %s%s", why.c_str(), format_seconds(kRetryWithoutShellMs).c_str(), until.c_str());
+  if (loader_)
+    hotplug_.poll(kRetryWithoutShellMs, config_, *loader_);
+  else
+    sleep_ms(kRetryWithoutShellMs);
+  return s;
+}
+
+void Boot::run() {
+  // 1. Early: the kernel gives /init nothing but the initramfs and (maybe) a console.
+  ::umask(022);
+  ::signal(SIGCHLD, SIG_DFL);  // waitpid() needs it; SIG_IGN would auto-reap
+  Status mounted = mount_early_filesystems();
+  ensure_standard_fds();
+  log_setup(LogMode::kBoot, false);
+  log_open_file();
+  if (!mounted) log_warning("early mounts: %s", mounted.error().message.c_str());
+
+  // 2. The command line and the image's configuration.
+  auto cmdline = read_file("/proc/cmdline", 1 << 20);
+  if (!cmdline) log_error("%s: the boot continues without kernel parameters", cmdline.error().message.c_str());
+  request_ = parse_cmdline(cmdline ? *cmdline : std::string());
+  log_setup(LogMode::kBoot, request_.debug);
+  log_info("zinitrd %s starting", ZINITRD_VERSION);
+  if (cmdline) log_debug("command line: %s", std::string(trim(*cmdline)).c_str());
+  for (const auto& d : request_.diagnostics) log_warning("kernel command line: %s", d.c_str());
+  auto text = read_file(std::string(kBootConfigPath));
+  if (text) {
+    auto parsed = parse_boot_config(*text);
+    if (parsed) {
+      config_ = std::move(parsed.value());
+      config_ok_ = true;
+    } else {
+      config_error_ = parsed.error().message;
+    }
+  } else {
+    config_error_ = text.error().message;
+  }
+  shell_argv_ = find_rescue_shell(config_);
+  if (!config_ok_ && shell_argv_.empty()) {
+    // Without the configuration, any shell in the image beats none.
+    for (const char* sh : {"/usr/bin/busybox", "/bin/busybox", "/bin/sh", "/usr/bin/sh"}) {
+      if (!is_executable(sh)) continue;
+      shell_argv_ = {sh};
+      if (is_busybox(shell_argv_)) shell_argv_.push_back("sh");
+      break;
+    }
+  }
+  if (!config_.setting("rescue_shell").empty() && shell_argv_.empty())
+    log_warning("rescue_shell '%s' is not in the image: there is no rescue shell",
+                config_.setting("rescue_shell").c_str());
+
+  // 3. The stages, each retried after a failure.
+  Step s = Step::kBreakCmdline;
+  for (;;) {
+    const int64_t t0 = monotonic_ms();
+    std::optional<Failure> f = step(s);
+    if (f) {
+      s = handle_failure(s, *f);
+      continue;
+    }
+    log_debug("step %d done in %s", static_cast<int>(s), format_seconds(monotonic_ms() - t0).c_str());
+    if (s == Step::kSwitch) break;  // switch_root returned nothing yet failed: cannot happen
+    s = static_cast<Step>(static_cast<int>(s) + 1);
+  }
+  reboot_now("switch_root returned");
+}
+
+}  // namespace
+
+int64_t import_timeout_ms(const BootRequest& request, const BootConfig& config) {
+  if (request.timeout_s) return int64_t{*request.timeout_s} * 1000;
+  std::string setting(trim(config.setting("import_timeout")));
+  int seconds = kDefaultImportTimeoutS;
+  if (!setting.empty()) {
+    char* end = nullptr;
+    long v = strtol(setting.c_str(), &end, 10);
+    if (end && *end == '\0' && v >= 0 && v <= 86400) seconds = static_cast<int>(v);
+  }
+  return int64_t{seconds} * 1000;
+}
+
+int64_t give_up_ms(const BootRequest& request) {
+  if (request.timeout_s) return int64_t{*request.timeout_s} * 1000;
+  return int64_t{kDefaultGiveUpS} * 1000;
+}
+
+void boot_main(int argc, char** argv, char** envp) {
+  Boot boot(argc, argv, envp);
+  boot.run();
+}
+
+}  // namespace zinitrd::rt

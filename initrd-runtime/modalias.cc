@@ -1,0 +1,195 @@
+// modalias.cc: alias matching, coldplug walk and the uevent listener (see modalias.h).
+#include "modalias.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "log.h"
+#include "module_loader.h"
+#include "util.h"
+
+namespace zinitrd::rt {
+namespace {
+
+constexpr int kMaxDepth = 40;        // /sys/devices nests deeply (USB behind PCI bridges) but not this deep
+constexpr int kMaxColdplugPasses = 5;  // a loaded bus driver (virtio_pci) reveals new devices (virtio_blk)
+
+void walk(int dirfd, int depth, std::vector<std::string>& out) {
+  if (depth > kMaxDepth) return;
+  DIR* dir = ::fdopendir(dirfd);
+  if (!dir) {
+    ::close(dirfd);
+    return;
+  }
+  while (struct dirent* e = ::readdir(dir)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (e->d_type == DT_DIR) {
+      int sub = ::openat(::dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) walk(sub, depth + 1, out);
+    } else if (e->d_type == DT_REG && name == "modalias") {
+      int fd = ::openat(::dirfd(dir), e->d_name, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char buf[1024];
+      ssize_t n = ::read(fd, buf, sizeof buf - 1);
+      ::close(fd);
+      if (n > 0) {
+        std::string_view v(buf, static_cast<size_t>(n));
+        v = trim(v);
+        if (!v.empty()) out.emplace_back(v);
+      }
+    }
+  }
+  ::closedir(dir);
+}
+
+// Loads the drivers matching MODALIASES; returns the number of modaliases that matched.
+int load_for(const std::vector<std::string>& modaliases, const BootConfig& config,
+             ModuleLoader& loader, const char* why) {
+  std::vector<std::string> wanted;
+  std::set<std::string> seen;
+  int matched = 0;
+  for (const auto& alias : modaliases) {
+    auto mods = match_modalias(config.aliases, alias);
+    if (!mods.empty()) ++matched;
+    for (auto& m : mods) {
+      if (ModuleLoader::is_present(m) || !seen.insert(m).second) continue;
+      log_debug("%s: %s needs %s", why, alias.c_str(), m.c_str());
+      wanted.push_back(std::move(m));
+    }
+  }
+  if (!wanted.empty()) {
+    Status st = loader.load(wanted);
+    if (!st)
+      log_warning("%s: some drivers did not load (the devices they serve stay unusable):\n%s", why,
+                  st.error().message.c_str());
+  }
+  return matched;
+}
+
+}  // namespace
+
+std::vector<std::string> match_modalias(const std::vector<BootAlias>& aliases,
+                                        std::string_view modalias) {
+  std::vector<std::string> out;
+  std::string subject(modalias);
+  for (const auto& a : aliases) {
+    if (::fnmatch(a.pattern.c_str(), subject.c_str(), 0) != 0) continue;
+    std::string m = normalize_module_name(a.module);
+    bool dup = false;
+    for (const auto& o : out) dup |= o == m;
+    if (!dup) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<std::string> collect_modaliases(const std::string& sysfs_devices) {
+  std::vector<std::string> out;
+  int fd = ::open(sysfs_devices.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) walk(fd, 0, out);
+  return out;
+}
+
+int coldplug(const BootConfig& config, ModuleLoader& loader) {
+  if (config.aliases.empty()) return 0;
+  int matched = 0;
+  for (int pass = 0; pass < kMaxColdplugPasses; ++pass) {
+    int before = loader.loaded_count();
+    auto aliases = collect_modaliases("/sys/devices");
+    if (aliases.empty() && pass == 0) log_warning("coldplug: no modalias under /sys/devices (is /sys mounted?)");
+    matched = load_for(aliases, config, loader, "coldplug");
+    if (loader.loaded_count() == before) break;  // nothing new: no new devices can have appeared
+  }
+  return matched;
+}
+
+bool parse_uevent(std::string_view msg, Uevent& ev) {
+  ev = Uevent{};
+  size_t nul = msg.find('\0');
+  std::string_view head = msg.substr(0, nul);
+  if (head.find('@') == std::string_view::npos || starts_with(head, "libudev")) return false;
+  if (nul == std::string_view::npos) return false;
+  msg.remove_prefix(nul + 1);
+  while (!msg.empty()) {
+    nul = msg.find('\0');
+    std::string_view kv = msg.substr(0, nul);
+    msg = nul == std::string_view::npos ? std::string_view() : msg.substr(nul + 1);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view k = kv.substr(0, eq), v = kv.substr(eq + 1);
+    if (k == "ACTION") ev.action = v;
+    else if (k == "DEVPATH") ev.devpath = v;
+    else if (k == "SUBSYSTEM") ev.subsystem = v;
+    else if (k == "MODALIAS") ev.modalias = v;
+    else if (k == "DEVNAME") ev.devname = v;
+  }
+  return !ev.action.empty();
+}
+
+Status HotplugListener::open() {
+  Fd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT));
+  if (!fd.valid()) return Error::sys("socket", "NETLINK_KOBJECT_UEVENT", errno);
+  int size = 4 << 20;  // a burst of USB/SCSI events must not overflow it
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  struct sockaddr_nl addr{};
+  addr.nl_family = AF_NETLINK;
+  addr.nl_groups = 1;  // kernel events (udev's re-broadcasts use group 2)
+  if (::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0)
+    return Error::sys("bind", "NETLINK_KOBJECT_UEVENT", errno);
+  fd_ = std::move(fd);
+  return Ok{};
+}
+
+bool HotplugListener::poll(int64_t timeout_ms, const BootConfig& config, ModuleLoader& loader) {
+  if (!fd_.valid()) {
+    sleep_ms(timeout_ms);
+    return false;
+  }
+  bool block_added = false;
+  const int64_t deadline = monotonic_ms() + timeout_ms;
+  for (;;) {
+    int64_t left = deadline - monotonic_ms();
+    if (left <= 0 || block_added) break;
+    struct pollfd pfd{fd_.get(), POLLIN, 0};
+    int r = ::poll(&pfd, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    std::vector<std::string> modaliases;
+    char buf[8192];
+    for (;;) {
+      struct sockaddr_nl from{};
+      socklen_t fromlen = sizeof from;
+      ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<struct sockaddr*>(&from), &fromlen);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == ENOBUFS) {
+        // Events were lost: fall back to a full walk, and assume a disk may have appeared.
+        log_debug("hotplug: uevent buffer overflowed; walking /sys/devices again");
+        coldplug(config, loader);
+        block_added = true;
+        continue;
+      }
+      if (n <= 0) break;
+      if (from.nl_pid != 0) continue;  // only the kernel speaks on group 1
+      Uevent ev;
+      if (!parse_uevent(std::string_view(buf, static_cast<size_t>(n)), ev)) continue;
+      if (ev.action != "add") continue;
+      if (!ev.modalias.empty()) modaliases.push_back(ev.modalias);
+      if (ev.subsystem == "block") {
+        log_debug("hotplug: block device %s appeared", ev.devname.c_str());
+        block_added = true;
+      }
+    }
+    if (!modaliases.empty()) load_for(modaliases, config, loader, "hotplug");
+  }
+  return block_added;
+}
+
+}  // namespace zinitrd::rt

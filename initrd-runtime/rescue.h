@@ -1,0 +1,42 @@
+// rescue.h: telling the user what failed, and the rescue shell.
+//
+// A user at the console must never face a blinking cursor with no word: every failure is printed
+// with its stage, the exact command, its output and exit code, and what to try. When the image has
+// a shell (the rescue_shell setting, e.g. "/usr/bin/busybox sh") it runs on /dev/console as the
+// session leader with a controlling terminal (so Ctrl-C works), and its exit retries the boot.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "boot_config.h"
+#include "failure.h"
+
+namespace zinitrd::rt {
+
+/// Directory that receives busybox applet links, last on the shell's PATH.
+inline constexpr const char* kAppletDir = "/usr/local/bin";
+
+/// Splits the rescue_shell setting into argv (space-separated; empty when unset) (pure).
+std::vector<std::string> parse_shell_command(std::string_view setting);
+
+/// True when ARGV runs busybox (argv[0] is named "busybox") (pure).
+bool is_busybox(const std::vector<std::string>& argv);
+
+/// The rescue shell of the image: parse_shell_command of the setting, or empty when the setting
+/// is absent or its program is not in the image.
+std::vector<std::string> find_rescue_shell(const BootConfig& config);
+
+/// The failure report, one line per entry, without a "zinitrd: " prefix (pure).
+std::string format_failure(const Failure& failure);
+
+/// Logs the failure report at error level (kmsg, boot.log and the console).
+void report_failure(const Failure& failure);
+
+/// Runs ARGV on /dev/console with ENV, waits until it exits (reaping orphans meanwhile).
+/// Busybox applet links are installed first. Returns the shell's exit status, -1 when it
+/// could not start.
+int run_rescue_shell(const std::vector<std::string>& argv, std::vector<std::string> env);
+
+}  // namespace zinitrd::rt

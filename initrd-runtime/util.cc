@@ -1,0 +1,213 @@
+// util.cc: string and file-system helpers (see util.h).
+#include "util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "fd.h"
+
+namespace zinitrd::rt {
+
+std::vector<std::string> split_words(std::string_view s, std::string_view seps) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t start = s.find_first_not_of(seps, i);
+    if (start == std::string_view::npos) break;
+    size_t end = s.find_first_of(seps, start);
+    if (end == std::string_view::npos) end = s.size();
+    out.emplace_back(s.substr(start, end - start));
+    i = end;
+  }
+  return out;
+}
+
+std::vector<std::string> split_all(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t pos = s.find(sep, start);
+    if (pos == std::string_view::npos) {
+      out.emplace_back(s.substr(start));
+      return out;
+    }
+    out.emplace_back(s.substr(start, pos - start));
+    start = pos + 1;
+  }
+}
+
+std::string_view trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string format_command(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !a.empty() && a.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (char c : a) {
+      if (c == '\'')
+        out += "'\\''";
+      else
+        out += c;
+    }
+    out += '\'';
+  }
+  return out;
+}
+
+std::string format_seconds(int64_t ms) {
+  if (ms < 0) ms = 0;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%lld.%02llds", static_cast<long long>(ms / 1000),
+           static_cast<long long>((ms % 1000) / 10));
+  return buf;
+}
+
+Result<std::string> read_file(const std::string& path, size_t max) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Error::sys("open", path, errno);
+  std::string out;
+  char buf[8192];
+  while (out.size() < max) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::sys("read", path, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  if (out.size() > max) out.resize(max);
+  return out;
+}
+
+Status write_file(const std::string& path, std::string_view data, unsigned mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd.valid()) return Error::sys("open", path, errno);
+  while (!data.empty()) {
+    ssize_t n = ::write(fd.get(), data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::sys("write", path, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Ok{};
+}
+
+Status make_dirs(const std::string& path, unsigned mode) {
+  std::string cur;
+  for (const auto& part : split_all(path, '/')) {
+    if (part.empty()) {
+      if (cur.empty()) cur = "/";
+      continue;
+    }
+    if (!cur.empty() && cur.back() != '/') cur += '/';
+    cur += part;
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return Error::sys("mkdir", cur, errno);
+  }
+  return Ok{};
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool is_executable(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
+}
+
+bool is_mount_point(const std::string& path) {
+  struct stat st, parent;
+  if (::stat(path.c_str(), &st) != 0) return false;
+  std::string up = path + "/..";
+  if (::stat(up.c_str(), &parent) != 0) return false;
+  if (st.st_dev != parent.st_dev) return true;
+  return st.st_ino == parent.st_ino;  // "/" is its own parent
+}
+
+std::string find_program(std::string_view name, std::string_view dirs) {
+  if (name.find('/') != std::string_view::npos) {
+    std::string p(name);
+    return is_executable(p) ? p : std::string();
+  }
+  for (const auto& dir : split_all(dirs, ':')) {
+    if (dir.empty()) continue;
+    std::string p = dir + "/" + std::string(name);
+    if (is_executable(p)) return p;
+  }
+  return {};
+}
+
+int64_t monotonic_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sleep_ms(int64_t ms) {
+  if (ms <= 0) return;
+  struct timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+std::string format_hostid(uint32_t hostid) {
+  char buf[16];
+  snprintf(buf, sizeof buf, "%08x", hostid);
+  return buf;
+}
+
+bool parse_hostid(std::string_view s, uint32_t& out) {
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
+  if (s.empty() || s.size() > 8) return false;
+  uint32_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
+    v = (v << 4) | static_cast<uint32_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace zinitrd::rt

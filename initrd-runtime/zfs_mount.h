@@ -1,0 +1,63 @@
+// zfs_mount.h: mounting the root dataset at /sysroot, then the children init needs at once.
+//
+// The root is mounted with mount(2) (type "zfs", data "zfsutil" plus rootflags), which works for
+// mountpoint=/ and mountpoint=legacy alike (measured: ../shared/ENV.md), so no mount.zfs is
+// needed. Then only the children that must exist before the real init runs are mounted: those
+// with canmount=on whose mountpoint is /usr, /etc, /bin, /sbin or /lib*; the real system mounts
+// the rest (zfs-mount.service), honouring canmount=noauto and off as zfs mount -a does.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "failure.h"
+
+namespace zinitrd::rt {
+
+class ZfsTools;
+
+/// Where the new root is mounted.
+inline constexpr const char* kSysroot = "/sysroot";
+
+/// One line of `zfs list -H -o name,mountpoint,canmount`.
+struct DatasetInfo {
+  std::string name, mountpoint, canmount;
+  bool operator==(const DatasetInfo&) const = default;
+};
+
+/// A child dataset to mount, at TARGET inside the new root ("/usr").
+struct ChildMount {
+  std::string dataset, target;
+  bool operator==(const ChildMount&) const = default;
+};
+
+/// Parses `zfs list -H -o name,mountpoint,canmount` output (tab-separated; bad lines skipped).
+std::vector<DatasetInfo> parse_dataset_list(std::string_view output);
+
+/// The descendants of ROOT_DATASET in DATASETS that must be mounted before init: canmount=on,
+/// mountpoint (relative to the root's own mountpoint when below it) one of the early paths,
+/// sorted by path; a second dataset for the same path is skipped (pure).
+std::vector<ChildMount> select_early_children(const std::string& root_dataset,
+                                              const std::vector<DatasetInfo>& datasets);
+
+/// mount(2) flags and data for the root: generic options of ROOTFLAGS (noatime, nodev...)
+/// become MS_* flags as mount(8) does, the rest follows "zfsutil" in the data string.
+struct MountOptions {
+  unsigned long flags = 0;
+  std::string data;
+  bool operator==(const MountOptions&) const = default;
+};
+/// Builds the root's mount options from rootflags= and ro/rw (pure).
+MountOptions root_mount_options(std::string_view rootflags, bool read_only);
+
+/// Mounts DATASET at /sysroot (an existing mount there is kept). Nullopt on success.
+std::optional<Failure> mount_root(const ZfsTools& tools, const std::string& dataset,
+                                  const MountOptions& options);
+
+/// Mounts the early children of ROOT_DATASET under /sysroot; COUNT gets how many.
+std::optional<Failure> mount_children(const ZfsTools& tools, const std::string& root_dataset,
+                                      int& count);
+
+}  // namespace zinitrd::rt
