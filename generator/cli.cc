@@ -4,6 +4,7 @@
 // wins, and list options (add, omit, include, install, kmod) accumulate across all sources.
 #include "cli.h"
 
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
