@@ -138,7 +138,11 @@ void Parser::add(const KernelParam& p) {
     return false;
   };
   if (k == "root") {
-    if (need_value()) root_ = v;
+    if (!need_value()) return;
+    if (v.empty())
+      diag("'root=' is empty; ignored");
+    else
+      root_ = v;
   } else if (k == "zfs") {
     if (need_value()) zfs_ = v;
   } else if (k == "rootfstype") {

@@ -1,0 +1,80 @@
+// modalias_test.cc: alias matching, uevent parsing and the sysfs walk (on a fixture tree).
+#include "modalias.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "util.h"
+
+using namespace zinitrd::rt;
+
+namespace {
+
+std::vector<zinitrd::BootAlias> table() {
+  return {
+      {"pci:v00001AF4d00001001sv*sd*bc*sc*i*", "virtio_blk"},
+      {"pci:v00001AF4d*sv*sd*bc*sc*i*", "virtio_pci"},
+      {"virtio:d00000002v*", "virtio_blk"},
+      {"pci:v*d*sv*sd*bc01sc08i02*", "nvme"},
+      {"usb:v*p*d*dc*dsc*dp*ic08isc06ip50in*", "usb-storage"},
+      {"pci:v*d*sv*sd*bc01sc06i01*", "ahci"},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("fnmatch aliases select the drivers of a device") {
+  auto t = table();
+  CHECK(match_modalias(t, "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00") ==
+        std::vector<std::string>{"virtio_blk", "virtio_pci"});
+  CHECK(match_modalias(t, "virtio:d00000002v00001AF4") == std::vector<std::string>{"virtio_blk"});
+  CHECK(match_modalias(t, "pci:v0000144Dd0000A808sv0000144Dsd0000A801bc01sc08i02") ==
+        std::vector<std::string>{"nvme"});
+  CHECK(match_modalias(t, "usb:v0781p5581d0100dc00dsc00dp00ic08isc06ip50in00") ==
+        std::vector<std::string>{"usb_storage"});
+  CHECK(match_modalias(t, "pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01") ==
+        std::vector<std::string>{"ahci"});
+  CHECK(match_modalias(t, "pci:v00008086d00001237sv00001AF4sd00001100bc06sc00i00").empty());
+  CHECK(match_modalias(t, "").empty());
+  CHECK(match_modalias({}, "virtio:d00000002v00001AF4").empty());
+}
+
+TEST_CASE("kernel uevents are parsed; libudev messages are not") {
+  std::string msg("add@/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0ACTION=add\0"
+                  "DEVPATH=/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0SUBSYSTEM=block\0"
+                  "DEVNAME=vda\0DEVTYPE=disk\0SEQNUM=1234\0", 172);
+  Uevent ev;
+  REQUIRE(parse_uevent(msg, ev));
+  CHECK(ev.action == "add");
+  CHECK(ev.subsystem == "block");
+  CHECK(ev.devname == "vda");
+  CHECK(ev.modalias.empty());
+  std::string pci("add@/devices/pci0000:00/0000:00:05.0\0ACTION=add\0SUBSYSTEM=pci\0"
+                  "MODALIAS=pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\0", 128);
+  REQUIRE(parse_uevent(pci, ev));
+  CHECK(ev.modalias == "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00");
+  CHECK_FALSE(parse_uevent(std::string("libudev\0\xfe\xed\xca\xfe", 12), ev));
+  CHECK_FALSE(parse_uevent("", ev));
+  CHECK_FALSE(parse_uevent("garbage without separator", ev));
+}
+
+TEST_CASE("the sysfs walk finds modalias files and does not follow symlinks") {
+  char tmpl[] = "/tmp/zinitrd-sysfs-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  std::string root = tmpl;
+  REQUIRE(make_dirs(root + "/pci0000:00/0000:00:04.0/virtio1"));
+  REQUIRE(write_file(root + "/pci0000:00/0000:00:04.0/modalias", "pci:v00001AF4d00001001sv1\n"));
+  REQUIRE(write_file(root + "/pci0000:00/0000:00:04.0/virtio1/modalias", "virtio:d00000002v00001AF4\n"));
+  REQUIRE(symlink(root.c_str(), (root + "/pci0000:00/loop").c_str()) == 0);  // would recurse forever
+  auto found = collect_modaliases(root);
+  std::sort(found.begin(), found.end());
+  CHECK(found == std::vector<std::string>{"pci:v00001AF4d00001001sv1", "virtio:d00000002v00001AF4"});
+  CHECK(collect_modaliases(root + "/nonexistent").empty());
+  std::string cmd = "rm -rf '" + root + "'";
+  CHECK(system(cmd.c_str()) == 0);
+}

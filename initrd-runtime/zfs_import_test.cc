@@ -1,0 +1,116 @@
+// zfs_import_test.cc: classification of real `zpool import` messages (OpenZFS 2.1 wording).
+#include "zfs_import.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace zinitrd::rt;
+
+namespace {
+
+const char* kInUse =
+    "cannot import 'rpool': pool was previously in use from another system.\n"
+    "Last accessed by buildhost (hostid=8e9a1a2b) at Tue Nov 26 10:01:02 2024\n"
+    "The pool can be imported, use 'zpool import -f' to import the pool.\n";
+
+bool mentions(const std::vector<std::string>& hints, const std::string& what) {
+  for (const auto& h : hints)
+    if (h.find(what) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("previously in use from another system: both hostids and the ways out") {
+  ImportDiagnosis d = classify_import_error(kInUse, 1);
+  CHECK(d.problem == ImportProblem::kHostidMismatch);
+  CHECK_FALSE(d.retry);
+  CHECK(d.pool_hostid == "8e9a1a2b");
+  CHECK(d.pool_host == "buildhost");
+  auto hints = import_hints(d, "rpool", "00c0ffee (from /etc/hostid)");
+  CHECK(mentions(hints, "8e9a1a2b"));
+  CHECK(mentions(hints, "00c0ffee"));
+  CHECK(mentions(hints, "zfs_force=1"));
+  CHECK(mentions(hints, "spl_hostid=0x8e9a1a2b"));
+  CHECK(mentions(hints, "zpool import -N -f rpool"));
+}
+
+TEST_CASE("in use elsewhere, without a parsable hostid, still names spl_hostid=") {
+  ImportDiagnosis d = classify_import_error("cannot import 'tank': pool was previously in use from another system.\n", 1);
+  CHECK(d.problem == ImportProblem::kHostidMismatch);
+  CHECK(d.pool_hostid.empty());
+  auto hints = import_hints(d, "tank", "00000000 (no /etc/hostid in the image)");
+  CHECK(mentions(hints, "spl_hostid="));
+  CHECK(mentions(hints, "unknown"));
+}
+
+TEST_CASE("no such pool: wait and retry") {
+  ImportDiagnosis d = classify_import_error("cannot import 'rpool': no such pool available\n", 1);
+  CHECK(d.problem == ImportProblem::kNoSuchPool);
+  CHECK(d.retry);
+  CHECK(mentions(import_hints(d, "rpool", "x"), "rd.timeout"));
+  CHECK(classify_import_error("no pools available to import\n", 1).problem == ImportProblem::kNoSuchPool);
+}
+
+TEST_CASE("missing devices: wait and retry") {
+  ImportDiagnosis d = classify_import_error(
+      "cannot import 'rpool': one or more devices is currently unavailable\n", 1);
+  CHECK(d.problem == ImportProblem::kDevicesMissing);
+  CHECK(d.retry);
+  CHECK(classify_import_error("cannot import 'rpool': I/O error\n\tDestroy and re-create the pool from\n", 1).retry);
+}
+
+TEST_CASE("multihost: imported on another host now") {
+  ImportDiagnosis d = classify_import_error(
+      "cannot import 'tank': pool is imported on nodeb (hostid: 0x1a2b3c4d)\n"
+      "Export the pool on the other system, then run 'zpool import'.\n", 1);
+  CHECK(d.problem == ImportProblem::kActiveElsewhere);
+  CHECK_FALSE(d.retry);
+  CHECK(d.pool_hostid == "1a2b3c4d");
+  CHECK(d.pool_host == "nodeb");
+  CHECK(mentions(import_hints(d, "tank", "x"), "does not override"));
+}
+
+TEST_CASE("other classes") {
+  CHECK(classify_import_error("cannot import 'rpool': more than one matching pool\nimport by numeric ID instead\n", 1)
+            .problem == ImportProblem::kAmbiguous);
+  CHECK(classify_import_error("cannot import 'rpool': a pool with that name already exists\n", 1).problem ==
+        ImportProblem::kAlreadyImported);
+  CHECK(classify_import_error("This pool uses the following feature(s) not supported by this system:\n"
+                              "\tcom.example:future\ncannot import 'rpool': unsupported version or feature\n", 1)
+            .problem == ImportProblem::kUnsupported);
+  CHECK(classify_import_error("The ZFS modules are not loaded.\nTry running '/sbin/modprobe zfs' as root to load them.\n", 1)
+            .problem == ImportProblem::kNoModule);
+  CHECK(classify_import_error("/usr/sbin/zpool: error while loading shared libraries: libzfs.so.4: cannot open "
+                              "shared object file: No such file or directory\n", 127)
+            .problem == ImportProblem::kBrokenProgram);
+  CHECK(classify_import_error("", 0).problem == ImportProblem::kNone);
+  ImportDiagnosis t = classify_import_error("", -1, true);
+  CHECK(t.problem == ImportProblem::kTimedOut);
+  CHECK(t.retry);
+  ImportDiagnosis o = classify_import_error("cannot import 'rpool': something new\n", 1);
+  CHECK(o.problem == ImportProblem::kOther);
+  CHECK_FALSE(o.retry);
+  CHECK_FALSE(import_hints(o, "rpool", "x").empty());
+}
+
+TEST_CASE("pool names from `zpool import` listings") {
+  const char* listing =
+      "   pool: rpool\n"
+      "     id: 1234567890\n"
+      "  state: ONLINE\n"
+      " action: The pool can be imported using its name or numeric identifier.\n"
+      " config:\n\n"
+      "\trpool       ONLINE\n"
+      "\t  vda1      ONLINE\n\n"
+      "   pool: data pool\n"
+      "     id: 42\n"
+      "  state: ONLINE\n"
+      "status: The pool was last accessed by another system.\n"
+      "   pool: rpool\n";
+  auto pools = parse_import_listing(listing);
+  CHECK(pools == std::vector<std::string>{"rpool", "data pool"});
+  CHECK(parse_import_listing("no pools available to import\n").empty());
+  CHECK(parse_import_listing("").empty());
+}

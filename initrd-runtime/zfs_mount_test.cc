@@ -1,0 +1,72 @@
+// zfs_mount_test.cc: which child datasets are mounted before init, and the root's options.
+#include "zfs_mount.h"
+
+#include <doctest/doctest.h>
+#include <sys/mount.h>
+
+using namespace zinitrd::rt;
+
+TEST_CASE("zfs list output is parsed; malformed lines are skipped") {
+  auto d = parse_dataset_list("rpool/ROOT/debian\t/\ton\nbroken line\nrpool/ROOT/debian/usr\t/usr\tnoauto\n\n");
+  REQUIRE(d.size() == 2);
+  CHECK(d[0] == DatasetInfo{"rpool/ROOT/debian", "/", "on"});
+  CHECK(d[1] == DatasetInfo{"rpool/ROOT/debian/usr", "/usr", "noauto"});
+}
+
+TEST_CASE("early children: canmount=on, early paths only, sorted by path") {
+  std::vector<DatasetInfo> ds = {
+      {"rpool/ROOT/debian", "/", "on"},
+      {"rpool/ROOT/debian/var", "/var", "on"},          // the real system mounts it
+      {"rpool/ROOT/debian/usr", "/usr", "on"},
+      {"rpool/ROOT/debian/etc", "/etc", "on"},
+      {"rpool/ROOT/debian/lib64", "/lib64", "on"},
+      {"rpool/ROOT/debian/sbin", "/sbin", "noauto"},   // not for us
+      {"rpool/ROOT/debian/bin", "/bin", "off"},
+      {"rpool/ROOT/debian/lib", "legacy", "on"},        // legacy: fstab's job
+      {"rpool/ROOT/debian/usr/local", "/usr/local", "on"},
+      {"rpool/ROOT/debian-old/usr", "/usr", "on"},      // a sibling, not a descendant
+      {"rpool/home", "/home", "on"},
+  };
+  auto c = select_early_children("rpool/ROOT/debian", ds);
+  REQUIRE(c.size() == 3);
+  CHECK(c[0] == ChildMount{"rpool/ROOT/debian/etc", "/etc"});
+  CHECK(c[1] == ChildMount{"rpool/ROOT/debian/lib64", "/lib64"});
+  CHECK(c[2] == ChildMount{"rpool/ROOT/debian/usr", "/usr"});
+}
+
+TEST_CASE("early children of a root mounted elsewhere are relative to its mountpoint") {
+  std::vector<DatasetInfo> ds = {
+      {"tank/be", "/mnt/be", "on"},
+      {"tank/be/usr", "/mnt/be/usr/", "on"},
+      {"tank/be/other", "/mnt/be", "on"},
+  };
+  auto c = select_early_children("tank/be", ds);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0] == ChildMount{"tank/be/usr", "/usr"});
+}
+
+TEST_CASE("a legacy root's children with explicit mountpoints; duplicates skipped") {
+  std::vector<DatasetInfo> ds = {
+      {"rpool/ROOT/arch", "legacy", "on"},
+      {"rpool/ROOT/arch/usr", "/usr", "on"},
+      {"rpool/ROOT/arch/usr2", "/usr", "on"},
+      {"rpool/ROOT/arch/etc", "legacy", "on"},
+      {"rpool/ROOT/arch/none", "none", "on"},
+  };
+  auto c = select_early_children("rpool/ROOT/arch", ds);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0] == ChildMount{"rpool/ROOT/arch/usr", "/usr"});
+  CHECK(select_early_children("rpool/ROOT/arch", {}).empty());
+}
+
+TEST_CASE("root mount options: ro by default, generic rootflags become flags") {
+  CHECK(root_mount_options("", true) == MountOptions{MS_RDONLY, "zfsutil"});
+  CHECK(root_mount_options("", false) == MountOptions{0, "zfsutil"});
+  MountOptions o = root_mount_options("noatime,xattr=sa,nodev,,zfsutil", false);
+  CHECK(o.flags == (MS_NOATIME | MS_NODEV));
+  CHECK(o.data == "zfsutil,xattr=sa");
+  CHECK(root_mount_options("rw", true).flags == 0);
+  CHECK(root_mount_options("ro", false).flags == MS_RDONLY);
+  CHECK(root_mount_options("defaults,context=system_u:object_r:root_t:s0", true).data ==
+        "zfsutil,context=system_u:object_r:root_t:s0");
+}
