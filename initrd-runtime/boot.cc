@@ -28,6 +28,8 @@ namespace {
 
 constexpr int64_t kRetryWithoutShellMs = 10'000;
 constexpr int64_t kRebootDelayMs = 15'000;
+constexpr int64_t kQuickShellMs = 2'000;      // a shell that a user used lasts longer than this
+constexpr int kMaxQuickShellExits = 3;
 
 // The steps of a boot; break points are steps too, so a retry never passes a break twice.
 enum class Step {
@@ -35,7 +37,29 @@ enum class Step {
   kBreakPreMount, kMount, kBreakPrePivot, kSwitch,
 };
 
+const char* step_name(Step s) {
+  switch (s) {
+    case Step::kBreakCmdline: return "break cmdline";
+    case Step::kCmdline: return "cmdline";
+    case Step::kModules: return "modules";
+    case Step::kBreakModules: return "break modules";
+    case Step::kRootDelay: return "rootdelay";
+    case Step::kBreakPreImport: return "break pre-import";
+    case Step::kImport: return "import";
+    case Step::kBreakPreMount: return "break pre-mount";
+    case Step::kMount: return "mount";
+    case Step::kBreakPrePivot: return "break pre-pivot";
+    case Step::kSwitch: return "switch_root";
+  }
+  return "?";
+}
+
 [[noreturn]] void reboot_now(const std::string& why) {
+  if (::getpid() != 1) {
+    // Started as /init by hand (not by the kernel): never reboot somebody's machine.
+    log_error("%s", why.c_str());
+    ::_exit(1);
+  }
   console_text("\nzinitrd: " + why + "\nzinitrd: rebooting in " + format_seconds(kRebootDelayMs) +
                " (the messages above say what went wrong)\n");
   log_error("%s: rebooting", why.c_str());
@@ -60,7 +84,8 @@ class Boot {
   std::optional<Failure> do_mount();
   std::optional<Failure> do_switch();
   void maybe_break(Stage stage);
-  void shell(const std::string& banner);
+  /// Runs the rescue shell after BANNER; false when it did not run as a usable shell.
+  bool shell(const std::string& banner);
   /// Handles a failure of step S; returns the step to continue with.
   Step handle_failure(Step s, const Failure& f);
   bool shell_allowed() const { return !shell_argv_.empty() && request_.shell.value_or(true); }
@@ -79,14 +104,35 @@ class Boot {
   int64_t modules_ms_ = 0, import_ms_ = 0, mount_ms_ = 0;
   int children_ = 0;
   int64_t first_failure_ms_ = -1;
+  int quick_exits_ = 0;
+  bool shell_disabled_ = false;  // the image had a shell, but it could not be used
 };
 
-void Boot::shell(const std::string& banner) {
+bool Boot::shell(const std::string& banner) {
   log_notice("%s", banner.c_str());
   std::vector<std::string> env = zfs_environment(config_);
+  const int64_t t0 = monotonic_ms();
   int status = run_rescue_shell(shell_argv_, env);
-  if (status < 0) log_error("the rescue shell (%s) could not run", join(shell_argv_, " ").c_str());
-  else log_info("rescue shell exited with status %d", status);
+  const int64_t lasted = monotonic_ms() - t0;
+  if (status < 0 || status == 127) {
+    log_error("the rescue shell (%s) could not run; going on without it", join(shell_argv_, " ").c_str());
+    shell_argv_.clear();
+    shell_disabled_ = true;
+    return false;
+  }
+  log_info("rescue shell exited with status %d", status);
+  // A shell without a usable console (no console=, /dev/console is /dev/null) exits at once: do
+  // not spin on it, retry the way an image without a shell does.
+  quick_exits_ = lasted < kQuickShellMs ? quick_exits_ + 1 : 0;
+  if (quick_exits_ >= kMaxQuickShellExits) {
+    log_error("the rescue shell exited %d times in a row at once (no console input?); going on without it",
+              quick_exits_);
+    shell_argv_.clear();
+    shell_disabled_ = true;
+    return false;
+  }
+  if (lasted < kQuickShellMs) sleep_ms(kQuickShellMs - lasted);
+  return true;
 }
 
 void Boot::maybe_break(Stage stage) {
@@ -269,8 +315,8 @@ std::optional<Failure> Boot::step(Step s) {
 
 Step Boot::handle_failure(Step s, const Failure& f) {
   report_failure(f);
-  if (shell_allowed()) {
-    shell("starting rescue shell; type 'exit' to retry the boot");
+  if (::getpid() != 1) reboot_now("stopping: not PID 1, so no rescue shell and no retries");
+  if (shell_allowed() && shell("starting rescue shell; type 'exit' to retry the boot")) {
     // Whatever failed, a root mounted by hand in the shell is good enough to continue with.
     if (s < Step::kMount && is_mount_point(kSysroot)) {
       log_notice("%s is mounted: continuing with the mount stage", kSysroot);
@@ -284,7 +330,9 @@ Step Boot::handle_failure(Step s, const Failure& f) {
   const int64_t limit = give_up_ms(request_);
   if (limit > 0 && now - first_failure_ms_ >= limit)
     reboot_now("giving up: the boot kept failing for " + format_seconds(now - first_failure_ms_));
-  std::string why = shell_argv_.empty() ? "this image has no rescue shell" : "rd.shell=0 forbids the rescue shell";
+  std::string why = !request_.shell.value_or(true) ? "rd.shell=0 forbids the rescue shell"
+                    : shell_disabled_                ? "the rescue shell is unusable"
+                                                     : "this image has no rescue shell";
   std::string until = limit > 0 ? "; rebooting after " + format_seconds(limit) + " of failures" : "";
   log_notice("%s: retrying in %s%s", why.c_str(), format_seconds(kRetryWithoutShellMs).c_str(), until.c_str());
   if (loader_)
@@ -347,7 +395,7 @@ void Boot::run() {
       s = handle_failure(s, *f);
       continue;
     }
-    log_debug("step %d done in %s", static_cast<int>(s), format_seconds(monotonic_ms() - t0).c_str());
+    log_debug("stage %s done in %s", step_name(s), format_seconds(monotonic_ms() - t0).c_str());
     if (s == Step::kSwitch) break;  // switch_root returned nothing yet failed: cannot happen
     s = static_cast<Step>(static_cast<int>(s) + 1);
   }

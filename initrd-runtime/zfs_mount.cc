@@ -145,19 +145,25 @@ std::optional<Failure> mount_root(const ZfsTools& tools, const std::string& data
               ((options.flags & MS_RDONLY) ? "MS_RDONLY" : "0") + (options.flags & ~MS_RDONLY ? "|..." : "") +
               ", \"" + options.data + "\")";
   f.status = strerror(e);
-  auto exists = tools.zfs({"list", "-H", "-o", "name,mountpoint,encryption,keystatus", dataset});
-  if (exists && !exists->ok()) {
+  auto info = tools.zfs({"list", "-H", "-o", "name,mountpoint,canmount,encryption,keystatus", dataset});
+  if (info && !info->ok()) {
     std::string known = existing_filesystems(tools, dataset);
     f.summary = "the root dataset '" + dataset + "' does not exist";
-    f.output = exists->output;
+    f.command = info->command;
+    f.output = info->output;
+    f.status = info->describe() + " (mount(2) said: " + strerror(e) + ")";
     f.hints.push_back("check root= on the kernel command line" +
                       (known.empty() ? std::string() : "; the pool has: " + known));
     f.retryable = false;
-  } else if (exists && exists->ok()) {
-    f.output = exists->output;
-    if (exists->output.find("unavailable") != std::string::npos)
-      f.hints.push_back("the dataset is encrypted and its key is not loaded: in the rescue shell run "
-                        "`zfs load-key -r " + dataset + "` and exit");
+  } else if (info && info->ok()) {
+    auto fields = split_all(trim(info->output), '\t');
+    if (fields.size() == 5) {
+      f.hints.push_back("the dataset has mountpoint=" + fields[1] + " canmount=" + fields[2] +
+                        " encryption=" + fields[3] + " keystatus=" + fields[4]);
+      if (fields[4] == "unavailable")
+        f.hints.push_back("the dataset is encrypted and its key is not loaded: in the rescue shell run "
+                          "`zfs load-key -r " + dataset + "` and exit");
+    }
     if (e == EINVAL)
       f.hints.push_back("check rootflags= on the kernel command line (mount data was '" + options.data + "')");
     if (e == ENODEV)
