@@ -28,28 +28,48 @@ namespace {
 
 constexpr int64_t kRetryWithoutShellMs = 10'000;
 constexpr int64_t kRebootDelayMs = 15'000;
-constexpr int64_t kQuickShellMs = 2'000;      // a shell that a user used lasts longer than this
+constexpr int64_t kQuickShellMs = 2'000;  // a shell that a user used lasts longer than this
 constexpr int kMaxQuickShellExits = 3;
 
 // The steps of a boot; break points are steps too, so a retry never passes a break twice.
 enum class Step {
-  kBreakCmdline, kCmdline, kModules, kBreakModules, kRootDelay, kBreakPreImport, kImport,
-  kBreakPreMount, kMount, kBreakPrePivot, kSwitch,
+  kBreakCmdline,
+  kCmdline,
+  kModules,
+  kBreakModules,
+  kRootDelay,
+  kBreakPreImport,
+  kImport,
+  kBreakPreMount,
+  kMount,
+  kBreakPrePivot,
+  kSwitch,
 };
 
 const char* step_name(Step s) {
   switch (s) {
-    case Step::kBreakCmdline: return "break cmdline";
-    case Step::kCmdline: return "cmdline";
-    case Step::kModules: return "modules";
-    case Step::kBreakModules: return "break modules";
-    case Step::kRootDelay: return "rootdelay";
-    case Step::kBreakPreImport: return "break pre-import";
-    case Step::kImport: return "import";
-    case Step::kBreakPreMount: return "break pre-mount";
-    case Step::kMount: return "mount";
-    case Step::kBreakPrePivot: return "break pre-pivot";
-    case Step::kSwitch: return "switch_root";
+    case Step::kBreakCmdline:
+      return "break cmdline";
+    case Step::kCmdline:
+      return "cmdline";
+    case Step::kModules:
+      return "modules";
+    case Step::kBreakModules:
+      return "break modules";
+    case Step::kRootDelay:
+      return "rootdelay";
+    case Step::kBreakPreImport:
+      return "break pre-import";
+    case Step::kImport:
+      return "import";
+    case Step::kBreakPreMount:
+      return "break pre-mount";
+    case Step::kMount:
+      return "mount";
+    case Step::kBreakPrePivot:
+      return "break pre-pivot";
+    case Step::kSwitch:
+      return "switch_root";
   }
   return "?";
 }
@@ -115,7 +135,8 @@ bool Boot::shell(const std::string& banner) {
   int status = run_rescue_shell(shell_argv_, env);
   const int64_t lasted = monotonic_ms() - t0;
   if (status < 0 || status == 127) {
-    log_error("the rescue shell (%s) could not run; going on without it", join(shell_argv_, " ").c_str());
+    log_error("the rescue shell (%s) could not run; going on without it",
+              join(shell_argv_, " ").c_str());
     shell_argv_.clear();
     shell_disabled_ = true;
     return false;
@@ -125,8 +146,10 @@ bool Boot::shell(const std::string& banner) {
   // not spin on it, retry the way an image without a shell does.
   quick_exits_ = lasted < kQuickShellMs ? quick_exits_ + 1 : 0;
   if (quick_exits_ >= kMaxQuickShellExits) {
-    log_error("the rescue shell exited %d times in a row at once (no console input?); going on without it",
-              quick_exits_);
+    log_error(
+        "the rescue shell exited %d times in a row at once (no console input?); going on without "
+        "it",
+        quick_exits_);
     shell_argv_.clear();
     shell_disabled_ = true;
     return false;
@@ -138,8 +161,10 @@ bool Boot::shell(const std::string& banner) {
 void Boot::maybe_break(Stage stage) {
   if (!wants_break(request_, stage)) return;
   if (shell_argv_.empty()) {
-    log_warning("rd.break=%s: this image has no rescue shell (build it with one, e.g. the busybox "
-                "feature); continuing the boot", stage_name(stage));
+    log_warning(
+        "rd.break=%s: this image has no rescue shell (build it with one, e.g. the busybox "
+        "feature); continuing the boot",
+        stage_name(stage));
     return;
   }
   shell(std::string("rd.break=") + stage_name(stage) +
@@ -152,7 +177,8 @@ std::optional<Failure> Boot::do_cmdline() {
     f.stage = "cmdline";
     f.summary = "cannot read the image's boot configuration " + std::string(kBootConfigPath);
     f.status = config_error_;
-    f.hints.push_back("the image is damaged or was made by another zinitrd version: rebuild it with zinitrd");
+    f.hints.push_back(
+        "the image is damaged or was made by another zinitrd version: rebuild it with zinitrd");
     f.retryable = false;
     return f;
   }
@@ -162,17 +188,20 @@ std::optional<Failure> Boot::do_cmdline() {
   switch (request_.root_kind) {
     case RootKind::kNone:
       f.summary = "the kernel command line names no ZFS root";
-      f.hints.push_back("add root=zfs:POOL/DATASET (e.g. root=zfs:rpool/ROOT/debian), or root=zfs:AUTO to "
-                        "use the pool's bootfs property, in the boot loader's entry");
-      f.hints.push_back("or in the rescue shell: zpool import -N POOL; mount -t zfs -o zfsutil POOL/DATASET "
-                        "/sysroot; exit");
+      f.hints.push_back(
+          "add root=zfs:POOL/DATASET (e.g. root=zfs:rpool/ROOT/debian), or root=zfs:AUTO to "
+          "use the pool's bootfs property, in the boot loader's entry");
+      f.hints.push_back(
+          "or in the rescue shell: zpool import -N POOL; mount -t zfs -o zfsutil POOL/DATASET "
+          "/sysroot; exit");
       return f;
     case RootKind::kInvalid:
     case RootKind::kForeign:
       f.summary = "the root on the kernel command line cannot be used";
       f.hints.push_back(request_.root_error);
-      f.hints.push_back("or in the rescue shell: zpool import -N POOL; mount -t zfs -o zfsutil POOL/DATASET "
-                        "/sysroot; exit");
+      f.hints.push_back(
+          "or in the rescue shell: zpool import -N POOL; mount -t zfs -o zfsutil POOL/DATASET "
+          "/sysroot; exit");
       return f;
     case RootKind::kDataset:
     case RootKind::kAuto:
@@ -191,7 +220,8 @@ std::optional<Failure> Boot::do_cmdline() {
   if (request_.spl_hostid) {
     uint32_t id = *request_.spl_hostid;
     unsigned char bytes[4] = {static_cast<unsigned char>(id), static_cast<unsigned char>(id >> 8),
-                              static_cast<unsigned char>(id >> 16), static_cast<unsigned char>(id >> 24)};
+                              static_cast<unsigned char>(id >> 16),
+                              static_cast<unsigned char>(id >> 24)};
     (void)make_dirs("/etc");
     Status st = write_file("/etc/hostid", std::string_view(reinterpret_cast<char*>(bytes), 4));
     if (!st)
@@ -209,10 +239,14 @@ std::optional<Failure> Boot::do_modules() {
   if (!hotplug_.active()) {
     // Opened before the coldplug walk, so no device added meanwhile is missed.
     Status st = hotplug_.open();
-    if (!st) log_warning("hotplug: %s; late disks will only be found by polling", st.error().message.c_str());
+    if (!st)
+      log_warning("hotplug: %s; late disks will only be found by polling",
+                  st.error().message.c_str());
   }
   if (config_.load.empty())
-    log_warning("the image's boot configuration loads no module at boot (no `load` entries): zfs must be built in");
+    log_warning(
+        "the image's boot configuration loads no module at boot (no `load` entries): zfs must be "
+        "built in");
   Status st = loader_->load(config_.load);
   int matched = coldplug(config_, *loader_);
   modules_ms_ += monotonic_ms() - t0;
@@ -265,7 +299,8 @@ std::optional<Failure> Boot::do_mount() {
     f.summary = "no root dataset is known";
     return f;
   }
-  if (auto f = mount_root(*tools_, dataset_, root_mount_options(request_.rootflags, request_.read_only)))
+  if (auto f =
+          mount_root(*tools_, dataset_, root_mount_options(request_.rootflags, request_.read_only)))
     return f;
   auto f = mount_children(*tools_, dataset_, children_);
   mount_ms_ += monotonic_ms() - t0;
@@ -275,7 +310,8 @@ std::optional<Failure> Boot::do_mount() {
 std::optional<Failure> Boot::do_switch() {
   std::string init;
   if (auto f = find_new_init(kSysroot, request_.init, init)) return f;
-  std::string what = dataset_.empty() ? std::string("the root mounted in the rescue shell") : dataset_;
+  std::string what =
+      dataset_.empty() ? std::string("the root mounted in the rescue shell") : dataset_;
   log_info("mounted %s on %s (modules %s, import %s, mount %s)%s", what.c_str(), kSysroot,
            format_seconds(modules_ms_).c_str(), format_seconds(import_ms_).c_str(),
            format_seconds(mount_ms_).c_str(),
@@ -287,13 +323,20 @@ std::optional<Failure> Boot::do_switch() {
 
 std::optional<Failure> Boot::step(Step s) {
   switch (s) {
-    case Step::kBreakCmdline: maybe_break(Stage::kCmdline); return std::nullopt;
-    case Step::kCmdline: return do_cmdline();
-    case Step::kModules: return do_modules();
-    case Step::kBreakModules: maybe_break(Stage::kModules); return std::nullopt;
+    case Step::kBreakCmdline:
+      maybe_break(Stage::kCmdline);
+      return std::nullopt;
+    case Step::kCmdline:
+      return do_cmdline();
+    case Step::kModules:
+      return do_modules();
+    case Step::kBreakModules:
+      maybe_break(Stage::kModules);
+      return std::nullopt;
     case Step::kRootDelay:
       if (request_.rootdelay_s > 0) {
-        log_notice("rootdelay=%d: waiting %d seconds for the disks", request_.rootdelay_s, request_.rootdelay_s);
+        log_notice("rootdelay=%d: waiting %d seconds for the disks", request_.rootdelay_s,
+                   request_.rootdelay_s);
         const int64_t end = monotonic_ms() + int64_t{request_.rootdelay_s} * 1000;
         while (monotonic_ms() < end) {
           if (loader_)
@@ -303,12 +346,21 @@ std::optional<Failure> Boot::step(Step s) {
         }
       }
       return std::nullopt;
-    case Step::kBreakPreImport: maybe_break(Stage::kPreImport); return std::nullopt;
-    case Step::kImport: return do_import();
-    case Step::kBreakPreMount: maybe_break(Stage::kPreMount); return std::nullopt;
-    case Step::kMount: return do_mount();
-    case Step::kBreakPrePivot: maybe_break(Stage::kPrePivot); return std::nullopt;
-    case Step::kSwitch: return do_switch();
+    case Step::kBreakPreImport:
+      maybe_break(Stage::kPreImport);
+      return std::nullopt;
+    case Step::kImport:
+      return do_import();
+    case Step::kBreakPreMount:
+      maybe_break(Stage::kPreMount);
+      return std::nullopt;
+    case Step::kMount:
+      return do_mount();
+    case Step::kBreakPrePivot:
+      maybe_break(Stage::kPrePivot);
+      return std::nullopt;
+    case Step::kSwitch:
+      return do_switch();
   }
   return std::nullopt;
 }
@@ -331,10 +383,12 @@ Step Boot::handle_failure(Step s, const Failure& f) {
   if (limit > 0 && now - first_failure_ms_ >= limit)
     reboot_now("giving up: the boot kept failing for " + format_seconds(now - first_failure_ms_));
   std::string why = !request_.shell.value_or(true) ? "rd.shell=0 forbids the rescue shell"
-                    : shell_disabled_                ? "the rescue shell is unusable"
-                                                     : "this image has no rescue shell";
-  std::string until = limit > 0 ? "; rebooting after " + format_seconds(limit) + " of failures" : "";
-  log_notice("%s: retrying in %s%s", why.c_str(), format_seconds(kRetryWithoutShellMs).c_str(), until.c_str());
+                    : shell_disabled_              ? "the rescue shell is unusable"
+                                                   : "this image has no rescue shell";
+  std::string until =
+      limit > 0 ? "; rebooting after " + format_seconds(limit) + " of failures" : "";
+  log_notice("%s: retrying in %s%s", why.c_str(), format_seconds(kRetryWithoutShellMs).c_str(),
+             until.c_str());
   if (loader_)
     hotplug_.poll(kRetryWithoutShellMs, config_, *loader_);
   else
@@ -354,7 +408,8 @@ void Boot::run() {
 
   // 2. The command line and the image's configuration.
   auto cmdline = read_file("/proc/cmdline", 1 << 20);
-  if (!cmdline) log_error("%s: the boot continues without kernel parameters", cmdline.error().message.c_str());
+  if (!cmdline)
+    log_error("%s: the boot continues without kernel parameters", cmdline.error().message.c_str());
   request_ = parse_cmdline(cmdline ? *cmdline : std::string());
   log_setup(LogMode::kBoot, request_.debug);
   log_info("zinitrd %s starting", ZINITRD_VERSION);

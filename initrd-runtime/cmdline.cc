@@ -9,9 +9,9 @@
 namespace zinitrd::rt {
 namespace {
 
-constexpr size_t kMaxDatasetName = 255;   // ZFS_MAX_DATASET_NAME_LEN - 1
-constexpr size_t kMaxDiagnostics = 32;    // a 100 KB line of garbage must not flood the console
-constexpr size_t kMaxShownValue = 64;     // values quoted in diagnostics are cut to this
+constexpr size_t kMaxDatasetName = 255;  // ZFS_MAX_DATASET_NAME_LEN - 1
+constexpr size_t kMaxDiagnostics = 32;   // a 100 KB line of garbage must not flood the console
+constexpr size_t kMaxShownValue = 64;    // values quoted in diagnostics are cut to this
 
 bool is_kernel_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -20,14 +20,13 @@ bool is_kernel_space(char c) {
 // A value as it may be shown in a message: bounded and without control characters.
 std::string shown(std::string_view v) {
   std::string out;
-  for (char c : v.substr(0, kMaxShownValue)) out += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
+  for (char c : v.substr(0, kMaxShownValue))
+    out += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
   if (v.size() > kMaxShownValue) out += "...";
   return out;
 }
 
-std::string param_text(const KernelParam& p) {
-  return p.has_value ? p.key + "=" + p.value : p.key;
-}
+std::string param_text(const KernelParam& p) { return p.has_value ? p.key + "=" + p.value : p.key; }
 
 // Non-negative decimal seconds, at most MAX.
 std::optional<int> parse_seconds(std::string_view v, int max) {
@@ -115,7 +114,8 @@ void Parser::module_param(const KernelParam& p) {
       auto id = parse_ulong_base0(p.value);
       if (!id) {
         diag("'" + shown(param_text(p)) +
-             "': not a hostid (write spl.spl_hostid=0x followed by 8 hex digits); not passed to spl");
+             "': not a hostid (write spl.spl_hostid=0x followed by 8 hex digits); not passed to "
+             "spl");
         return;
       }
       r_.module_hostid = *id;
@@ -237,8 +237,9 @@ void Parser::set_root_from(std::string_view raw, std::string origin) {
     r_.root_kind = RootKind::kInvalid;
     r_.dataset.clear();
     r_.snapshot.clear();
-    r_.root_error = "'" + shown(r_.root_origin) + "': " + why +
-                    "; write root=zfs:POOL/DATASET (e.g. root=zfs:rpool/ROOT/debian) or root=zfs:AUTO";
+    r_.root_error =
+        "'" + shown(r_.root_origin) + "': " + why +
+        "; write root=zfs:POOL/DATASET (e.g. root=zfs:rpool/ROOT/debian) or root=zfs:AUTO";
   }
 }
 
@@ -334,11 +335,16 @@ std::vector<KernelParam> split_kernel_cmdline(std::string_view s) {
 
 const char* stage_name(Stage stage) {
   switch (stage) {
-    case Stage::kCmdline: return "cmdline";
-    case Stage::kModules: return "modules";
-    case Stage::kPreImport: return "pre-import";
-    case Stage::kPreMount: return "pre-mount";
-    case Stage::kPrePivot: return "pre-pivot";
+    case Stage::kCmdline:
+      return "cmdline";
+    case Stage::kModules:
+      return "modules";
+    case Stage::kPreImport:
+      return "pre-import";
+    case Stage::kPreMount:
+      return "pre-mount";
+    case Stage::kPrePivot:
+      return "pre-pivot";
   }
   return "?";
 }

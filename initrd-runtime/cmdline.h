@@ -61,28 +61,28 @@ struct BootRequest {
   std::string root_origin;  ///< the parameter that chose the root, for messages
   std::string root_error;   ///< kInvalid/kForeign: why, and what to write instead
 
-  std::string rootflags;     ///< rootflags=, as given
-  bool read_only = true;     ///< kernel default; `rw` clears it, `ro` sets it (last wins)
-  std::string init;          ///< init=, empty for the default (/sbin/init)
-  bool force = false;        ///< zfs_force / zfs.force / zfsforce
-  std::optional<uint32_t> spl_hostid;     ///< spl_hostid=HEX: written to /etc/hostid
+  std::string rootflags;               ///< rootflags=, as given
+  bool read_only = true;               ///< kernel default; `rw` clears it, `ro` sets it (last wins)
+  std::string init;                    ///< init=, empty for the default (/sbin/init)
+  bool force = false;                  ///< zfs_force / zfs.force / zfsforce
+  std::optional<uint32_t> spl_hostid;  ///< spl_hostid=HEX: written to /etc/hostid
   std::optional<uint32_t> module_hostid;  ///< spl.spl_hostid=: passed to spl.ko
   /// MODULE.param[=value] parameters by normalised module name, each "param" or "param=value"
   /// (values containing spaces are re-quoted for the kernel's parser).
   std::map<std::string, std::vector<std::string>> module_params;
 
-  std::vector<Stage> breaks;        ///< rd.break stages (bare rd.break = pre-pivot)
-  std::optional<bool> shell;        ///< rd.shell (bare/1 = allow, 0 = never start a shell)
-  std::optional<int> timeout_s;     ///< rd.timeout= seconds (0 = wait forever)
-  int rootdelay_s = 0;              ///< rootdelay= seconds to wait before importing
-  bool debug = false;               ///< rd.debug
-  bool quiet = false;               ///< quiet
-  int loglevel = -1;                ///< loglevel=, -1 when not given
+  std::vector<Stage> breaks;          ///< rd.break stages (bare rd.break = pre-pivot)
+  std::optional<bool> shell;          ///< rd.shell (bare/1 = allow, 0 = never start a shell)
+  std::optional<int> timeout_s;       ///< rd.timeout= seconds (0 = wait forever)
+  int rootdelay_s = 0;                ///< rootdelay= seconds to wait before importing
+  bool debug = false;                 ///< rd.debug
+  bool quiet = false;                 ///< quiet
+  int loglevel = -1;                  ///< loglevel=, -1 when not given
   std::vector<std::string> consoles;  ///< console= values
 
-  bool bootfs_snapshot = false;      ///< bootfs.snapshot[=NAME] (not supported yet)
+  bool bootfs_snapshot = false;  ///< bootfs.snapshot[=NAME] (not supported yet)
   std::string bootfs_snapshot_name;
-  bool bootfs_rollback = false;      ///< bootfs.rollback[=NAME] (not supported yet)
+  bool bootfs_rollback = false;  ///< bootfs.rollback[=NAME] (not supported yet)
   std::string bootfs_rollback_name;
 
   std::vector<std::string> diagnostics;  ///< one sentence per ignored or malformed parameter

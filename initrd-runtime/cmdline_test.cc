@@ -68,7 +68,8 @@ TEST_CASE("tokenizer: unbalanced quote runs to the end of the line") {
 
 TEST_CASE("root=zfs:POOL/DS and root=ZFS=POOL/DS") {
   check_dataset("root=zfs:rpool/ROOT/debian", "rpool/ROOT/debian");
-  check_dataset("BOOT_IMAGE=/vmlinuz root=ZFS=rpool/ROOT/ubuntu_abc ro quiet", "rpool/ROOT/ubuntu_abc");
+  check_dataset("BOOT_IMAGE=/vmlinuz root=ZFS=rpool/ROOT/ubuntu_abc ro quiet",
+                "rpool/ROOT/ubuntu_abc");
   check_dataset("root=zfs:rpool", "rpool");
   check_dataset("root=zfs=tank/os", "tank/os");
   CHECK(parse("root=zfs:rpool/ROOT/debian").root_origin == "root=zfs:rpool/ROOT/debian");
@@ -184,7 +185,8 @@ TEST_CASE("spl_hostid=HEX") {
   CHECK(*r.spl_hostid == 0x8e9a1a2bu);
   CHECK(*parse("spl_hostid=00bab10c").spl_hostid == 0x00bab10cu);
   CHECK(*parse("spl_hostid=0").spl_hostid == 0u);
-  for (const char* bad : {"spl_hostid=xyz", "spl_hostid=0x123456789", "spl_hostid=", "spl_hostid"}) {
+  for (const char* bad :
+       {"spl_hostid=xyz", "spl_hostid=0x123456789", "spl_hostid=", "spl_hostid"}) {
     CAPTURE(bad);
     BootRequest b = parse(bad);
     CHECK_FALSE(b.spl_hostid);
@@ -193,8 +195,9 @@ TEST_CASE("spl_hostid=HEX") {
 }
 
 TEST_CASE("MODULE.param=value goes to the module, names normalised") {
-  BootRequest r = parse("spl.spl_hostid=0x8e9a1a2b zfs.zfs_arc_max=1073741824 "
-                        "virtio-blk.foo=\"a b\" usbcore.autosuspend=-1 nvme.bare");
+  BootRequest r = parse(
+      "spl.spl_hostid=0x8e9a1a2b zfs.zfs_arc_max=1073741824 "
+      "virtio-blk.foo=\"a b\" usbcore.autosuspend=-1 nvme.bare");
   CHECK(r.module_params["spl"] == std::vector<std::string>{"spl_hostid=0x8e9a1a2b"});
   REQUIRE(r.module_hostid);
   CHECK(*r.module_hostid == 0x8e9a1a2bu);
@@ -236,8 +239,8 @@ TEST_CASE("rd.shell, rd.timeout, rootdelay, rd.debug") {
   CHECK(parse("rd.timeout=0").timeout_s == 0);
   CHECK(parse("rootdelay=5").rootdelay_s == 5);
   CHECK(parse("rd.debug").debug);
-  for (const char* bad : {"rd.timeout=-1", "rd.timeout=abc", "rd.timeout=99999999999999", "rootdelay=1.5",
-                          "rd.timeout", "rootdelay=99999"}) {
+  for (const char* bad : {"rd.timeout=-1", "rd.timeout=abc", "rd.timeout=99999999999999",
+                          "rootdelay=1.5", "rd.timeout", "rootdelay=99999"}) {
     CAPTURE(bad);
     BootRequest b = parse(bad);
     CHECK_FALSE(b.timeout_s);

@@ -129,12 +129,12 @@ void log_text(LogLevel level, std::string_view text) {
   for (const auto& line : split_all(text, '\n')) log_line(level, line);
 }
 
-#define ZINITRD_LOG_FN(name, level)    \
-  void name(const char* fmt, ...) {    \
-    va_list ap;                        \
-    va_start(ap, fmt);                 \
-    log_va(level, fmt, ap);            \
-    va_end(ap);                        \
+#define ZINITRD_LOG_FN(name, level) \
+  void name(const char* fmt, ...) { \
+    va_list ap;                     \
+    va_start(ap, fmt);              \
+    log_va(level, fmt, ap);         \
+    va_end(ap);                     \
   }
 ZINITRD_LOG_FN(log_error, LogLevel::kError)
 ZINITRD_LOG_FN(log_warning, LogLevel::kWarning)

@@ -15,16 +15,17 @@
 namespace {
 
 void usage(FILE* out) {
-  fprintf(out,
-          "usage: init                      boot (as PID 1, from the initramfs)\n"
-          "       init load-modules [NAME...]\n"
-          "                                 load NAME (or the image's boot modules and the drivers of\n"
-          "                                 present devices) with dependencies and options\n"
-          "       init --help | --version\n"
-          "\n"
-          "zinitrd's /init: imports the ZFS root pool named on the kernel command line\n"
-          "(root=zfs:POOL/DATASET, root=ZFS=..., zfs=..., root=zfs:AUTO), mounts it on /sysroot\n"
-          "and switches to it. Its log is /run/zinitrd/boot.log.\n");
+  fprintf(
+      out,
+      "usage: init                      boot (as PID 1, from the initramfs)\n"
+      "       init load-modules [NAME...]\n"
+      "                                 load NAME (or the image's boot modules and the drivers of\n"
+      "                                 present devices) with dependencies and options\n"
+      "       init --help | --version\n"
+      "\n"
+      "zinitrd's /init: imports the ZFS root pool named on the kernel command line\n"
+      "(root=zfs:POOL/DATASET, root=ZFS=..., zfs=..., root=zfs:AUTO), mounts it on /sysroot\n"
+      "and switches to it. Its log is /run/zinitrd/boot.log.\n");
 }
 
 }  // namespace

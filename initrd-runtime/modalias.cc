@@ -18,8 +18,10 @@
 namespace zinitrd::rt {
 namespace {
 
-constexpr int kMaxDepth = 40;        // /sys/devices nests deeply (USB behind PCI bridges) but not this deep
-constexpr int kMaxColdplugPasses = 5;  // a loaded bus driver (virtio_pci) reveals new devices (virtio_blk)
+constexpr int kMaxDepth =
+    40;  // /sys/devices nests deeply (USB behind PCI bridges) but not this deep
+constexpr int kMaxColdplugPasses =
+    5;  // a loaded bus driver (virtio_pci) reveals new devices (virtio_blk)
 
 void walk(int dirfd, int depth, std::vector<std::string>& out) {
   if (depth > kMaxDepth) return;
@@ -81,7 +83,14 @@ std::vector<std::string> match_modalias(const std::vector<BootAlias>& aliases,
   std::vector<std::string> out;
   std::string subject(modalias);
   for (const auto& a : aliases) {
-    if (::fnmatch(a.pattern.c_str(), subject.c_str(), 0) != 0) continue;
+    // The literal head of a pattern ("pci:v00001AF4d") rejects most aliases without fnmatch:
+    // images carry thousands of aliases (usb-storage alone has hundreds), devices a few hundred.
+    size_t wild = a.pattern.find_first_of("*?[\\");
+    std::string_view head = std::string_view(a.pattern).substr(0, wild);
+    if (!starts_with(modalias, head)) continue;
+    if (wild != std::string::npos && ::fnmatch(a.pattern.c_str(), subject.c_str(), 0) != 0)
+      continue;
+    if (wild == std::string::npos && head.size() != modalias.size()) continue;
     std::string m = normalize_module_name(a.module);
     bool dup = false;
     for (const auto& o : out) dup |= o == m;
@@ -103,7 +112,8 @@ int coldplug(const BootConfig& config, ModuleLoader& loader) {
   for (int pass = 0; pass < kMaxColdplugPasses; ++pass) {
     int before = loader.loaded_count();
     auto aliases = collect_modaliases("/sys/devices");
-    if (aliases.empty() && pass == 0) log_warning("coldplug: no modalias under /sys/devices (is /sys mounted?)");
+    if (aliases.empty() && pass == 0)
+      log_warning("coldplug: no modalias under /sys/devices (is /sys mounted?)");
     matched = load_for(aliases, config, loader, "coldplug");
     if (loader.loaded_count() == before) break;  // nothing new: no new devices can have appeared
   }
@@ -124,11 +134,16 @@ bool parse_uevent(std::string_view msg, Uevent& ev) {
     size_t eq = kv.find('=');
     if (eq == std::string_view::npos) continue;
     std::string_view k = kv.substr(0, eq), v = kv.substr(eq + 1);
-    if (k == "ACTION") ev.action = v;
-    else if (k == "DEVPATH") ev.devpath = v;
-    else if (k == "SUBSYSTEM") ev.subsystem = v;
-    else if (k == "MODALIAS") ev.modalias = v;
-    else if (k == "DEVNAME") ev.devname = v;
+    if (k == "ACTION")
+      ev.action = v;
+    else if (k == "DEVPATH")
+      ev.devpath = v;
+    else if (k == "SUBSYSTEM")
+      ev.subsystem = v;
+    else if (k == "MODALIAS")
+      ev.modalias = v;
+    else if (k == "DEVNAME")
+      ev.devname = v;
   }
   return !ev.action.empty();
 }
@@ -139,7 +154,7 @@ Status HotplugListener::open() {
   int size = 4 << 20;  // a burst of USB/SCSI events must not overflow it
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
     (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  struct sockaddr_nl addr{};
+  struct sockaddr_nl addr {};
   addr.nl_family = AF_NETLINK;
   addr.nl_groups = 1;  // kernel events (udev's re-broadcasts use group 2)
   if (::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0)
@@ -158,16 +173,19 @@ bool HotplugListener::poll(int64_t timeout_ms, const BootConfig& config, ModuleL
   for (;;) {
     int64_t left = deadline - monotonic_ms();
     if (left <= 0 || block_added) break;
-    struct pollfd pfd{fd_.get(), POLLIN, 0};
+    struct pollfd pfd {
+      fd_.get(), POLLIN, 0
+    };
     int r = ::poll(&pfd, 1, static_cast<int>(left));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
     std::vector<std::string> modaliases;
     char buf[8192];
     for (;;) {
-      struct sockaddr_nl from{};
+      struct sockaddr_nl from {};
       socklen_t fromlen = sizeof from;
-      ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<struct sockaddr*>(&from), &fromlen);
+      ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0,
+                             reinterpret_cast<struct sockaddr*>(&from), &fromlen);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == ENOBUFS) {
         // Events were lost: fall back to a full walk, and assume a disk may have appeared.

@@ -44,18 +44,34 @@ TEST_CASE("fnmatch aliases select the drivers of a device") {
   CHECK(match_modalias({}, "virtio:d00000002v00001AF4").empty());
 }
 
+TEST_CASE("patterns without wildcards match exactly; brackets work") {
+  std::vector<zinitrd::BootAlias> t = {{"platform:i8042", "i8042"},
+                                       {"pci:v00008086d0000[12]9*", "ich"},
+                                       {"acpi*:PNP0303:*", "atkbd"}};
+  CHECK(match_modalias(t, "platform:i8042") == std::vector<std::string>{"i8042"});
+  CHECK(match_modalias(t, "platform:i8042x").empty());
+  CHECK(match_modalias(t, "platform:i804").empty());
+  CHECK(match_modalias(t, "pci:v00008086d00002922sv0") == std::vector<std::string>{"ich"});
+  CHECK(match_modalias(t, "pci:v00008086d00003922sv0").empty());
+  CHECK(match_modalias(t, "acpi:PNP0303:") == std::vector<std::string>{"atkbd"});
+}
+
 TEST_CASE("kernel uevents are parsed; libudev messages are not") {
-  std::string msg("add@/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0ACTION=add\0"
-                  "DEVPATH=/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0SUBSYSTEM=block\0"
-                  "DEVNAME=vda\0DEVTYPE=disk\0SEQNUM=1234\0", 172);
+  std::string msg(
+      "add@/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0ACTION=add\0"
+      "DEVPATH=/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0SUBSYSTEM=block\0"
+      "DEVNAME=vda\0DEVTYPE=disk\0SEQNUM=1234\0",
+      172);
   Uevent ev;
   REQUIRE(parse_uevent(msg, ev));
   CHECK(ev.action == "add");
   CHECK(ev.subsystem == "block");
   CHECK(ev.devname == "vda");
   CHECK(ev.modalias.empty());
-  std::string pci("add@/devices/pci0000:00/0000:00:05.0\0ACTION=add\0SUBSYSTEM=pci\0"
-                  "MODALIAS=pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\0", 128);
+  std::string pci(
+      "add@/devices/pci0000:00/0000:00:05.0\0ACTION=add\0SUBSYSTEM=pci\0"
+      "MODALIAS=pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\0",
+      128);
   REQUIRE(parse_uevent(pci, ev));
   CHECK(ev.modalias == "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00");
   CHECK_FALSE(parse_uevent(std::string("libudev\0\xfe\xed\xca\xfe", 12), ev));
@@ -69,11 +85,14 @@ TEST_CASE("the sysfs walk finds modalias files and does not follow symlinks") {
   std::string root = tmpl;
   REQUIRE(make_dirs(root + "/pci0000:00/0000:00:04.0/virtio1"));
   REQUIRE(write_file(root + "/pci0000:00/0000:00:04.0/modalias", "pci:v00001AF4d00001001sv1\n"));
-  REQUIRE(write_file(root + "/pci0000:00/0000:00:04.0/virtio1/modalias", "virtio:d00000002v00001AF4\n"));
-  REQUIRE(symlink(root.c_str(), (root + "/pci0000:00/loop").c_str()) == 0);  // would recurse forever
+  REQUIRE(write_file(root + "/pci0000:00/0000:00:04.0/virtio1/modalias",
+                     "virtio:d00000002v00001AF4\n"));
+  REQUIRE(symlink(root.c_str(), (root + "/pci0000:00/loop").c_str()) ==
+          0);  // would recurse forever
   auto found = collect_modaliases(root);
   std::sort(found.begin(), found.end());
-  CHECK(found == std::vector<std::string>{"pci:v00001AF4d00001001sv1", "virtio:d00000002v00001AF4"});
+  CHECK(found ==
+        std::vector<std::string>{"pci:v00001AF4d00001001sv1", "virtio:d00000002v00001AF4"});
   CHECK(collect_modaliases(root + "/nonexistent").empty());
   std::string cmd = "rm -rf '" + root + "'";
   CHECK(system(cmd.c_str()) == 0);

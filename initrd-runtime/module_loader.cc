@@ -76,7 +76,8 @@ Status ModuleLoader::insert(const BootModule& m) {
   }
   std::string opts = module_options(m, params_);
   int flags = 0;
-  bool compressed = ends_with(m.path, ".xz") || ends_with(m.path, ".zst") || ends_with(m.path, ".gz");
+  bool compressed =
+      ends_with(m.path, ".xz") || ends_with(m.path, ".zst") || ends_with(m.path, ".gz");
 #ifdef MODULE_INIT_COMPRESSED_FILE
   if (compressed) flags |= MODULE_INIT_COMPRESSED_FILE;
 #endif
@@ -87,23 +88,27 @@ Status ModuleLoader::insert(const BootModule& m) {
       attempted_.insert(m.name);
       return Ok{};
     }
-    std::string msg = "load module " + m.name + " (" + m.path + (opts.empty() ? "" : ", options '" + opts + "'") +
-                      "): " + strerror(e);
+    std::string msg = "load module " + m.name + " (" + m.path +
+                      (opts.empty() ? "" : ", options '" + opts + "'") + "): " + strerror(e);
     std::string kver = running_kernel();
     if (e == ENOEXEC && !config_.kver.empty() && kver != config_.kver)
       msg += "\n  the image was built for kernel " + config_.kver + " but " + kver +
              " is running: boot the matching kernel or rebuild the image for " + kver;
     else if (e == ENOEXEC)
-      msg += "\n  the module does not fit the running kernel " + kver + ": rebuild it (dkms autoinstall -k " +
-             kver + ") and the image";
+      msg += "\n  the module does not fit the running kernel " + kver +
+             ": rebuild it (dkms autoinstall -k " + kver + ") and the image";
     else if (compressed && (e == EINVAL || e == EOPNOTSUPP))
-      msg += "\n  this kernel cannot load compressed modules itself (needs Linux 6.4+ with "
-             "CONFIG_MODULE_DECOMPRESS): rebuild the image with uncompressed modules";
+      msg +=
+          "\n  this kernel cannot load compressed modules itself (needs Linux 6.4+ with "
+          "CONFIG_MODULE_DECOMPRESS): rebuild the image with uncompressed modules";
     else if (e == EKEYREJECTED || e == EPERM)
-      msg += "\n  the kernel refused the module (Secure Boot or module.sig_enforce with an "
-             "unsigned module?): sign it with the MOK key or disable signature enforcement";
+      msg +=
+          "\n  the kernel refused the module (Secure Boot or module.sig_enforce with an "
+          "unsigned module?): sign it with the MOK key or disable signature enforcement";
     else if (e == ENOENT)
-      msg += "\n  unknown symbol: a dependency is missing or built for another kernel; `dmesg` says which";
+      msg +=
+          "\n  unknown symbol: a dependency is missing or built for another kernel; `dmesg` says "
+          "which";
     else if (e == EINVAL && !opts.empty())
       msg += "\n  a module option may be malformed: check modprobe.d and " + m.name +
              ".PARAM= on the kernel command line";
@@ -122,8 +127,9 @@ Status ModuleLoader::load(const std::vector<std::string>& names) {
   std::vector<std::string> errors;
   for (const auto& name : plan.absent) {
     if (is_present(name)) continue;  // built in
-    errors.push_back("module " + name +
-                     " is not in the image and not built into the kernel: rebuild the image with it");
+    errors.push_back(
+        "module " + name +
+        " is not in the image and not built into the kernel: rebuild the image with it");
   }
   std::set<std::string> failed;
   for (const BootModule* m : plan.order) {

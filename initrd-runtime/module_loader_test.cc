@@ -38,8 +38,8 @@ std::vector<std::string> names(const ModulePlan& p) {
 TEST_CASE("dependencies load first, each module once") {
   auto c = zfs_config();
   ModulePlan p = plan_modules(c, {"zfs"});
-  CHECK(names(p) == std::vector<std::string>{"spl", "znvpair", "zcommon", "icp", "zavl", "zlua", "zzstd",
-                                             "zunicode", "zfs"});
+  CHECK(names(p) == std::vector<std::string>{"spl", "znvpair", "zcommon", "icp", "zavl", "zlua",
+                                             "zzstd", "zunicode", "zfs"});
   CHECK(p.absent.empty());
   ModulePlan twice = plan_modules(c, {"zfs", "spl", "zfs"});
   CHECK(twice.order.size() == 9);

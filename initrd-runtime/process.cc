@@ -41,7 +41,8 @@ bool wait_until(pid_t pid, int& status, int64_t deadline) {
 
 std::string ProcessResult::describe() const {
   if (timed_out) return "timed out after " + format_seconds(elapsed_ms) + " and was killed";
-  if (signal != 0) return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  if (signal != 0)
+    return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
   return "exit code " + std::to_string(exit_code);
 }
 
@@ -86,7 +87,9 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
       res.timed_out = true;
       break;
     }
-    struct pollfd pfd{rd.get(), POLLIN, 0};
+    struct pollfd pfd {
+      rd.get(), POLLIN, 0
+    };
     int pr = ::poll(&pfd, 1, static_cast<int>(left > 1000 ? 1000 : left));
     if (pr < 0) {
       if (errno == EINTR) continue;

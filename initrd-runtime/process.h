@@ -16,11 +16,11 @@ namespace zinitrd::rt {
 
 /// How a child process ended.
 struct ProcessResult {
-  std::string command;      ///< the command line, quoted for display
-  std::string output;       ///< stdout and stderr, interleaved as written (capped at 1 MiB)
-  int exit_code = -1;       ///< exit status, or -1 when killed by a signal or not started
-  int signal = 0;           ///< terminating signal, 0 when it exited
-  bool timed_out = false;   ///< killed because the deadline passed
+  std::string command;     ///< the command line, quoted for display
+  std::string output;      ///< stdout and stderr, interleaved as written (capped at 1 MiB)
+  int exit_code = -1;      ///< exit status, or -1 when killed by a signal or not started
+  int signal = 0;          ///< terminating signal, 0 when it exited
+  bool timed_out = false;  ///< killed because the deadline passed
   int64_t elapsed_ms = 0;
 
   /// True when the program ran and exited with status 0.

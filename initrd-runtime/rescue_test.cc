@@ -6,7 +6,8 @@
 using namespace zinitrd::rt;
 
 TEST_CASE("rescue_shell setting -> argv") {
-  CHECK(parse_shell_command("/usr/bin/busybox sh") == std::vector<std::string>{"/usr/bin/busybox", "sh"});
+  CHECK(parse_shell_command("/usr/bin/busybox sh") ==
+        std::vector<std::string>{"/usr/bin/busybox", "sh"});
   CHECK(parse_shell_command("  /bin/sh\t-i  ") == std::vector<std::string>{"/bin/sh", "-i"});
   CHECK(parse_shell_command("").empty());
   CHECK(parse_shell_command("   ").empty());

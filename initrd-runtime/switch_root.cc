@@ -42,9 +42,10 @@ int check_in_root(const std::string& new_root, const std::string& init) {
 }
 
 [[noreturn]] void give_up(const char* what) {
-  console_text(std::string("\nzinitrd: ") + what +
-               "\nzinitrd: the initramfs is already gone, so there is no rescue shell; rebooting in "
-               "30 seconds. Boot with rd.break=pre-pivot to inspect /sysroot before the switch.\n");
+  console_text(
+      std::string("\nzinitrd: ") + what +
+      "\nzinitrd: the initramfs is already gone, so there is no rescue shell; rebooting in "
+      "30 seconds. Boot with rd.break=pre-pivot to inspect /sysroot before the switch.\n");
   sleep_ms(30'000);
   ::sync();
   ::reboot(RB_AUTOBOOT);
@@ -71,12 +72,15 @@ std::optional<Failure> find_new_init(const std::string& new_root, const std::str
   }
   Failure f;
   f.stage = "switch_root";
-  f.summary = requested.empty() ? "no init program in the root file system at " + new_root
-                                : "init=" + requested + " cannot be run in the root file system at " + new_root;
+  f.summary = requested.empty()
+                  ? "no init program in the root file system at " + new_root
+                  : "init=" + requested + " cannot be run in the root file system at " + new_root;
   f.status = join(tried, "; ");
-  f.hints.push_back("check that the right dataset is mounted on " + new_root + " (ls " + new_root + ")");
+  f.hints.push_back("check that the right dataset is mounted on " + new_root + " (ls " + new_root +
+                    ")");
   if (!requested.empty()) f.hints.push_back("fix or drop init= on the kernel command line");
-  f.hints.push_back("child datasets that hold /usr or /sbin must have canmount=on to be mounted early");
+  f.hints.push_back(
+      "child datasets that hold /usr or /sbin must have canmount=on to be mounted early");
   f.retryable = false;
   return f;
 }
@@ -123,7 +127,8 @@ Failure switch_root(const std::string& new_root, const std::string& init,
   f.stage = "switch_root";
   f.retryable = false;
   if (::getpid() != 1) {
-    f.summary = "switch_root is only done by PID 1 (this is PID " + std::to_string(::getpid()) + ")";
+    f.summary =
+        "switch_root is only done by PID 1 (this is PID " + std::to_string(::getpid()) + ")";
     return f;
   }
   if (!is_mount_point(new_root)) {
@@ -133,8 +138,8 @@ Failure switch_root(const std::string& new_root, const std::string& init,
   }
   // Only ever delete the initramfs: rootfs is ramfs or tmpfs.
   struct statfs sfs;
-  bool initramfs = ::statfs("/", &sfs) == 0 &&
-                   (sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC);
+  bool initramfs =
+      ::statfs("/", &sfs) == 0 && (sfs.f_type == RAMFS_MAGIC || sfs.f_type == TMPFS_MAGIC);
   int oldroot = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (oldroot < 0) {
     f.summary = "cannot open '/'";
@@ -148,8 +153,8 @@ Failure switch_root(const std::string& new_root, const std::string& init,
     std::string target = new_root + m;
     if (!is_mount_point(m)) continue;
     if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST) {
-      log_warning("%s is missing in the new root and cannot be created (%s); detaching %s", target.c_str(),
-                  strerror(errno), m);
+      log_warning("%s is missing in the new root and cannot be created (%s); detaching %s",
+                  target.c_str(), strerror(errno), m);
       ::umount2(m, MNT_DETACH);
       continue;
     }
@@ -169,7 +174,8 @@ Failure switch_root(const std::string& new_root, const std::string& init,
   } else {
     ::close(oldroot);
   }
-  if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) give_up("moving the new root onto / failed");
+  if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0)
+    give_up("moving the new root onto / failed");
   if (::chroot(".") != 0 || ::chdir("/") != 0) give_up("chroot into the new root failed");
 
   std::vector<std::string> argv_s{init};

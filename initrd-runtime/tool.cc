@@ -33,8 +33,9 @@ int load_modules_command(const std::vector<std::string>& names) {
     log_error("%s", st.error().message.c_str());
     return 1;
   }
-  log_info("%d modules loaded%s", loader.loaded_count(),
-           names.empty() ? (", " + std::to_string(matched) + " devices matched a driver").c_str() : "");
+  log_info(
+      "%d modules loaded%s", loader.loaded_count(),
+      names.empty() ? (", " + std::to_string(matched) + " devices matched a driver").c_str() : "");
   return 0;
 }
 

@@ -179,7 +179,9 @@ int64_t monotonic_ms() {
 
 void sleep_ms(int64_t ms) {
   if (ms <= 0) return;
-  struct timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
+  struct timespec ts {
+    static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)
+  };
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }

@@ -22,7 +22,9 @@ std::string_view trim(std::string_view s);
 /// Joins PARTS with SEP.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 /// True when S starts with P.
-inline bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+inline bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
 /// ASCII lower-case copy of S.
 std::string to_lower(std::string_view s);
 /// Quotes ARGV for display as one shell-like command line.

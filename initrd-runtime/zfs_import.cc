@@ -62,7 +62,8 @@ bool pool_imported(const ZfsTools& tools, const std::string& pool) {
   return r && r->ok();
 }
 
-std::vector<std::string> import_args(const ImportContext& ctx, bool cache, const std::string& pool) {
+std::vector<std::string> import_args(const ImportContext& ctx, bool cache,
+                                     const std::string& pool) {
   std::vector<std::string> args{"import", "-N"};
   if (ctx.force) args.push_back("-f");
   if (cache) {
@@ -123,8 +124,9 @@ ImportDiagnosis classify_import_error(std::string_view out, int exit_code, bool 
   } else if (contains(out, "a pool with that name already exists") ||
              contains(out, "already created/imported")) {
     d.problem = ImportProblem::kAlreadyImported;
-  } else if (contains(out, "not supported by this system") || contains(out, "unsupported ZFS version") ||
-             contains(out, "unsupported feature") || contains(out, "newer version")) {
+  } else if (contains(out, "not supported by this system") ||
+             contains(out, "unsupported ZFS version") || contains(out, "unsupported feature") ||
+             contains(out, "newer version")) {
     d.problem = ImportProblem::kUnsupported;
   } else if (contains(out, "no such pool") || contains(out, "no pools available")) {
     d.problem = ImportProblem::kNoSuchPool;
@@ -153,37 +155,44 @@ std::vector<std::string> import_hints(const ImportDiagnosis& d, const std::strin
       std::string theirs = d.pool_hostid.empty() ? "unknown" : d.pool_hostid;
       h.push_back("the pool was last used by " + who + " with hostid " + theirs +
                   "; this system's hostid is " + our_hostid);
-      h.push_back("if no other machine is using the pool now, boot once with zfs_force=1 on the "
-                  "kernel command line (imports with `zpool import -f`)");
+      h.push_back(
+          "if no other machine is using the pool now, boot once with zfs_force=1 on the "
+          "kernel command line (imports with `zpool import -f`)");
       if (!d.pool_hostid.empty())
         h.push_back("or boot with spl_hostid=0x" + d.pool_hostid +
                     " on the kernel command line to take the pool's hostid");
       else
-        h.push_back("or boot with spl_hostid=0xHOSTID (the pool's hostid) on the kernel command line");
+        h.push_back(
+            "or boot with spl_hostid=0xHOSTID (the pool's hostid) on the kernel command line");
       h.push_back(in_shell + "zpool import -N -f " + pool + ", then exit");
-      h.push_back("to fix it for good, keep /etc/hostid stable on the installed system and rebuild "
-                  "the image (zinitrd embeds /etc/hostid)");
+      h.push_back(
+          "to fix it for good, keep /etc/hostid stable on the installed system and rebuild "
+          "the image (zinitrd embeds /etc/hostid)");
       break;
     }
     case ImportProblem::kActiveElsewhere:
-      h.push_back("the pool has multihost=on and is imported on " +
-                  (d.pool_host.empty() ? std::string("another host") : "host '" + d.pool_host + "'") +
-                  (d.pool_hostid.empty() ? "" : " (hostid " + d.pool_hostid + ")") +
-                  " right now: export it there first; zfs_force=1 does not override this");
+      h.push_back(
+          "the pool has multihost=on and is imported on " +
+          (d.pool_host.empty() ? std::string("another host") : "host '" + d.pool_host + "'") +
+          (d.pool_hostid.empty() ? "" : " (hostid " + d.pool_hostid + ")") +
+          " right now: export it there first; zfs_force=1 does not override this");
       h.push_back("this system's hostid is " + our_hostid);
       break;
     case ImportProblem::kAmbiguous:
       h.push_back("several pools are called '" + pool +
                   "': in the rescue shell run `zpool import` to see their numeric ids, then "
-                  "`zpool import -N ID " + pool + "` and exit; or detach the other disks");
+                  "`zpool import -N ID " +
+                  pool + "` and exit; or detach the other disks");
       break;
     case ImportProblem::kUnsupported:
-      h.push_back("the pool uses features this image's ZFS does not know: rebuild the image "
-                  "with the same ZFS version as the installed system (and its kernel module)");
+      h.push_back(
+          "the pool uses features this image's ZFS does not know: rebuild the image "
+          "with the same ZFS version as the installed system (and its kernel module)");
       break;
     case ImportProblem::kNoModule:
-      h.push_back("the zfs kernel module is not loaded: see the module errors above; the image "
-                  "must carry zfs.ko for the running kernel (dkms autoinstall, then rebuild)");
+      h.push_back(
+          "the zfs kernel module is not loaded: see the module errors above; the image "
+          "must carry zfs.ko for the running kernel (dkms autoinstall, then rebuild)");
       break;
     case ImportProblem::kBrokenProgram:
       h.push_back("zpool cannot run in this image: rebuild it with zinitrd");
@@ -195,8 +204,9 @@ std::vector<std::string> import_hints(const ImportDiagnosis& d, const std::strin
       h.push_back("no disk carrying pool '" + pool +
                   "' appeared: check the pool name on the kernel command line (`zpool import` in "
                   "the rescue shell lists the pools it can see)");
-      h.push_back("if the disk needs a driver the image lacks (USB, RAID, NVMe...), rebuild the image "
-                  "with it; for slow disks add rootdelay=10 or rd.timeout=120");
+      h.push_back(
+          "if the disk needs a driver the image lacks (USB, RAID, NVMe...), rebuild the image "
+          "with it; for slow disks add rootdelay=10 or rd.timeout=120");
       break;
     case ImportProblem::kDevicesMissing:
       h.push_back("some devices of pool '" + pool +
@@ -277,17 +287,19 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
       return std::nullopt;
     }
     ImportDiagnosis d = classify_import_error(r->output, r->exit_code, r->timed_out);
-    if (d.problem == ImportProblem::kAlreadyImported && pool_imported(tools, pool)) return std::nullopt;
+    if (d.problem == ImportProblem::kAlreadyImported && pool_imported(tools, pool))
+      return std::nullopt;
     const int64_t now = monotonic_ms();
     const bool expired = ctx.timeout_ms > 0 && now - start >= ctx.timeout_ms;
     if (!d.retry || expired) return import_failure(*r, d, pool, now - start);
     if (!announced) {
       announced = true;
       if (ctx.timeout_ms > 0)
-        log_notice("waiting up to %s for the disks of pool '%s'...", format_seconds(ctx.timeout_ms).c_str(),
-                   pool.c_str());
+        log_notice("waiting up to %s for the disks of pool '%s'...",
+                   format_seconds(ctx.timeout_ms).c_str(), pool.c_str());
       else
-        log_notice("waiting for the disks of pool '%s' (rd.timeout=0: no time limit)...", pool.c_str());
+        log_notice("waiting for the disks of pool '%s' (rd.timeout=0: no time limit)...",
+                   pool.c_str());
     } else if (now >= next_progress) {
       next_progress = now + kProgressEveryMs;
       log_notice("still waiting for pool '%s' (%s so far; disks: %s)", pool.c_str(),
@@ -352,11 +364,13 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
       }
       log_info("pool '%s' has no bootfs; exporting it again", cand.c_str());
       auto ex = tools.zpool({"export", cand});
-      if (ex && !ex->ok()) log_warning("zpool export %s failed: %s", cand.c_str(), ex->output.c_str());
+      if (ex && !ex->ok())
+        log_warning("zpool export %s failed: %s", cand.c_str(), ex->output.c_str());
     }
     const int64_t now = monotonic_ms();
     const bool expired = ctx.timeout_ms > 0 && now - start >= ctx.timeout_ms;
-    if (any_imported || expired || (!candidates.empty() && last_failure && !last_failure->retryable)) {
+    if (any_imported || expired ||
+        (!candidates.empty() && last_failure && !last_failure->retryable)) {
       if (last_failure && !any_imported) return last_failure;
       Failure f;
       f.stage = "import";
@@ -367,10 +381,12 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
         f.summary = "no ZFS pool appeared within " + format_seconds(now - start) +
                     " (root=zfs:AUTO looks for the pool whose bootfs is set)";
         f.hints.push_back("disks the kernel sees now: " + block_devices());
-        f.hints.push_back("if the disk needs a driver the image lacks, rebuild the image with it; "
-                          "for slow disks add rd.timeout=120");
+        f.hints.push_back(
+            "if the disk needs a driver the image lacks, rebuild the image with it; "
+            "for slow disks add rd.timeout=120");
       } else {
-        f.summary = "none of the pools (" + join(candidates, ", ") + ") has its bootfs property set";
+        f.summary =
+            "none of the pools (" + join(candidates, ", ") + ") has its bootfs property set";
         f.hints.push_back("name the root on the kernel command line: root=zfs:POOL/DATASET");
         f.hints.push_back("or set it once: zpool set bootfs=POOL/ROOT/NAME POOL");
       }

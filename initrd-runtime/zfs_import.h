@@ -43,13 +43,14 @@ enum class ImportProblem {
 /// The classification of one failed import.
 struct ImportDiagnosis {
   ImportProblem problem = ImportProblem::kOther;
-  bool retry = false;        ///< waiting for more devices may help
-  std::string pool_hostid;   ///< the hostid zpool names ("8e9a1a2b"), if any
-  std::string pool_host;     ///< the host name zpool names, if any
+  bool retry = false;       ///< waiting for more devices may help
+  std::string pool_hostid;  ///< the hostid zpool names ("8e9a1a2b"), if any
+  std::string pool_host;    ///< the host name zpool names, if any
 };
 
 /// Classifies the output and exit code of `zpool import` (pure).
-ImportDiagnosis classify_import_error(std::string_view output, int exit_code, bool timed_out = false);
+ImportDiagnosis classify_import_error(std::string_view output, int exit_code,
+                                      bool timed_out = false);
 
 /// What to tell the user about D for POOL; OUR_HOSTID describes this system's hostid (pure).
 std::vector<std::string> import_hints(const ImportDiagnosis& d, const std::string& pool,
@@ -65,10 +66,10 @@ std::string describe_our_hostid();
 struct ImportContext {
   const BootConfig* config = nullptr;
   const ZfsTools* tools = nullptr;
-  ModuleLoader* loader = nullptr;        ///< keeps loading drivers while waiting
+  ModuleLoader* loader = nullptr;  ///< keeps loading drivers while waiting
   HotplugListener* hotplug = nullptr;
-  bool force = false;                    ///< zpool import -f
-  int64_t timeout_ms = 60'000;           ///< how long to wait for the pool's devices (0: forever)
+  bool force = false;           ///< zpool import -f
+  int64_t timeout_ms = 60'000;  ///< how long to wait for the pool's devices (0: forever)
 };
 
 /// Imports POOL (already imported is fine). Nullopt on success.

@@ -37,7 +37,8 @@ TEST_CASE("previously in use from another system: both hostids and the ways out"
 }
 
 TEST_CASE("in use elsewhere, without a parsable hostid, still names spl_hostid=") {
-  ImportDiagnosis d = classify_import_error("cannot import 'tank': pool was previously in use from another system.\n", 1);
+  ImportDiagnosis d = classify_import_error(
+      "cannot import 'tank': pool was previously in use from another system.\n", 1);
   CHECK(d.problem == ImportProblem::kHostidMismatch);
   CHECK(d.pool_hostid.empty());
   auto hints = import_hints(d, "tank", "00000000 (no /etc/hostid in the image)");
@@ -50,7 +51,8 @@ TEST_CASE("no such pool: wait and retry") {
   CHECK(d.problem == ImportProblem::kNoSuchPool);
   CHECK(d.retry);
   CHECK(mentions(import_hints(d, "rpool", "x"), "rd.timeout"));
-  CHECK(classify_import_error("no pools available to import\n", 1).problem == ImportProblem::kNoSuchPool);
+  CHECK(classify_import_error("no pools available to import\n", 1).problem ==
+        ImportProblem::kNoSuchPool);
 }
 
 TEST_CASE("missing devices: wait and retry") {
@@ -58,13 +60,16 @@ TEST_CASE("missing devices: wait and retry") {
       "cannot import 'rpool': one or more devices is currently unavailable\n", 1);
   CHECK(d.problem == ImportProblem::kDevicesMissing);
   CHECK(d.retry);
-  CHECK(classify_import_error("cannot import 'rpool': I/O error\n\tDestroy and re-create the pool from\n", 1).retry);
+  CHECK(classify_import_error(
+            "cannot import 'rpool': I/O error\n\tDestroy and re-create the pool from\n", 1)
+            .retry);
 }
 
 TEST_CASE("multihost: imported on another host now") {
   ImportDiagnosis d = classify_import_error(
       "cannot import 'tank': pool is imported on nodeb (hostid: 0x1a2b3c4d)\n"
-      "Export the pool on the other system, then run 'zpool import'.\n", 1);
+      "Export the pool on the other system, then run 'zpool import'.\n",
+      1);
   CHECK(d.problem == ImportProblem::kActiveElsewhere);
   CHECK_FALSE(d.retry);
   CHECK(d.pool_hostid == "1a2b3c4d");
@@ -73,17 +78,24 @@ TEST_CASE("multihost: imported on another host now") {
 }
 
 TEST_CASE("other classes") {
-  CHECK(classify_import_error("cannot import 'rpool': more than one matching pool\nimport by numeric ID instead\n", 1)
+  CHECK(classify_import_error(
+            "cannot import 'rpool': more than one matching pool\nimport by numeric ID instead\n", 1)
             .problem == ImportProblem::kAmbiguous);
-  CHECK(classify_import_error("cannot import 'rpool': a pool with that name already exists\n", 1).problem ==
-        ImportProblem::kAlreadyImported);
-  CHECK(classify_import_error("This pool uses the following feature(s) not supported by this system:\n"
-                              "\tcom.example:future\ncannot import 'rpool': unsupported version or feature\n", 1)
+  CHECK(classify_import_error("cannot import 'rpool': a pool with that name already exists\n", 1)
+            .problem == ImportProblem::kAlreadyImported);
+  CHECK(classify_import_error(
+            "This pool uses the following feature(s) not supported by this system:\n"
+            "\tcom.example:future\ncannot import 'rpool': unsupported version or feature\n",
+            1)
             .problem == ImportProblem::kUnsupported);
-  CHECK(classify_import_error("The ZFS modules are not loaded.\nTry running '/sbin/modprobe zfs' as root to load them.\n", 1)
+  CHECK(classify_import_error("The ZFS modules are not loaded.\nTry running '/sbin/modprobe zfs' "
+                              "as root to load them.\n",
+                              1)
             .problem == ImportProblem::kNoModule);
-  CHECK(classify_import_error("/usr/sbin/zpool: error while loading shared libraries: libzfs.so.4: cannot open "
-                              "shared object file: No such file or directory\n", 127)
+  CHECK(classify_import_error(
+            "/usr/sbin/zpool: error while loading shared libraries: libzfs.so.4: cannot open "
+            "shared object file: No such file or directory\n",
+            127)
             .problem == ImportProblem::kBrokenProgram);
   CHECK(classify_import_error("", 0).problem == ImportProblem::kNone);
   ImportDiagnosis t = classify_import_error("", -1, true);

@@ -14,7 +14,7 @@ namespace zinitrd::rt {
 namespace {
 
 // Mountpoints that must be mounted before the real init runs: it and its libraries live there.
-constexpr std::string_view kEarlyPaths[] = {"/usr", "/etc", "/bin", "/sbin",
+constexpr std::string_view kEarlyPaths[] = {"/usr", "/etc",   "/bin",   "/sbin",
                                             "/lib", "/lib32", "/lib64", "/libx32"};
 
 bool is_early_path(std::string_view p) {
@@ -33,16 +33,26 @@ struct GenericOption {
   unsigned long set, clear;
 };
 constexpr GenericOption kGeneric[] = {
-    {"ro", MS_RDONLY, 0},           {"rw", 0, MS_RDONLY},
-    {"nosuid", MS_NOSUID, 0},       {"suid", 0, MS_NOSUID},
-    {"nodev", MS_NODEV, 0},         {"dev", 0, MS_NODEV},
-    {"noexec", MS_NOEXEC, 0},       {"exec", 0, MS_NOEXEC},
-    {"sync", MS_SYNCHRONOUS, 0},    {"async", 0, MS_SYNCHRONOUS},
-    {"dirsync", MS_DIRSYNC, 0},     {"noatime", MS_NOATIME, 0},
-    {"atime", 0, MS_NOATIME},       {"nodiratime", MS_NODIRATIME, 0},
-    {"diratime", 0, MS_NODIRATIME}, {"relatime", MS_RELATIME, 0},
-    {"norelatime", 0, MS_RELATIME}, {"strictatime", MS_STRICTATIME, 0},
-    {"lazytime", MS_LAZYTIME, 0},   {"nolazytime", 0, MS_LAZYTIME},
+    {"ro", MS_RDONLY, 0},
+    {"rw", 0, MS_RDONLY},
+    {"nosuid", MS_NOSUID, 0},
+    {"suid", 0, MS_NOSUID},
+    {"nodev", MS_NODEV, 0},
+    {"dev", 0, MS_NODEV},
+    {"noexec", MS_NOEXEC, 0},
+    {"exec", 0, MS_NOEXEC},
+    {"sync", MS_SYNCHRONOUS, 0},
+    {"async", 0, MS_SYNCHRONOUS},
+    {"dirsync", MS_DIRSYNC, 0},
+    {"noatime", MS_NOATIME, 0},
+    {"atime", 0, MS_NOATIME},
+    {"nodiratime", MS_NODIRATIME, 0},
+    {"diratime", 0, MS_NODIRATIME},
+    {"relatime", MS_RELATIME, 0},
+    {"norelatime", 0, MS_RELATIME},
+    {"strictatime", MS_STRICTATIME, 0},
+    {"lazytime", MS_LAZYTIME, 0},
+    {"nolazytime", 0, MS_LAZYTIME},
     {"defaults", 0, 0},
 };
 
@@ -122,7 +132,8 @@ MountOptions root_mount_options(std::string_view rootflags, bool read_only) {
 std::optional<Failure> mount_root(const ZfsTools& tools, const std::string& dataset,
                                   const MountOptions& options) {
   if (is_mount_point(kSysroot)) {
-    log_notice("%s is already mounted (by an earlier try or in the rescue shell); keeping it", kSysroot);
+    log_notice("%s is already mounted (by an earlier try or in the rescue shell); keeping it",
+               kSysroot);
     return std::nullopt;
   }
   if (auto st = make_dirs(kSysroot); !st) {
@@ -142,10 +153,11 @@ std::optional<Failure> mount_root(const ZfsTools& tools, const std::string& data
   f.stage = "mount";
   f.summary = "cannot mount the root dataset '" + dataset + "' on " + kSysroot;
   f.command = "mount(\"" + dataset + "\", \"" + kSysroot + "\", \"zfs\", " +
-              ((options.flags & MS_RDONLY) ? "MS_RDONLY" : "0") + (options.flags & ~MS_RDONLY ? "|..." : "") +
-              ", \"" + options.data + "\")";
+              ((options.flags & MS_RDONLY) ? "MS_RDONLY" : "0") +
+              (options.flags & ~MS_RDONLY ? "|..." : "") + ", \"" + options.data + "\")";
   f.status = strerror(e);
-  auto info = tools.zfs({"list", "-H", "-o", "name,mountpoint,canmount,encryption,keystatus", dataset});
+  auto info =
+      tools.zfs({"list", "-H", "-o", "name,mountpoint,canmount,encryption,keystatus", dataset});
   if (info && !info->ok()) {
     std::string known = existing_filesystems(tools, dataset);
     f.summary = "the root dataset '" + dataset + "' does not exist";
@@ -161,27 +173,34 @@ std::optional<Failure> mount_root(const ZfsTools& tools, const std::string& data
       f.hints.push_back("the dataset has mountpoint=" + fields[1] + " canmount=" + fields[2] +
                         " encryption=" + fields[3] + " keystatus=" + fields[4]);
       if (fields[4] == "unavailable")
-        f.hints.push_back("the dataset is encrypted and its key is not loaded: in the rescue shell run "
-                          "`zfs load-key -r " + dataset + "` and exit");
+        f.hints.push_back(
+            "the dataset is encrypted and its key is not loaded: in the rescue shell run "
+            "`zfs load-key -r " +
+            dataset + "` and exit");
     }
     if (e == EINVAL)
-      f.hints.push_back("check rootflags= on the kernel command line (mount data was '" + options.data + "')");
+      f.hints.push_back("check rootflags= on the kernel command line (mount data was '" +
+                        options.data + "')");
     if (e == ENODEV)
       f.hints.push_back("the zfs filesystem type is not registered: the zfs module did not load");
   }
-  f.hints.push_back("in the rescue shell you can mount it yourself: mount -t zfs -o zfsutil " + dataset +
-                    " /sysroot, then exit to continue the boot");
+  f.hints.push_back("in the rescue shell you can mount it yourself: mount -t zfs -o zfsutil " +
+                    dataset + " /sysroot, then exit to continue the boot");
   return f;
 }
 
-std::optional<Failure> mount_children(const ZfsTools& tools, const std::string& root_dataset, int& count) {
+std::optional<Failure> mount_children(const ZfsTools& tools, const std::string& root_dataset,
+                                      int& count) {
   count = 0;
-  auto r = tools.zfs({"list", "-H", "-o", "name,mountpoint,canmount", "-t", "filesystem", "-r", root_dataset});
+  auto r = tools.zfs(
+      {"list", "-H", "-o", "name,mountpoint,canmount", "-t", "filesystem", "-r", root_dataset});
   if (!r) return ZfsTools::failure("mount", "cannot run zfs", r.error());
   if (!r->ok()) {
-    Failure f = ZfsTools::failure("mount", "cannot list the datasets below '" + root_dataset + "'", *r);
-    f.hints.push_back("the root is mounted; child datasets (/usr, /etc...) are not: in the rescue shell "
-                      "mount them under /sysroot and exit, or fix the pool");
+    Failure f =
+        ZfsTools::failure("mount", "cannot list the datasets below '" + root_dataset + "'", *r);
+    f.hints.push_back(
+        "the root is mounted; child datasets (/usr, /etc...) are not: in the rescue shell "
+        "mount them under /sysroot and exit, or fix the pool");
     return f;
   }
   for (const auto& c : select_early_children(root_dataset, parse_dataset_list(r->output))) {
@@ -192,11 +211,13 @@ std::optional<Failure> mount_children(const ZfsTools& tools, const std::string& 
       int e = errno;
       Failure f;
       f.stage = "mount";
-      f.summary = "cannot mount '" + c.dataset + "' on " + target + " (the real init needs " + c.target + ")";
+      f.summary = "cannot mount '" + c.dataset + "' on " + target + " (the real init needs " +
+                  c.target + ")";
       f.command = "mount(\"" + c.dataset + "\", \"" + target + "\", \"zfs\", 0, \"zfsutil\")";
       f.status = strerror(e);
       if (e == ENOENT)
-        f.hints.push_back("the directory " + c.target + " is missing in the root dataset: create it "
+        f.hints.push_back("the directory " + c.target +
+                          " is missing in the root dataset: create it "
                           "(mount the root read-write with `rw`)");
       f.hints.push_back("in the rescue shell: mount -t zfs -o zfsutil " + c.dataset + " " + target +
                         ", then exit");

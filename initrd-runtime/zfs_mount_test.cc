@@ -7,7 +7,8 @@
 using namespace zinitrd::rt;
 
 TEST_CASE("zfs list output is parsed; malformed lines are skipped") {
-  auto d = parse_dataset_list("rpool/ROOT/debian\t/\ton\nbroken line\nrpool/ROOT/debian/usr\t/usr\tnoauto\n\n");
+  auto d = parse_dataset_list(
+      "rpool/ROOT/debian\t/\ton\nbroken line\nrpool/ROOT/debian/usr\t/usr\tnoauto\n\n");
   REQUIRE(d.size() == 2);
   CHECK(d[0] == DatasetInfo{"rpool/ROOT/debian", "/", "on"});
   CHECK(d[1] == DatasetInfo{"rpool/ROOT/debian/usr", "/usr", "noauto"});
@@ -16,15 +17,15 @@ TEST_CASE("zfs list output is parsed; malformed lines are skipped") {
 TEST_CASE("early children: canmount=on, early paths only, sorted by path") {
   std::vector<DatasetInfo> ds = {
       {"rpool/ROOT/debian", "/", "on"},
-      {"rpool/ROOT/debian/var", "/var", "on"},          // the real system mounts it
+      {"rpool/ROOT/debian/var", "/var", "on"},  // the real system mounts it
       {"rpool/ROOT/debian/usr", "/usr", "on"},
       {"rpool/ROOT/debian/etc", "/etc", "on"},
       {"rpool/ROOT/debian/lib64", "/lib64", "on"},
-      {"rpool/ROOT/debian/sbin", "/sbin", "noauto"},   // not for us
+      {"rpool/ROOT/debian/sbin", "/sbin", "noauto"},  // not for us
       {"rpool/ROOT/debian/bin", "/bin", "off"},
-      {"rpool/ROOT/debian/lib", "legacy", "on"},        // legacy: fstab's job
+      {"rpool/ROOT/debian/lib", "legacy", "on"},  // legacy: fstab's job
       {"rpool/ROOT/debian/usr/local", "/usr/local", "on"},
-      {"rpool/ROOT/debian-old/usr", "/usr", "on"},      // a sibling, not a descendant
+      {"rpool/ROOT/debian-old/usr", "/usr", "on"},  // a sibling, not a descendant
       {"rpool/home", "/home", "on"},
   };
   auto c = select_early_children("rpool/ROOT/debian", ds);
@@ -47,10 +48,8 @@ TEST_CASE("early children of a root mounted elsewhere are relative to its mountp
 
 TEST_CASE("a legacy root's children with explicit mountpoints; duplicates skipped") {
   std::vector<DatasetInfo> ds = {
-      {"rpool/ROOT/arch", "legacy", "on"},
-      {"rpool/ROOT/arch/usr", "/usr", "on"},
-      {"rpool/ROOT/arch/usr2", "/usr", "on"},
-      {"rpool/ROOT/arch/etc", "legacy", "on"},
+      {"rpool/ROOT/arch", "legacy", "on"},    {"rpool/ROOT/arch/usr", "/usr", "on"},
+      {"rpool/ROOT/arch/usr2", "/usr", "on"}, {"rpool/ROOT/arch/etc", "legacy", "on"},
       {"rpool/ROOT/arch/none", "none", "on"},
   };
   auto c = select_early_children("rpool/ROOT/arch", ds);

@@ -27,13 +27,14 @@ ZfsTools::ZfsTools(const BootConfig& config)
 Result<ProcessResult> ZfsTools::run(const std::string& program, const char* name,
                                     const std::vector<std::string>& args) const {
   if (program.empty())
-    return Error::msg(std::string("the image has no `") + name + "` program (searched " + kProgramDirs +
-                      "): rebuild it with zinitrd, whose zfs feature adds it");
+    return Error::msg(std::string("the image has no `") + name + "` program (searched " +
+                      kProgramDirs + "): rebuild it with zinitrd, whose zfs feature adds it");
   std::vector<std::string> argv{program};
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = run_process(argv, env_, kZfsCommandTimeoutMs);
-  if (r) log_debug("ran %s: %s (%lld ms)", r->command.c_str(), r->describe().c_str(),
-                   static_cast<long long>(r->elapsed_ms));
+  if (r)
+    log_debug("ran %s: %s (%lld ms)", r->command.c_str(), r->describe().c_str(),
+              static_cast<long long>(r->elapsed_ms));
   return r;
 }
 
@@ -52,8 +53,11 @@ Failure ZfsTools::failure(std::string stage, std::string summary, const ProcessR
   f.command = run.command;
   f.output = run.output;
   f.status = run.describe();
-  if (run.exit_code == 127 && run.output.find("error while loading shared libraries") != std::string::npos)
-    f.hints.push_back("a shared library is missing from the image: rebuild it with zinitrd (`zinitrd ls` lists its files)");
+  if (run.exit_code == 127 &&
+      run.output.find("error while loading shared libraries") != std::string::npos)
+    f.hints.push_back(
+        "a shared library is missing from the image: rebuild it with zinitrd (`zinitrd ls` lists "
+        "its files)");
   return f;
 }
 
