@@ -57,24 +57,25 @@ TEST_CASE("patterns without wildcards match exactly; brackets work") {
 }
 
 TEST_CASE("kernel uevents are parsed; libudev messages are not") {
-  std::string msg(
+  const char raw[] =
       "add@/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0ACTION=add\0"
       "DEVPATH=/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0SUBSYSTEM=block\0"
-      "DEVNAME=vda\0DEVTYPE=disk\0SEQNUM=1234\0",
-      172);
+      "DEVNAME=vda\0DEVTYPE=disk\0SEQNUM=1234";
+  std::string msg(raw, sizeof raw);  // the kernel's message ends with a NUL
   Uevent ev;
   REQUIRE(parse_uevent(msg, ev));
   CHECK(ev.action == "add");
   CHECK(ev.subsystem == "block");
   CHECK(ev.devname == "vda");
   CHECK(ev.modalias.empty());
-  std::string pci(
+  const char pci_raw[] =
       "add@/devices/pci0000:00/0000:00:05.0\0ACTION=add\0SUBSYSTEM=pci\0"
-      "MODALIAS=pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\0",
-      128);
+      "MODALIAS=pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00";
+  std::string pci(pci_raw, sizeof pci_raw);
   REQUIRE(parse_uevent(pci, ev));
   CHECK(ev.modalias == "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00");
-  CHECK_FALSE(parse_uevent(std::string("libudev\0\xfe\xed\xca\xfe", 12), ev));
+  const char udev_raw[] = "libudev\0\xfe\xed\xca\xfe";
+  CHECK_FALSE(parse_uevent(std::string(udev_raw, sizeof udev_raw), ev));
   CHECK_FALSE(parse_uevent("", ev));
   CHECK_FALSE(parse_uevent("garbage without separator", ev));
 }
