@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <map>
 
 #include "boot_config.h"
@@ -88,6 +89,16 @@ Status resolve_modules_pass(BuildState& s) {
   return Ok{};
 }
 
+// The interpreter named by a "#!" line of host file PATH, or "" when it is not a script.
+std::string script_interpreter(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line) || line.rfind("#!", 0) != 0) return "";
+  size_t b = line.find_first_not_of(" \t", 2);
+  if (b == std::string::npos) return "";
+  return line.substr(b, line.find_first_of(" \t", b) - b);
+}
+
 // Pass 3: programs and libraries, with everything they link against.
 Status resolve_elf_pass(BuildState& s) {
   ElfClosure elf(s.root);
@@ -98,6 +109,14 @@ Status resolve_elf_pass(BuildState& s) {
     for (const auto& l : f->libraries_optional) elf.add_library(l, /*optional=*/true);
   }
   for (const auto& p : s.opt.installs) elf.add_program(p);
+  // Host files copied as they are (--init, --include) still need their #! interpreter.
+  std::vector<std::string> host_files;
+  if (!s.opt.init.empty()) host_files.push_back(s.opt.init);
+  for (const auto& spec : s.opt.includes) host_files.push_back(spec.substr(0, spec.find(':')));
+  for (const auto& f : host_files) {
+    std::string interp = script_interpreter(f);
+    if (!interp.empty()) elf.add_program(interp);
+  }
   s.elf = elf.resolve();
   for (auto& m : s.elf.missing) s.problems.push_back(m);
   if (!s.elf.extra_library_dirs.empty())
@@ -146,6 +165,12 @@ Status gather_files_pass(BuildState& s) {
   auto note = [&](Status st) {
     if (!st) s.problems.push_back(st.error().message);
   };
+  // Top-level links of a merged-/usr system first (/bin -> usr/bin...), so that every path below
+  // them lands where the system has it and scripts' "#!/bin/sh" work as on the system.
+  for (const char* d : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
+    auto r = s.root.resolve(d);
+    if (r && r->links.size() == 1 && r->links[0].first == d) note(s.tree.add_symlink(d, r->links[0].second));
+  }
   for (const char* d : {"/dev", "/proc", "/sys", "/run", "/sysroot", "/tmp", "/etc", "/root"})
     note(s.tree.add_directory(d));
   for (const auto& f : s.modules.files) note(s.tree.add_from_root(s.root, f));
@@ -179,7 +204,7 @@ Status gather_files_pass(BuildState& s) {
 // Pass 5 and 6: write the archive to a temporary file, then rename it over the old image.
 Status write_pass(BuildState& s, OutputFile& out) {
   auto written = write_image(s.tree, s.opt.write, out.fd());
-  if (!written) return written.error();
+  if (!written) return out.explain(written.error());
   s.report.written = *written;
   return Ok{};
 }

@@ -74,8 +74,8 @@ class Vm:
                "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
                "-nic", "none", "-kernel", kernel, "-initrd", initrd,
                "-append", f"console=ttyS0 panic=-1 {append}".strip()]
-        if os.access("/dev/kvm", os.R_OK | os.W_OK):
-            cmd += ["-accel", "kvm"]
+        # TCG unless asked: /dev/kvm may exist on these machines without working (nested).
+        cmd += ["-accel", os.environ.get("ZINITRD_VM_ACCEL", "tcg")]
         if snapshot:
             cmd.append("-snapshot")
         for i, d in enumerate(disks):
