@@ -15,6 +15,7 @@ import lzma
 import os
 import queue
 import re
+import select
 import socket
 import subprocess
 import sys
@@ -93,19 +94,24 @@ class Vm:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
+        # Lines as they come; a partial line (a shell prompt, a passphrase prompt) is delivered
+        # once the console has been quiet for a moment.
+        fd = self.proc.stdout.fileno()
         buf = b""
         while True:
-            chunk = self.proc.stdout.read1(4096)
+            ready, _, _ = select.select([fd], [], [], 0.3)
+            if not ready:
+                if buf:
+                    self._line(buf)
+                    buf = b""
+                continue
+            chunk = os.read(fd, 65536)
             if not chunk:
                 break
             buf += chunk
             while b"\n" in buf:
                 raw, buf = buf.split(b"\n", 1)
                 self._line(raw)
-            if buf and not buf.endswith(b"\r"):  # a prompt without newline: deliver it too
-                if re.search(rb"[#$>:] ?$", buf):
-                    self._line(buf)
-                    buf = b""
         if buf:
             self._line(buf)
         self._q.put(None)
