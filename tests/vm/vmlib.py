@@ -61,6 +61,23 @@ def kernel_image(k):
     return out
 
 
+VM_SLOTS = int(os.environ.get("ZINITRD_VM_SLOTS", "2"))
+
+
+def _take_slot():
+    """Blocks until one of VM_SLOTS machine-wide slots is free (TCG: two VMs at a time at most)."""
+    os.makedirs(CACHE, exist_ok=True)
+    while True:
+        for i in range(VM_SLOTS):
+            f = open(os.path.join(CACHE, f"vm-slot-{i}.lock"), "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return f
+            except BlockingIOError:
+                f.close()
+        time.sleep(0.5)
+
+
 class Vm:
     """One QEMU guest with its serial console captured line by line."""
 
@@ -88,6 +105,7 @@ class Vm:
             cmd += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         cmd += list(extra)
         self.log_file = open(os.path.join(log_dir, f"{name}.log"), "w") if log_dir else None
+        self._slot = _take_slot()
         self.start = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
@@ -189,6 +207,7 @@ class Vm:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._slot.close()
         if self.log_file:
             self.log_file.close()
 
