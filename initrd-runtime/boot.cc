@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <optional>
@@ -243,6 +244,13 @@ std::optional<Failure> Boot::do_modules() {
       log_warning("hotplug: %s; late disks will only be found by polling",
                   st.error().message.c_str());
   }
+  struct utsname uts;
+  if (!config_.kver.empty() && ::uname(&uts) == 0 && config_.kver != uts.release &&
+      modules_ms_ == 0)
+    log_warning(
+        "this image was built for kernel %s but %s is running: its modules will not load; "
+        "boot the matching kernel or rebuild the image for %s",
+        config_.kver.c_str(), uts.release, uts.release);
   if (config_.load.empty())
     log_warning(
         "the image's boot configuration loads no module at boot (no `load` entries): zfs must be "
@@ -299,10 +307,8 @@ std::optional<Failure> Boot::do_mount() {
     f.summary = "no root dataset is known";
     return f;
   }
-  if (auto f =
-          mount_root(*tools_, dataset_, root_mount_options(request_.rootflags, request_.read_only)))
-    return f;
-  auto f = mount_children(*tools_, dataset_, children_);
+  auto f = mount_root_dataset(
+      *tools_, dataset_, root_mount_options(request_.rootflags, request_.read_only), children_);
   mount_ms_ += monotonic_ms() - t0;
   return f;
 }

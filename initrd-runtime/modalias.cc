@@ -70,8 +70,10 @@ int load_for(const std::vector<std::string>& modaliases, const BootConfig& confi
   if (!wanted.empty()) {
     Status st = loader.load(wanted);
     if (!st)
-      log_warning("%s: some drivers did not load (the devices they serve stay unusable):\n%s", why,
-                  st.error().message.c_str());
+      // Info, not warning: a matched driver whose init finds nothing to do (-ENODEV) is common
+      // on real hardware, and the disk that matters is reported by the import if it is missing.
+      log_info("%s: some drivers did not load (the devices they serve stay unusable):\n%s", why,
+               st.error().message.c_str());
   }
   return matched;
 }

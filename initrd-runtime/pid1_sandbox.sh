@@ -29,7 +29,7 @@ cat > "$W/zpool" <<'EOF'
 #!/bin/sh
 read -r mode < /etc/fake-mode
 case "$1" in
-  list) [ "$mode" = imported ] && { echo rpool; exit 0; }; exit 1;;
+  list) [ "$mode" = imported ] || [ "$mode" = encrypted ] && { echo rpool; exit 0; }; exit 1;;
   import)
     case "$mode" in
       inuse) echo "cannot import 'rpool': pool was previously in use from another system."
@@ -41,7 +41,16 @@ case "$1" in
 esac
 exit 1
 EOF
-printf '#!/bin/sh\nprintf "rpool/ROOT/debian\\t/\\ton\\n"\n' > "$W/zfs"
+cat > "$W/zfs" <<'EOF'
+#!/bin/sh
+read -r mode < /etc/fake-mode
+[ "$1" = load-key ] && exit 0
+if [ "$mode" = encrypted ]; then
+  printf "rpool/ROOT/debian\t/\ton\trpool/ROOT/debian\tunavailable\n"
+else
+  printf "rpool/ROOT/debian\t/\ton\t-\t-\n"
+fi
+EOF
 # The "rescue shell": fixes the pool and exits, as a user would.
 printf '#!/bin/sh\necho imported > /etc/fake-mode\n' > "$W/fixit"
 chmod +x "$W/zpool" "$W/zfs" "$W/fixit"
@@ -84,6 +93,8 @@ check() {  # NAME OUTPUT REGEX...
 out=$(boot imported "root=zfs:rpool/ROOT/debian spl_hostid=0x00bab10c" /nonexistent)
 check switch_root "$out" "mounted rpool/ROOT/debian on /sysroot" \
   "TEST-INIT pid=1 argv: \[/sbin/init\] \[single\] \[extra\] initramfs-gone=1 log=1"
+out=$(boot encrypted "root=zfs:rpool/ROOT/debian" /nonexistent)
+check encrypted "$out" "loading the encryption key of 'rpool/ROOT/debian'" "TEST-INIT pid=1"
 out=$(boot inuse "root=zfs:rpool/ROOT/debian" /bin/fixit)
 check rescue_retry "$out" "previously in use" "hostid 8e9a1a2b" "zfs_force=1" "spl_hostid=0x8e9a1a2b" \
   "starting rescue shell; type 'exit' to retry the boot" "retrying the boot|continuing with the mount stage" "TEST-INIT pid=1"

@@ -89,7 +89,11 @@ int run_rescue_shell(const std::vector<std::string>& argv, std::vector<std::stri
     if (starts_with(e, "PATH=")) e += std::string(":") + kAppletDir;
   env.push_back("PS1=(zinitrd) \\w # ");
   env.push_back("SHELL=" + argv[0]);
+  return run_on_console(argv, env);
+}
 
+int run_on_console(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  if (argv.empty()) return -1;
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
@@ -98,7 +102,7 @@ int run_rescue_shell(const std::vector<std::string>& argv, std::vector<std::stri
 
   pid_t pid = ::fork();
   if (pid < 0) {
-    log_error("cannot start the rescue shell: fork: %s", strerror(errno));
+    log_error("cannot start %s: fork: %s", argv[0].c_str(), strerror(errno));
     return -1;
   }
   if (pid == 0) {
@@ -118,11 +122,13 @@ int run_rescue_shell(const std::vector<std::string>& argv, std::vector<std::stri
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     (void)!::chdir("/");
     ::execve(cargv[0], cargv.data(), cenv.data());
-    const char msg[] = "zinitrd: cannot execute the rescue shell\n";
+    const char msg[] = "zinitrd: cannot execute ";
     (void)!::write(2, msg, sizeof msg - 1);
+    (void)!::write(2, cargv[0], strlen(cargv[0]));
+    (void)!::write(2, "\n", 1);
     ::_exit(127);
   }
-  // Wait for the shell; anything else that exits meanwhile (orphans reparented to PID 1) is reaped.
+  // Anything else that exits meanwhile (orphans reparented to PID 1) is reaped too.
   for (;;) {
     int status = 0;
     pid_t r = ::waitpid(-1, &status, 0);

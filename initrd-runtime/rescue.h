@@ -34,7 +34,12 @@ std::string format_failure(const Failure& failure);
 /// Logs the failure report at error level (kmsg, boot.log and the console).
 void report_failure(const Failure& failure);
 
-/// Runs ARGV on /dev/console with ENV, waits until it exits (reaping orphans meanwhile).
+/// Runs ARGV on /dev/console (its own session, the console as controlling terminal) with ENV and
+/// waits until it exits, reaping orphans meanwhile. Returns its exit status (128+N when killed by
+/// signal N), -1 when it could not start.
+int run_on_console(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+
+/// Runs the rescue shell ARGV on /dev/console with ENV, waits until it exits.
 /// Busybox applet links are installed first. Returns the shell's exit status, -1 when it
 /// could not start.
 int run_rescue_shell(const std::vector<std::string>& argv, std::vector<std::string> env);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "log.h"
+#include "rescue.h"
 #include "util.h"
 #include "zfs_tools.h"
 
@@ -76,8 +77,13 @@ std::vector<DatasetInfo> parse_dataset_list(std::string_view output) {
   for (const auto& line : split_all(output, '\n')) {
     if (line.empty()) continue;
     auto f = split_all(line, '\t');
-    if (f.size() != 3 || f[0].empty()) continue;
-    out.push_back(DatasetInfo{f[0], f[1], f[2]});
+    if ((f.size() != 3 && f.size() != 5) || f[0].empty()) continue;
+    DatasetInfo d{f[0], f[1], f[2]};
+    if (f.size() == 5) {
+      d.encryptionroot = f[3];
+      d.keystatus = f[4];
+    }
+    out.push_back(std::move(d));
   }
   return out;
 }
@@ -110,6 +116,21 @@ std::vector<ChildMount> select_early_children(const std::string& root_dataset,
   return out;
 }
 
+std::vector<std::string> keys_to_load(const std::vector<DatasetInfo>& datasets,
+                                      const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    for (const auto& d : datasets) {
+      if (d.name != n || d.keystatus != "unavailable" || d.encryptionroot == "-" ||
+          d.encryptionroot.empty())
+        continue;
+      if (std::find(out.begin(), out.end(), d.encryptionroot) == out.end())
+        out.push_back(d.encryptionroot);
+    }
+  }
+  return out;
+}
+
 MountOptions root_mount_options(std::string_view rootflags, bool read_only) {
   MountOptions o;
   o.flags = read_only ? MS_RDONLY : 0;
@@ -129,81 +150,113 @@ MountOptions root_mount_options(std::string_view rootflags, bool read_only) {
   return o;
 }
 
-std::optional<Failure> mount_root(const ZfsTools& tools, const std::string& dataset,
-                                  const MountOptions& options) {
-  if (is_mount_point(kSysroot)) {
-    log_notice("%s is already mounted (by an earlier try or in the rescue shell); keeping it",
-               kSysroot);
-    return std::nullopt;
+namespace {
+
+constexpr int kKeyTries = 3;
+
+// Loads the key of ENCROOT: `zfs load-key` on the console, so that keylocation=prompt can ask.
+std::optional<Failure> load_key(const ZfsTools& tools, const std::string& encroot) {
+  std::vector<std::string> argv{tools.zfs_path(), "load-key", encroot};
+  int status = -1;
+  for (int attempt = 1; attempt <= kKeyTries; ++attempt) {
+    log_notice("loading the encryption key of '%s' (try %d of %d)", encroot.c_str(), attempt,
+               kKeyTries);
+    status = run_on_console(argv, tools.env());
+    if (status == 0) return std::nullopt;
+    if (status == 127 || status < 0) break;
   }
-  if (auto st = make_dirs(kSysroot); !st) {
-    Failure f;
-    f.stage = "mount";
-    f.summary = "cannot create " + std::string(kSysroot);
-    f.status = st.error().message;
-    return f;
-  }
-  if (::mount(dataset.c_str(), kSysroot, "zfs", options.flags, options.data.c_str()) == 0) {
-    log_info("mounted %s on %s (%s%s)", dataset.c_str(), kSysroot,
-             (options.flags & MS_RDONLY) ? "ro," : "rw,", options.data.c_str());
-    return std::nullopt;
-  }
-  int e = errno;
+  Failure f;
+  f.stage = "mount";
+  f.summary = "cannot load the encryption key of '" + encroot + "'";
+  f.command = format_command(argv);
+  f.status = status < 0 ? "could not start" : "exit code " + std::to_string(status);
+  f.hints.push_back(
+      "a passphrase (keylocation=prompt) is asked on the console; a key file "
+      "(keylocation=file://...) must be in the image: rebuild it with the key");
+  f.hints.push_back("in the rescue shell: zfs load-key " + encroot + ", then exit");
+  return f;
+}
+
+std::optional<Failure> mount_failure(const std::string& dataset, const MountOptions& options,
+                                     const DatasetInfo* info, int e) {
   Failure f;
   f.stage = "mount";
   f.summary = "cannot mount the root dataset '" + dataset + "' on " + kSysroot;
   f.command = "mount(\"" + dataset + "\", \"" + kSysroot + "\", \"zfs\", " +
               ((options.flags & MS_RDONLY) ? "MS_RDONLY" : "0") +
-              (options.flags & ~MS_RDONLY ? "|..." : "") + ", \"" + options.data + "\")";
+              ((options.flags & ~static_cast<unsigned long>(MS_RDONLY)) ? "|..." : "") + ", \"" +
+              options.data + "\")";
   f.status = strerror(e);
-  auto info =
-      tools.zfs({"list", "-H", "-o", "name,mountpoint,canmount,encryption,keystatus", dataset});
-  if (info && !info->ok()) {
-    std::string known = existing_filesystems(tools, dataset);
-    f.summary = "the root dataset '" + dataset + "' does not exist";
-    f.command = info->command;
-    f.output = info->output;
-    f.status = info->describe() + " (mount(2) said: " + strerror(e) + ")";
-    f.hints.push_back("check root= on the kernel command line" +
-                      (known.empty() ? std::string() : "; the pool has: " + known));
-    f.retryable = false;
-  } else if (info && info->ok()) {
-    auto fields = split_all(trim(info->output), '\t');
-    if (fields.size() == 5) {
-      f.hints.push_back("the dataset has mountpoint=" + fields[1] + " canmount=" + fields[2] +
-                        " encryption=" + fields[3] + " keystatus=" + fields[4]);
-      if (fields[4] == "unavailable")
-        f.hints.push_back(
-            "the dataset is encrypted and its key is not loaded: in the rescue shell run "
-            "`zfs load-key -r " +
-            dataset + "` and exit");
-    }
-    if (e == EINVAL)
-      f.hints.push_back("check rootflags= on the kernel command line (mount data was '" +
-                        options.data + "')");
-    if (e == ENODEV)
-      f.hints.push_back("the zfs filesystem type is not registered: the zfs module did not load");
-  }
+  if (info)
+    f.hints.push_back("the dataset has mountpoint=" + info->mountpoint +
+                      " canmount=" + info->canmount + " encryptionroot=" + info->encryptionroot +
+                      " keystatus=" + info->keystatus);
+  if (e == EINVAL)
+    f.hints.push_back("check rootflags= on the kernel command line (mount data was '" +
+                      options.data + "')");
+  if (e == ENODEV)
+    f.hints.push_back("the zfs filesystem type is not registered: the zfs module did not load");
+  if (e == EACCES || e == EPERM)
+    f.hints.push_back("if the dataset is encrypted, load its key: zfs load-key -r " + dataset);
   f.hints.push_back("in the rescue shell you can mount it yourself: mount -t zfs -o zfsutil " +
                     dataset + " /sysroot, then exit to continue the boot");
   return f;
 }
 
-std::optional<Failure> mount_children(const ZfsTools& tools, const std::string& root_dataset,
-                                      int& count) {
-  count = 0;
-  auto r = tools.zfs(
-      {"list", "-H", "-o", "name,mountpoint,canmount", "-t", "filesystem", "-r", root_dataset});
+}  // namespace
+
+std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const std::string& dataset,
+                                          const MountOptions& options, int& children) {
+  children = 0;
+  const bool root_mounted = is_mount_point(kSysroot);
+  // One `zfs list` tells whether the root exists, which children to mount, and which keys to load.
+  auto r = tools.zfs({"list", "-H", "-o", "name,mountpoint,canmount,encryptionroot,keystatus", "-t",
+                      "filesystem", "-r", dataset});
   if (!r) return ZfsTools::failure("mount", "cannot run zfs", r.error());
   if (!r->ok()) {
-    Failure f =
-        ZfsTools::failure("mount", "cannot list the datasets below '" + root_dataset + "'", *r);
-    f.hints.push_back(
-        "the root is mounted; child datasets (/usr, /etc...) are not: in the rescue shell "
-        "mount them under /sysroot and exit, or fix the pool");
+    if (root_mounted) {
+      log_warning("%s: %s; keeping %s as mounted in the rescue shell, without children",
+                  r->command.c_str(), std::string(trim(r->output)).c_str(), kSysroot);
+      return std::nullopt;
+    }
+    std::string known = existing_filesystems(tools, dataset);
+    Failure f = ZfsTools::failure("mount", "the root dataset '" + dataset + "' does not exist", *r);
+    f.hints.push_back("check root= on the kernel command line" +
+                      (known.empty() ? std::string() : "; the pool has: " + known));
+    f.retryable = false;
     return f;
   }
-  for (const auto& c : select_early_children(root_dataset, parse_dataset_list(r->output))) {
+  std::vector<DatasetInfo> datasets = parse_dataset_list(r->output);
+  std::vector<ChildMount> early = select_early_children(dataset, datasets);
+  const DatasetInfo* root_info = nullptr;
+  for (const auto& d : datasets)
+    if (d.name == dataset) root_info = &d;
+
+  std::vector<std::string> needed{dataset};
+  for (const auto& c : early) needed.push_back(c.dataset);
+  for (const auto& encroot : keys_to_load(datasets, needed))
+    if (auto f = load_key(tools, encroot)) return f;
+
+  if (root_mounted) {
+    log_notice("%s is already mounted (by an earlier try or in the rescue shell); keeping it",
+               kSysroot);
+  } else {
+    if (auto st = make_dirs(kSysroot); !st) {
+      Failure f;
+      f.stage = "mount";
+      f.summary = "cannot create " + std::string(kSysroot);
+      f.status = st.error().message;
+      return f;
+    }
+    if (::mount(dataset.c_str(), kSysroot, "zfs", options.flags, options.data.c_str()) != 0)
+      return mount_failure(dataset, options, root_info, errno);
+    log_info("mounted %s on %s (%s%s)", dataset.c_str(), kSysroot,
+             (options.flags & MS_RDONLY) ? "ro," : "rw,", options.data.c_str());
+  }
+
+  // Children are mounted read-write (their own readonly property applies): the real system does
+  // not remount them, unlike "/", which it remounts as fstab or `rw` says.
+  for (const auto& c : early) {
     std::string target = std::string(kSysroot) + c.target;
     if (is_mount_point(target)) continue;
     (void)make_dirs(target);  // fails on a read-only root whose directory is missing; mount says so
@@ -218,12 +271,12 @@ std::optional<Failure> mount_children(const ZfsTools& tools, const std::string& 
       if (e == ENOENT)
         f.hints.push_back("the directory " + c.target +
                           " is missing in the root dataset: create it "
-                          "(mount the root read-write with `rw`)");
+                          "(boot with rw so that it can be created)");
       f.hints.push_back("in the rescue shell: mount -t zfs -o zfsutil " + c.dataset + " " + target +
                         ", then exit");
       return f;
     }
-    ++count;
+    ++children;
     log_info("mounted %s on %s", c.dataset.c_str(), target.c_str());
   }
   return std::nullopt;

@@ -21,9 +21,11 @@ class ZfsTools;
 /// Where the new root is mounted.
 inline constexpr const char* kSysroot = "/sysroot";
 
-/// One line of `zfs list -H -o name,mountpoint,canmount`.
+/// One line of `zfs list -H -o name,mountpoint,canmount,encryptionroot,keystatus`.
 struct DatasetInfo {
   std::string name, mountpoint, canmount;
+  std::string encryptionroot = "-";  ///< "-" when not encrypted
+  std::string keystatus = "-";       ///< "available", "unavailable" or "-"
   bool operator==(const DatasetInfo&) const = default;
 };
 
@@ -33,7 +35,8 @@ struct ChildMount {
   bool operator==(const ChildMount&) const = default;
 };
 
-/// Parses `zfs list -H -o name,mountpoint,canmount` output (tab-separated; bad lines skipped).
+/// Parses `zfs list -H -o name,mountpoint,canmount[,encryptionroot,keystatus]` output
+/// (tab-separated; malformed lines skipped).
 std::vector<DatasetInfo> parse_dataset_list(std::string_view output);
 
 /// The descendants of ROOT_DATASET in DATASETS that must be mounted before init: canmount=on,
@@ -41,6 +44,11 @@ std::vector<DatasetInfo> parse_dataset_list(std::string_view output);
 /// sorted by path; a second dataset for the same path is skipped (pure).
 std::vector<ChildMount> select_early_children(const std::string& root_dataset,
                                               const std::vector<DatasetInfo>& datasets);
+
+/// The encryption roots whose keys are not loaded, for the datasets NAMES of DATASETS; each
+/// once, in order (pure).
+std::vector<std::string> keys_to_load(const std::vector<DatasetInfo>& datasets,
+                                      const std::vector<std::string>& names);
 
 /// mount(2) flags and data for the root: generic options of ROOTFLAGS (noatime, nodev...)
 /// become MS_* flags as mount(8) does, the rest follows "zfsutil" in the data string.
@@ -52,12 +60,10 @@ struct MountOptions {
 /// Builds the root's mount options from rootflags= and ro/rw (pure).
 MountOptions root_mount_options(std::string_view rootflags, bool read_only);
 
-/// Mounts DATASET at /sysroot (an existing mount there is kept). Nullopt on success.
-std::optional<Failure> mount_root(const ZfsTools& tools, const std::string& dataset,
-                                  const MountOptions& options);
-
-/// Mounts the early children of ROOT_DATASET under /sysroot; COUNT gets how many.
-std::optional<Failure> mount_children(const ZfsTools& tools, const std::string& root_dataset,
-                                      int& count);
+/// Mounts DATASET at /sysroot (an existing mount there is kept), then its early children; keys
+/// of encrypted ones are loaded first (keylocation=prompt asks on the console, 3 tries).
+/// CHILDREN gets how many children were mounted. Nullopt on success.
+std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const std::string& dataset,
+                                          const MountOptions& options, int& children);
 
 }  // namespace zinitrd::rt

@@ -14,6 +14,25 @@ TEST_CASE("zfs list output is parsed; malformed lines are skipped") {
   CHECK(d[1] == DatasetInfo{"rpool/ROOT/debian/usr", "/usr", "noauto"});
 }
 
+TEST_CASE("encryption columns are parsed; keys to load are the unavailable roots, once") {
+  auto d = parse_dataset_list(
+      "rpool/ROOT/enc\t/\ton\trpool/ROOT/enc\tunavailable\n"
+      "rpool/ROOT/enc/usr\t/usr\ton\trpool/ROOT/enc\tunavailable\n"
+      "rpool/ROOT/enc/etc\t/etc\ton\trpool/keys/etc\tunavailable\n"
+      "rpool/ROOT/enc/lib\t/lib\ton\trpool/keys/lib\tavailable\n"
+      "rpool/ROOT/enc/var\t/var\ton\trpool/keys/var\tunavailable\n"
+      "rpool/plain\t/srv\ton\t-\t-\n"
+      "four\tfields\tare\twrong\n");
+  REQUIRE(d.size() == 6);
+  CHECK(d[0] == DatasetInfo{"rpool/ROOT/enc", "/", "on", "rpool/ROOT/enc", "unavailable"});
+  CHECK(d[5].encryptionroot == "-");
+  CHECK(keys_to_load(d, {"rpool/ROOT/enc", "rpool/ROOT/enc/usr", "rpool/ROOT/enc/etc",
+                         "rpool/ROOT/enc/lib", "rpool/plain"}) ==
+        std::vector<std::string>{"rpool/ROOT/enc", "rpool/keys/etc"});
+  CHECK(keys_to_load(d, {"rpool/plain"}).empty());
+  CHECK(keys_to_load(d, {}).empty());
+}
+
 TEST_CASE("early children: canmount=on, early paths only, sorted by path") {
   std::vector<DatasetInfo> ds = {
       {"rpool/ROOT/debian", "/", "on"},

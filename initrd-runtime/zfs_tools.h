@@ -33,6 +33,8 @@ class ZfsTools {
   Result<ProcessResult> zpool(const std::vector<std::string>& args) const;
   /// Runs `zfs ARGS...`.
   Result<ProcessResult> zfs(const std::vector<std::string>& args) const;
+  /// Absolute path of the image's zfs program, "" when it has none.
+  const std::string& zfs_path() const { return zfs_; }
   /// The environment given to the programs.
   const std::vector<std::string>& env() const { return env_; }
   /// A Failure for a run that did not succeed (SUMMARY, the command, its output and status).
