@@ -371,7 +371,13 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
     const bool expired = ctx.timeout_ms > 0 && now - start >= ctx.timeout_ms;
     if (any_imported || expired ||
         (!candidates.empty() && last_failure && !last_failure->retryable)) {
-      if (last_failure && !any_imported) return last_failure;
+      if (last_failure) {
+        // The pool that failed may be the one with bootfs: its failure is what matters.
+        if (any_imported)
+          last_failure->hints.push_back(
+              "the other pools that could be imported have no bootfs property set");
+        return last_failure;
+      }
       Failure f;
       f.stage = "import";
       f.command = last_listing.command;
