@@ -6,8 +6,10 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +33,7 @@ constexpr int64_t kRetryWithoutShellMs = 10'000;
 constexpr int64_t kRebootDelayMs = 15'000;
 constexpr int64_t kQuickShellMs = 2'000;  // a shell that a user used lasts longer than this
 constexpr int kMaxQuickShellExits = 3;
+constexpr int64_t kColdplugWaitMs = 10'000;
 
 // The steps of a boot; break points are steps too, so a retry never passes a break twice.
 enum class Step {
@@ -105,6 +108,10 @@ class Boot {
   std::optional<Failure> do_mount();
   std::optional<Failure> do_switch();
   void maybe_break(Stage stage);
+  /// Starts loading the drivers of present devices in a child process (once per boot).
+  void start_coldplug();
+  /// Waits (a bounded time) for the coldplug child, so it does not outlive the initramfs.
+  void finish_coldplug();
   /// Runs the rescue shell after BANNER; false when it did not run as a usable shell.
   bool shell(const std::string& banner);
   /// Handles a failure of step S; returns the step to continue with.
@@ -127,6 +134,8 @@ class Boot {
   int64_t first_failure_ms_ = -1;
   int quick_exits_ = 0;
   bool shell_disabled_ = false;  // the image had a shell, but it could not be used
+  bool coldplug_started_ = false;
+  pid_t coldplug_pid_ = -1;
 };
 
 bool Boot::shell(const std::string& banner) {
@@ -234,6 +243,46 @@ std::optional<Failure> Boot::do_cmdline() {
   return std::nullopt;
 }
 
+void Boot::start_coldplug() {
+  if (coldplug_started_) return;  // a retry of the modules stage: done, or still running
+  coldplug_started_ = true;
+  // Disk drivers load in a child while this process loads the `load` list: zfs.ko takes about a
+  // second and libata's module init waits for its link probes, so doing both at once saves that
+  // much. Concurrent finit_module() of the same module is fine (EEXIST). The import that follows
+  // waits for the disks through the hotplug listener, which was opened before the walk.
+  const int64_t t0 = monotonic_ms();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int matched = coldplug(config_, *loader_);
+    log_debug("coldplug: %d devices matched a driver, %d modules loaded in %s", matched,
+              loader_->loaded_count(), format_seconds(monotonic_ms() - t0).c_str());
+    ::_exit(0);
+  }
+  if (pid > 0) {
+    coldplug_pid_ = pid;
+    return;
+  }
+  log_debug("coldplug: fork: %s; loading drivers in this process", strerror(errno));
+  coldplug(config_, *loader_);
+}
+
+void Boot::finish_coldplug() {
+  if (coldplug_pid_ <= 0) return;
+  const int64_t deadline = monotonic_ms() + kColdplugWaitMs;
+  for (;;) {
+    int status;
+    pid_t r = ::waitpid(coldplug_pid_, &status, WNOHANG);
+    if (r == coldplug_pid_ || (r < 0 && errno != EINTR)) break;  // done, or reaped by the shell
+    if (monotonic_ms() >= deadline) {
+      log_warning("coldplug is still loading drivers after %s; going on without waiting",
+                  format_seconds(kColdplugWaitMs).c_str());
+      break;
+    }
+    sleep_ms(10);
+  }
+  coldplug_pid_ = -1;
+}
+
 std::optional<Failure> Boot::do_modules() {
   const int64_t t0 = monotonic_ms();
   if (!loader_) loader_.emplace(config_, request_.module_params);
@@ -255,10 +304,10 @@ std::optional<Failure> Boot::do_modules() {
     log_warning(
         "the image's boot configuration loads no module at boot (no `load` entries): zfs must be "
         "built in");
+  start_coldplug();
   Status st = loader_->load(config_.load);
-  int matched = coldplug(config_, *loader_);
   modules_ms_ += monotonic_ms() - t0;
-  log_debug("modules: %d loaded, %d devices matched a driver, %s", loader_->loaded_count(), matched,
+  log_debug("modules: %d loaded from the load list in %s", loader_->loaded_count(),
             format_seconds(monotonic_ms() - t0).c_str());
   if (!st) {
     Failure f;
@@ -322,6 +371,7 @@ std::optional<Failure> Boot::do_switch() {
            format_seconds(modules_ms_).c_str(), format_seconds(import_ms_).c_str(),
            format_seconds(mount_ms_).c_str(),
            children_ > 0 ? (" with " + std::to_string(children_) + " child datasets").c_str() : "");
+  finish_coldplug();
   hotplug_.close();
   reap_zombies();
   return switch_root(kSysroot, init, init_args_, envp_);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 #include "log.h"
@@ -18,10 +19,12 @@
 namespace zinitrd::rt {
 namespace {
 
-constexpr int kMaxDepth =
-    40;  // /sys/devices nests deeply (USB behind PCI bridges) but not this deep
-constexpr int kMaxColdplugPasses =
-    5;  // a loaded bus driver (virtio_pci) reveals new devices (virtio_blk)
+// /sys/devices nests deeply (USB behind PCI bridges), but not this deep.
+constexpr int kMaxDepth = 40;
+// A loaded bus driver (virtio_pci) reveals new devices (virtio0, served by virtio_blk).
+constexpr int kMaxColdplugPasses = 5;
+// Quiet time awaited after a block device appeared: its partitions follow within milliseconds.
+constexpr int64_t kSettleMs = 200;
 
 void walk(int dirfd, int depth, std::vector<std::string>& out) {
   if (depth > kMaxDepth) return;
@@ -171,10 +174,10 @@ bool HotplugListener::poll(int64_t timeout_ms, const BootConfig& config, ModuleL
     return false;
   }
   bool block_added = false;
-  const int64_t deadline = monotonic_ms() + timeout_ms;
+  int64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
     int64_t left = deadline - monotonic_ms();
-    if (left <= 0 || block_added) break;
+    if (left <= 0) break;
     struct pollfd pfd {
       fd_.get(), POLLIN, 0
     };
@@ -208,6 +211,9 @@ bool HotplugListener::poll(int64_t timeout_ms, const BootConfig& config, ModuleL
       }
     }
     if (!modaliases.empty()) load_for(modaliases, config, loader, "hotplug");
+    // A disk's partitions follow it within milliseconds: once a block device appeared, return
+    // when the events have been quiet for a moment, so one import try sees them all.
+    if (block_added) deadline = std::min(deadline, monotonic_ms() + kSettleMs);
   }
   return block_added;
 }

@@ -66,7 +66,7 @@ boot() {
     cp '"$INIT"' $R/init
     cp /bin/dash $R/bin/sh; cp $W/fixit $R/bin/fixit; cp $W/zpool $W/zfs $R/usr/sbin/
     cp /lib/x86_64-linux-gnu/libc.so.6 $R/lib/x86_64-linux-gnu/; cp /lib64/ld-linux-x86-64.so.2 $R/lib64/
-    printf "zinitrd-boot-config\t1\nkver\ttest\nset\trescue_shell\t'"$shell"'\nset\timport_timeout\t2\n" > $R/etc/zinitrd/boot.conf
+    printf "zinitrd-boot-config\t1\nkver\ttest\nset\trescue_shell\t'"$shell"'\nset\timport_timeout\t2\nmodule\tfakedrv\t/lib/modules/fake/fakedrv.ko\t\t\nalias\t*\tfakedrv\n" > $R/etc/zinitrd/boot.conf
     echo '"$mode"' > $R/etc/fake-mode
     mount -t proc proc $R/proc
     echo "'"$cmdline"'" > $W/cmdline; mount --bind $W/cmdline $R/proc/cmdline
@@ -91,7 +91,7 @@ check() {  # NAME OUTPUT REGEX...
 }
 
 out=$(boot imported "root=zfs:rpool/ROOT/debian spl_hostid=0x00bab10c" /nonexistent)
-check switch_root "$out" "mounted rpool/ROOT/debian on /sysroot" \
+check switch_root "$out" "mounted rpool/ROOT/debian on /sysroot" "coldplug: some drivers did not load" \
   "TEST-INIT pid=1 argv: \[/sbin/init\] \[single\] \[extra\] initramfs-gone=1 log=1"
 out=$(boot encrypted "root=zfs:rpool/ROOT/debian" /nonexistent)
 check encrypted "$out" "loading the encryption key of 'rpool/ROOT/debian'" "TEST-INIT pid=1"

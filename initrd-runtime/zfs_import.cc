@@ -264,10 +264,6 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
   int64_t next_progress = start + kProgressEveryMs;
   bool announced = false;
   for (int attempt = 0;; ++attempt) {
-    if (pool_imported(tools, pool)) {
-      log_info("pool '%s' is already imported", pool.c_str());
-      return std::nullopt;
-    }
     // The cache file is a hint: it names the pool's devices, so no scan is needed. A stale cache
     // must not matter, so any failure falls through to a scan.
     if (attempt == 0 && path_exists(kCacheFile)) {
@@ -287,8 +283,14 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
       return std::nullopt;
     }
     ImportDiagnosis d = classify_import_error(r->output, r->exit_code, r->timed_out);
-    if (d.problem == ImportProblem::kAlreadyImported && pool_imported(tools, pool))
+    // An imported pool is not "available" to import: it may have been imported in the rescue
+    // shell. Asked once, not before every try: zpool's start-up costs a fraction of a second.
+    if ((d.problem == ImportProblem::kAlreadyImported ||
+         (attempt == 0 && d.problem == ImportProblem::kNoSuchPool)) &&
+        pool_imported(tools, pool)) {
+      log_info("pool '%s' is already imported", pool.c_str());
       return std::nullopt;
+    }
     const int64_t now = monotonic_ms();
     const bool expired = ctx.timeout_ms > 0 && now - start >= ctx.timeout_ms;
     if (!d.retry || expired) return import_failure(*r, d, pool, now - start);
