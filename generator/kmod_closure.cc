@@ -495,6 +495,7 @@ ModuleClosure KmodClosure::Impl::resolve() {
   // 6. The closure: modules, aliases, firmware, files.
   std::string fw_dirs[] = {"/lib/firmware/updates/" + kver, "/lib/firmware/updates",
                            "/lib/firmware/" + kver, "/lib/firmware"};
+  std::vector<std::string> firmware_absent;  // drivers not required by any feature
   for (Node* n : order) {
     if (n->dropped) continue;
     out.modules.push_back(BootModule{n->name, n->root_path, n->deps, n->options});
@@ -513,9 +514,20 @@ ModuleClosure KmodClosure::Impl::resolve() {
         }
       if (!found) absent += (absent.empty() ? "" : ", ") + fw;
     }
-    if (!absent.empty())
+    if (absent.empty()) continue;
+    if (n->required)
       out.warnings.push_back(n->name + ": firmware not found under /lib/firmware, skipped: " + absent +
-                             " (install the firmware package if this machine has such a device)");
+                             " (install the firmware package that provides it)");
+    else
+      firmware_absent.push_back(n->name);
+  }
+  // Generic images carry hundreds of drivers for hardware this machine may not have: one line.
+  if (!firmware_absent.empty()) {
+    std::string drivers;
+    for (const auto& m : firmware_absent) drivers += (drivers.empty() ? "" : " ") + m;
+    out.warnings.push_back(std::to_string(firmware_absent.size()) +
+                           " drivers loaded only for matching devices lack their firmware (" + drivers +
+                           "); if this machine boots from such a device, install its firmware package");
   }
   std::sort(out.files.begin(), out.files.end());
   out.files.erase(std::unique(out.files.begin(), out.files.end()), out.files.end());
