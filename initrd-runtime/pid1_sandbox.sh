@@ -99,7 +99,7 @@ out=$(boot inuse "root=zfs:rpool/ROOT/debian" /bin/fixit)
 check rescue_retry "$out" "previously in use" "hostid 8e9a1a2b" "zfs_force=1" "spl_hostid=0x8e9a1a2b" \
   "starting rescue shell; type 'exit' to retry the boot" "retrying the boot|continuing with the mount stage" "TEST-INIT pid=1"
 out=$(boot nopool "root=zfs:rpool/ROOT/debian rd.timeout=1" /nonexistent)
-check no_shell_reboot "$out" "waiting up to 1.00s" "no such pool" "no rescue shell: retrying" "rebooting in"
+check no_shell_reboot "$out" "up to 1.00s" "no such pool" "no rescue shell: retrying" "rebooting in"
 out=$(boot imported "root=/dev/sda1 rd.break=lunch rd.timeout=1" /nonexistent)
 check bad_cmdline "$out" "rd.break=lunch" "is not a ZFS dataset" "BOOT FAILED at stage 'cmdline'"
 exit $((fails > 0))

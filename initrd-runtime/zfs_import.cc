@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kCacheFile = "/etc/zfs/zpool.cache";
 constexpr int64_t kRetryIntervalMs = 1000;
 constexpr int64_t kProgressEveryMs = 10'000;
+constexpr int64_t kNoticeAfterMs = 3'000;
 
 bool contains(std::string_view hay, std::string_view needle) {
   return hay.find(needle) != std::string_view::npos;
@@ -262,7 +263,7 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
   const ZfsTools& tools = *ctx.tools;
   const int64_t start = monotonic_ms();
   int64_t next_progress = start + kProgressEveryMs;
-  bool announced = false;
+  bool announced = false, noticed = false;
   for (int attempt = 0;; ++attempt) {
     // The cache file is a hint: it names the pool's devices, so no scan is needed. A stale cache
     // must not matter, so any failure falls through to a scan.
@@ -294,8 +295,15 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
     const int64_t now = monotonic_ms();
     const bool expired = ctx.timeout_ms > 0 && now - start >= ctx.timeout_ms;
     if (!d.retry || expired) return import_failure(*r, d, pool, now - start);
+    // Disks commonly appear a moment after zfs.ko is loaded: say nothing on the console (which
+    // `quiet` keeps clean) unless the wait becomes noticeable.
     if (!announced) {
       announced = true;
+      log_info("pool '%s' not found yet; waiting for its disks (%s)", pool.c_str(),
+               ctx.timeout_ms > 0 ? ("up to " + format_seconds(ctx.timeout_ms)).c_str()
+                                  : "rd.timeout=0: no time limit");
+    } else if (!noticed && now - start >= kNoticeAfterMs) {
+      noticed = true;
       if (ctx.timeout_ms > 0)
         log_notice("waiting up to %s for the disks of pool '%s'...",
                    format_seconds(ctx.timeout_ms).c_str(), pool.c_str());
