@@ -6,14 +6,14 @@
 // libarchive 3.6 cannot produce: the kernel's xz decoder only accepts CRC32 (or no) integrity
 // checks (Documentation/staging/xz.rst) while libarchive writes CRC64, and the kernel's unlz4 only
 // reads the legacy lz4 format (magic 0x184C2102) while libarchive writes lz4 frames. Both are
-// therefore written with liblzma / liblz4 directly, resolved at run time from the copies libarchive
-// itself links (dlopen), so the build needs no extra development packages.
+// therefore written with liblzma / liblz4 directly.
 #include "image_writer.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dlfcn.h>
 #include <fcntl.h>
+#include <lz4.h>
+#include <lz4hc.h>
 #include <lzma.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -127,46 +127,20 @@ class ZstdSink : public Sink {
   std::vector<char> out_buf_;
 };
 
-// A shared library libarchive already depends on, opened for a few symbols.
-class DynLib {
- public:
-  explicit DynLib(const char* soname) : handle_(dlopen(soname, RTLD_NOW | RTLD_LOCAL)) {}
-  ~DynLib() {
-    if (handle_) dlclose(handle_);
-  }
-  DynLib(const DynLib&) = delete;
-  DynLib& operator=(const DynLib&) = delete;
-  bool ok() const { return handle_ != nullptr; }
-  template <class F>
-  bool get(const char* name, F*& fn) {
-    fn = reinterpret_cast<F*>(dlsym(handle_, name));
-    return fn != nullptr;
-  }
-
- private:
-  void* handle_;
-};
-
 // xz with a CRC32 check, multi-threaded (independent blocks, which the kernel's decoder reads).
 class XzSink : public Sink {
  public:
-  explicit XzSink(FdOut& out) : Sink(out), lib_("liblzma.so.5"), out_buf_(kChunk) {}
+  explicit XzSink(FdOut& out) : Sink(out), out_buf_(kChunk) {}
   ~XzSink() override {
-    if (end_ && started_) end_(&strm_);
+    if (started_) lzma_end(&strm_);
   }
 
   Status init(int level, int threads) {
-    lzma_ret (*encoder_mt)(lzma_stream*, const lzma_mt*) = nullptr;
-    if (!lib_.ok() || !lib_.get("lzma_stream_encoder_mt", encoder_mt) ||
-        !lib_.get("lzma_code", code_) || !lib_.get("lzma_end", end_))
-      return Error::msg(
-          "xz compression needs liblzma.so.5, which could not be loaded: "
-          "install liblzma5 or use --compress zstd");
     lzma_mt mt{};
     mt.threads = static_cast<uint32_t>(threads);
     mt.preset = static_cast<uint32_t>(level);
     mt.check = LZMA_CHECK_CRC32;  // the kernel's xz decoder supports CRC32 and none only
-    if (lzma_ret r = encoder_mt(&strm_, &mt); r != LZMA_OK)
+    if (lzma_ret r = lzma_stream_encoder_mt(&strm_, &mt); r != LZMA_OK)
       return Error::msg("xz: cannot start the encoder (error " + std::to_string(r) + ")");
     started_ = true;
     return Ok{};
@@ -181,7 +155,7 @@ class XzSink : public Sink {
     for (;;) {
       strm_.next_out = reinterpret_cast<uint8_t*>(out_buf_.data());
       strm_.avail_out = out_buf_.size();
-      lzma_ret r = code_(&strm_, action);
+      lzma_ret r = lzma_code(&strm_, action);
       size_t produced = out_buf_.size() - strm_.avail_out;
       if (produced > 0)
         if (auto st = out_.write(out_buf_.data(), produced); !st) return st;
@@ -192,9 +166,6 @@ class XzSink : public Sink {
     }
   }
 
-  DynLib lib_;
-  lzma_ret (*code_)(lzma_stream*, lzma_action) = nullptr;
-  void (*end_)(lzma_stream*) = nullptr;
   lzma_stream strm_ = LZMA_STREAM_INIT;
   bool started_ = false;
   std::vector<char> out_buf_;
@@ -204,17 +175,12 @@ class XzSink : public Sink {
 // little-endian compressed size. This is the only lz4 format the kernel's unlz4 reads.
 class Lz4LegacySink : public Sink {
  public:
-  explicit Lz4LegacySink(FdOut& out) : Sink(out), lib_("liblz4.so.1") {}
+  explicit Lz4LegacySink(FdOut& out) : Sink(out) {}
 
   Status init(int level) {
-    if (!lib_.ok() || !lib_.get("LZ4_compressBound", bound_) ||
-        !lib_.get("LZ4_compress_default", fast_) || !lib_.get("LZ4_compress_HC", hc_))
-      return Error::msg(
-          "lz4 compression needs liblz4.so.1, which could not be loaded: "
-          "install liblz4-1 or use --compress zstd");
     level_ = level;
     in_.reserve(kLz4LegacyChunk);
-    out_buf_.resize(static_cast<size_t>(bound_(static_cast<int>(kLz4LegacyChunk))) + 4);
+    out_buf_.resize(static_cast<size_t>(LZ4_compressBound(static_cast<int>(kLz4LegacyChunk))) + 4);
     uint8_t magic[4];
     put_le32(magic, kLz4LegacyMagic);
     return out_.write(magic, 4);
@@ -240,18 +206,14 @@ class Lz4LegacySink : public Sink {
   Status flush() {
     int cap = static_cast<int>(out_buf_.size() - 4);
     int n = level_ >= 3
-                ? hc_(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap, level_)
-                : fast_(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap);
+                ? LZ4_compress_HC(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap, level_)
+                : LZ4_compress_default(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap);
     if (n <= 0) return Error::msg("lz4: compression failed");
     put_le32(reinterpret_cast<uint8_t*>(out_buf_.data()), static_cast<uint32_t>(n));
     in_.clear();
     return out_.write(out_buf_.data(), static_cast<size_t>(n) + 4);
   }
 
-  DynLib lib_;
-  int (*bound_)(int) = nullptr;
-  int (*fast_)(const char*, char*, int, int) = nullptr;
-  int (*hc_)(const char*, char*, int, int, int) = nullptr;
   int level_ = 1;
   std::vector<char> in_;
   std::vector<char> out_buf_;
