@@ -1,6 +1,7 @@
 // zfs_import.cc: root pool import with retries and explained failures (see zfs_import.h).
 #include "zfs_import.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -56,6 +57,18 @@ std::string block_devices() {
       names.push_back(w[3]);
   }
   return names.empty() ? "none" : join(names, " ");
+}
+
+// Without udev there are no /dev/disk/by-id links, which is what most caches name: an import
+// from such a cache cannot work, and costs a zpool run. Try the cache only when a device it
+// names exists.
+bool cache_is_useful() {
+  auto bytes = read_file(kCacheFile, 4 << 20);
+  if (!bytes) return false;
+  for (const auto& p : cache_device_paths(*bytes))
+    if (path_exists(p)) return true;
+  log_debug("%s names no device that exists now; scanning instead", kCacheFile);
+  return false;
 }
 
 bool pool_imported(const ZfsTools& tools, const std::string& pool) {
@@ -237,6 +250,19 @@ std::vector<std::string> parse_import_listing(std::string_view output) {
   return pools;
 }
 
+std::vector<std::string> cache_device_paths(std::string_view bytes) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = bytes.find("/dev/", pos)) != std::string_view::npos) {
+    size_t end = pos;
+    while (end < bytes.size() && bytes[end] > 0x20 && bytes[end] < 0x7f) ++end;
+    std::string path(bytes.substr(pos, end - pos));
+    if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(path);
+    pos = end;
+  }
+  return out;
+}
+
 std::string describe_our_hostid() {
   auto param = read_file("/sys/module/spl/parameters/spl_hostid", 64);
   if (param) {
@@ -267,7 +293,7 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
   for (int attempt = 0;; ++attempt) {
     // The cache file is a hint: it names the pool's devices, so no scan is needed. A stale cache
     // must not matter, so any failure falls through to a scan.
-    if (attempt == 0 && path_exists(kCacheFile)) {
+    if (attempt == 0 && cache_is_useful()) {
       auto r = tools.zpool(import_args(ctx, true, pool));
       if (!r) return ZfsTools::failure("import", "cannot run zpool", r.error());
       if (r->ok()) {

@@ -59,6 +59,10 @@ std::vector<std::string> import_hints(const ImportDiagnosis& d, const std::strin
 /// Pool names listed by `zpool import` without arguments ("   pool: NAME" lines) (pure).
 std::vector<std::string> parse_import_listing(std::string_view output);
 
+/// The device paths ("/dev/...") named in a zpool.cache file's bytes. The cache is a packed
+/// nvlist (XDR): strings are stored as they are, so a scan for printable runs finds them (pure).
+std::vector<std::string> cache_device_paths(std::string_view cache_bytes);
+
 /// This system's hostid and where it comes from: "8e9a1a2b (from /etc/hostid)".
 std::string describe_our_hostid();
 

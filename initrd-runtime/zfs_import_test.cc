@@ -126,3 +126,17 @@ TEST_CASE("pool names from `zpool import` listings") {
   CHECK(parse_import_listing("no pools available to import\n").empty());
   CHECK(parse_import_listing("").empty());
 }
+
+TEST_CASE("device paths are found in a packed zpool.cache") {
+  // Strings in an XDR nvlist: a 4-byte length, the bytes, NUL padding to 4 bytes.
+  const char raw[] =
+      "\x00\x00\x00\x04path\x00\x00\x00\x09/dev/vda1\x00\x00\x00"
+      "\x00\x00\x00\x2f/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part1\x00"
+      "\x01\x02/dev/vda1\x00";
+  std::string blob(raw, sizeof raw - 1);
+  auto paths = cache_device_paths(blob);
+  CHECK(paths ==
+        std::vector<std::string>{"/dev/vda1", "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part1"});
+  CHECK(cache_device_paths("").empty());
+  CHECK(cache_device_paths("no paths here /devx").empty());
+}
