@@ -365,7 +365,7 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
     }
     std::vector<std::string> candidates;
     std::vector<std::string> sources{"scan"};
-    if (attempt == 0 && path_exists(kCacheFile)) sources.insert(sources.begin(), "cache");
+    if (attempt == 0 && cache_is_useful()) sources.insert(sources.begin(), "cache");
     ProcessResult last_listing;
     for (const auto& src : sources) {
       std::vector<std::string> args{"import"};
