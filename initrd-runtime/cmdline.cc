@@ -206,7 +206,7 @@ void Parser::add(const KernelParam& p) {
     if (auto s = parse_seconds(v, 15))
       r_.loglevel = *s;
     else
-      diag("'loglevel=" + shown(v) + "': expected a number 0-7; ignored");
+      diag("'loglevel=" + shown(v) + "': expected a number 0-15; ignored");
   } else if (k == "console") {
     if (p.has_value && !v.empty()) r_.consoles.push_back(v);
   } else if (k == "bootfs.snapshot") {
@@ -259,6 +259,12 @@ void Parser::finish() {
       root_rest = *root_;
     }
   }
+  auto is_auto = [](const std::string& v) {
+    std::string l = to_lower(v);
+    return l.empty() || l == "auto" || l == "bootfs";
+  };
+  // root=zfs:AUTO next to zfs=POOL/DS: the named dataset is the more precise request.
+  if (root_is_zfs && zfs_ && is_auto(root_rest) && !is_auto(*zfs_)) root_is_zfs = false;
   if (root_is_zfs) {
     set_root_from(root_rest, "root=" + *root_);
     if (zfs_ && to_lower(*zfs_) != to_lower(root_rest))
@@ -266,7 +272,7 @@ void Parser::finish() {
            "' name a root; using root=");
   } else if (zfs_) {
     set_root_from(*zfs_, "zfs=" + *zfs_);
-    if (root_)
+    if (root_ && !starts_with(to_lower(*root_), "zfs"))
       diag("'root=" + shown(*root_) + "' is not a ZFS dataset; using 'zfs=" + shown(*zfs_) + "'");
   } else if (root_) {
     r_.root_kind = RootKind::kForeign;

@@ -145,6 +145,17 @@ TEST_CASE("a non-ZFS root is reported, zfs= wins over it") {
   CHECK(parse("quiet").root_kind == RootKind::kNone);
 }
 
+TEST_CASE("root=zfs:AUTO next to zfs=POOL/DS: the named dataset wins, silently") {
+  BootRequest r = parse("root=zfs:AUTO zfs=rpool/ROOT/arch");
+  CHECK(r.root_kind == RootKind::kDataset);
+  CHECK(r.dataset == "rpool/ROOT/arch");
+  CHECK(r.diagnostics.empty());
+  BootRequest same = parse("root=zfs:rpool/ROOT/arch zfs=rpool/ROOT/arch");
+  CHECK(same.dataset == "rpool/ROOT/arch");
+  CHECK(same.diagnostics.empty());
+  CHECK(parse("root=zfs zfs=auto").root_kind == RootKind::kAuto);
+}
+
 TEST_CASE("repeated root= : the last one wins, as in the kernel") {
   check_dataset("root=zfs:a/b root=zfs:c/d", "c/d");
   CHECK(parse("root=zfs:a/b root=zfs:c/d zfs=e/f").dataset == "c/d");
