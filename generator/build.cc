@@ -67,15 +67,35 @@ Status plan_features_pass(BuildState& s) {
 Status resolve_modules_pass(BuildState& s) {
   auto kmod = KmodClosure::open(s.root, s.opt.kver);
   if (!kmod) return kmod.error();
+  // --host-only: the drivers of the root pool's devices replace the generic driver directories.
+  std::optional<DeviceDrivers> host = s.opt.host_drivers;
+  if (s.opt.host_only && !host) {
+    auto probed = root_pool_drivers(s.opt.root);
+    if (!probed) return probed.error();
+    host = std::move(*probed);
+  }
+  std::vector<std::string> skipped_dirs;
   for (const Feature* f : s.features) {
     for (const auto& m : f->kmods) (*kmod)->request({m, true, true, f->name, f->kmod_hint});
     for (const auto& m : f->kmods_optional) (*kmod)->request({m, false, true, f->name, ""});
     for (const auto& m : f->kmods_coldplug) {
-      if (!m.empty() && m.back() == '/')
-        (*kmod)->request_directory(m, f->name);
-      else
+      if (!m.empty() && m.back() == '/') {
+        if (host)
+          skipped_dirs.push_back(m);
+        else
+          (*kmod)->request_directory(m, f->name);
+      } else {
         (*kmod)->request({m, false, false, f->name, ""});
+      }
     }
+  }
+  if (host) {
+    for (const auto& m : host->modules) (*kmod)->request({m, true, false, "--host-only", ""});
+    for (const auto& a : host->modaliases) (*kmod)->request({a, false, false, "--host-only", ""});
+    s.report.warnings.push_back(
+        "--host-only: storage drivers limited to those of the root pool's devices (" +
+        join(host->modules, " ") + "); left out the generic drivers of " + join(skipped_dirs, " ") +
+        ": this image boots the pool only from this hardware");
   }
   for (const auto& m : s.opt.kmods) (*kmod)->request({m, true, true, "--kmod", ""});
   s.modules = (*kmod)->resolve();

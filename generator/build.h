@@ -8,9 +8,11 @@
 // a bootable image fails with one message listing every problem and leaves the old image alone.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "host_only.h"
 #include "image_writer.h"
 #include "result.h"
 
@@ -29,6 +31,9 @@ struct BuildOptions {
   std::vector<std::string> kmods;         ///< extra kernel modules loaded at boot
   std::string runtime;                    ///< host path of the runtime binary (zinitrd's init)
   std::string init;                       ///< replacement /init (host path), empty = the runtime
+  bool host_only = false;                 ///< only the drivers of the root pool's devices
+  /// With host_only: the drivers to use instead of probing this host (tests inject them).
+  std::optional<DeviceDrivers> host_drivers;
 };
 
 /// Time of one pass.

@@ -18,6 +18,7 @@
 #include <iostream>
 
 #include "build.h"
+#include "check.h"
 #include "image_reader.h"
 #include "root_fs.h"
 
@@ -34,6 +35,7 @@ constexpr const char* kUsage =
     "       zinitrd ls IMAGE               list the files of any initramfs\n"
     "       zinitrd cat IMAGE PATH         print one file of an initramfs\n"
     "       zinitrd extract IMAGE DIR      unpack an initramfs into DIR\n"
+    "       zinitrd check [--kver KVER] [--image PATH] [--json]   will KVER boot?\n"
     "       zinitrd --help | --version\n";
 
 // The directory holding the running executable; the runtime and modules.d live beside it.
@@ -98,6 +100,8 @@ po::options_description build_options() {
       ("install", po::value<std::vector<std::string>>()->composing(), "add a program and its libraries")
       ("kmod", po::value<std::vector<std::string>>()->composing(), "add a kernel module, loaded at boot")
       ("init", po::value<std::string>(), "use this program as /init instead of zinitrd's runtime")
+      ("host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")
+      ("generic", po::bool_switch(), "every storage driver, loaded by device (the default)")
       ("stats", po::bool_switch(), "print the time of each pass")
       ("verbose,v", po::bool_switch(), "print what went in")
       ("quiet,q", po::bool_switch(), "print errors only");
@@ -161,6 +165,9 @@ int cmd_build(const std::vector<std::string>& args) {
   opt.kmods = list<std::string>(vm, "kmod");
   opt.runtime = data_dir() / "init";
   if (vm.count("init")) opt.init = vm["init"].as<std::string>();
+  if (vm["host-only"].as<bool>() && vm["generic"].as<bool>())
+    throw po::error("--host-only and --generic exclude each other");
+  opt.host_only = vm["host-only"].as<bool>();
   bool quiet = vm["quiet"].as<bool>(), verbose = vm["verbose"].as<bool>();
   bool stats = vm["stats"].as<bool>();
 
@@ -234,6 +241,31 @@ int cmd_extract(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+// `zinitrd check`: the boot chain of KVER as a checklist; exit 1 when an item would stop the boot.
+int cmd_check(const std::vector<std::string>& args) {
+  po::options_description desc("zinitrd check options");
+  desc.add_options()
+      ("kver,k", po::value<std::string>(), "kernel release (default: the running kernel)")
+      ("image", po::value<std::string>(), "image to inspect (default: /boot/initrd.img-KVER or /boot/initramfs-KVER.img)")
+      ("json", po::bool_switch(), "print one JSON object")
+      ("help,h", "show this help");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << "usage: zinitrd check [options]\n" << desc;
+    return kExitOk;
+  }
+  CheckOptions opt;
+  opt.kver = vm.count("kver") ? vm["kver"].as<std::string>() : running_kernel();
+  if (vm.count("image")) opt.image = vm["image"].as<std::string>();
+  auto items = run_checks(opt, run_command);
+  std::string out = vm["json"].as<bool>() ? format_check_json(opt.kver, items)
+                                          : format_check_text(opt.kver, items);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return check_exit_status(items) == 0 ? kExitOk : kExitFailed;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -258,6 +290,7 @@ int run_cli(int argc, char** argv) {
     if (cmd == "ls") return cmd_ls(args);
     if (cmd == "cat") return cmd_cat(args);
     if (cmd == "extract") return cmd_extract(args);
+    if (cmd == "check") return cmd_check(args);
     std::fprintf(stderr, "zinitrd: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return kExitUsage;
   } catch (const po::error& e) {

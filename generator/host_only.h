@@ -1,0 +1,41 @@
+// host_only.h: `--host-only`: find the drivers of the devices behind the root pool.
+//
+// A generic image carries every storage driver with an alias table, so it boots on any
+// hardware. A host-only image carries only the drivers of this machine's root pool: the pool is
+// the one whose dataset is mounted at the root's "/", its vdevs come from
+// `zpool list -vHPL POOL` (run once), and for each vdev the block device's sysfs node is walked
+// up through its parents (partition -> disk -> controller -> bus), collecting the module behind
+// each `driver` link and each `modalias` (resolved to modules by the kmod closure).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.h"
+
+namespace zinitrd::gen {
+
+/// What one or more block devices need from the kernel.
+struct DeviceDrivers {
+  std::vector<std::string> modules;     ///< driver modules named by sysfs `driver/module` links
+  std::vector<std::string> modaliases;  ///< modalias strings of the device and its parents
+};
+
+/// The pool of the ZFS dataset mounted at MOUNTPOINT in MOUNTS_TEXT (/proc/self/mounts format).
+Result<std::string> zfs_pool_mounted_at(std::string_view mounts_text, std::string_view mountpoint);
+
+/// The device paths of `zpool list -vHPL` OUTPUT (leaf vdevs: lines whose name starts with /).
+std::vector<std::string> parse_zpool_vdevs(std::string_view output);
+
+/// Walks SYSFS (normally "/sys") from block device DEV up to the root of the device tree and
+/// appends what it finds to OUT. Errors name the sysfs path that could not be read.
+Status collect_device_drivers(const std::string& sysfs, dev_t dev, DeviceDrivers& out);
+
+/// The drivers of the root pool of the system at ROOT_DIR (its "/" must be a mounted ZFS
+/// dataset on this host). Errors say why and suggest a generic image.
+Result<DeviceDrivers> root_pool_drivers(const std::string& root_dir);
+
+}  // namespace zinitrd::gen

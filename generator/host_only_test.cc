@@ -1,0 +1,103 @@
+// host_only_test.cc: the pieces of --host-only that do not need a pool on this host: the root
+// pool from /proc/mounts, vdevs from zpool output, the sysfs walk on a fixture tree, and a host-only
+// build with injected drivers.
+#include "host_only.h"
+
+#include <doctest/doctest.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "build.h"
+#include "image_reader.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace zinitrd::gen;
+using zinitrd::test::TempDir;
+
+TEST_CASE("host-only: the root pool comes from the dataset mounted at /") {
+  std::string mounts =
+      "sysfs /sys sysfs rw 0 0\n"
+      "rpool/ROOT/my\\040root / zfs rw,xattr,posixacl 0 0\n"
+      "rpool/home /home zfs rw 0 0\n";
+  auto pool = zfs_pool_mounted_at(mounts, "/");
+  REQUIRE(pool.ok());
+  CHECK(*pool == "rpool");
+  CHECK_FALSE(zfs_pool_mounted_at("/dev/vda1 / ext4 rw 0 0\n", "/").ok());
+  // The last mount on a path wins, as in the kernel.
+  CHECK_FALSE(zfs_pool_mounted_at(mounts + "/dev/sda1 / ext4 rw 0 0\n", "/").ok());
+}
+
+TEST_CASE("host-only: leaf vdevs of `zpool list -vHPL`") {
+  std::string out =
+      "rpool\t476G\t100G\t376G\t-\t-\t5%\t21%\t1.00x\tONLINE\t-\n"
+      "\tmirror-0\t476G\t100G\t376G\t-\t-\t5%\t21.0%\t-\tONLINE\n"
+      "\t/dev/nvme0n1p3\t-\t-\t-\t-\t-\t-\t-\t-\tONLINE\n"
+      "\t/dev/sda3\t-\t-\t-\t-\t-\t-\t-\t-\tONLINE\n"
+      "cache\t-\t-\t-\t-\t-\t-\t-\t-\t-\n"
+      "\t/dev/sdb1\t10G\t1G\t9G\t-\t-\t0%\t10%\t-\tONLINE\n";
+  auto v = parse_zpool_vdevs(out);
+  CHECK(v == std::vector<std::string>{"/dev/nvme0n1p3", "/dev/sda3", "/dev/sdb1"});
+  CHECK(parse_zpool_vdevs("").empty());
+}
+
+TEST_CASE("host-only: the sysfs walk collects drivers and modaliases up to the bus") {
+  TempDir sys("zinitrd-sysfs");
+  fs::path pci = sys / "devices/pci0000:00/0000:00:03.0";
+  fs::path disk = pci / "virtio1/block/vda";
+  fs::create_directories(disk / "vda1");
+  fs::create_directories(sys / "module/virtio_pci");
+  fs::create_directories(sys / "module/virtio_blk");
+  fs::create_directories(sys / "bus/pci/drivers/virtio-pci");
+  fs::create_directories(sys / "bus/virtio/drivers/virtio_blk");
+  fs::create_symlink(sys / "module/virtio_pci", sys / "bus/pci/drivers/virtio-pci/module");
+  fs::create_symlink(sys / "module/virtio_blk", sys / "bus/virtio/drivers/virtio_blk/module");
+  fs::create_symlink(sys / "bus/pci/drivers/virtio-pci", pci / "driver");
+  fs::create_symlink(sys / "bus/virtio/drivers/virtio_blk", pci / "virtio1/driver");
+  zinitrd::test::write_file(pci / "modalias", "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\n");
+  zinitrd::test::write_file(pci / "virtio1/modalias", "virtio:d00000002v00001AF4\n");
+  fs::create_directories(sys / "dev/block");
+  fs::create_symlink(disk / "vda1", sys / "dev/block/254:1");
+
+  DeviceDrivers d;
+  REQUIRE(collect_device_drivers(sys.path().string(), makedev(254, 1), d).ok());
+  CHECK(d.modules == std::vector<std::string>{"virtio_blk", "virtio_pci"});
+  CHECK(d.modaliases == std::vector<std::string>{"virtio:d00000002v00001AF4",
+                                                 "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"});
+  DeviceDrivers none;
+  CHECK_FALSE(collect_device_drivers(sys.path().string(), makedev(8, 0), none).ok());
+}
+
+TEST_CASE("host-only build: only the found drivers, with a warning naming what was left out") {
+  std::string kver = zinitrd::test::installed_kver();
+  if (zinitrd::test::installed_zfs_ko(kver).empty()) {
+    MESSAGE("SKIPPED: no DKMS zfs.ko for '" << kver << "'");
+    return;
+  }
+  TempDir out("zinitrd-hostonly");
+  BuildOptions o;
+  o.kver = kver;
+  o.output = (out / "img").string();
+  o.feature_dirs = {ZINITRD_SOURCE_DIR "/modules.d"};
+  o.runtime = ZINITRD_BINARY_DIR "/lib/zinitrd/init";
+  o.host_only = true;
+  o.host_drivers = DeviceDrivers{{"virtio_blk"}, {"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"}};
+  auto r = build_image(o);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  auto members = list_image(o.output);
+  REQUIRE(members.ok());
+  auto has = [&](std::string_view suffix) {
+    return std::any_of(members->begin(), members->end(),
+                       [&](const ImageMember& m) { return m.path.ends_with(suffix); });
+  };
+  CHECK(has("/virtio_blk.ko"));
+  CHECK(has("/virtio_pci.ko"));  // from the modalias
+  CHECK(has("/zfs.ko"));
+  CHECK_FALSE(has("/ahci.ko"));
+  CHECK_FALSE(has("/nvme.ko"));
+  CHECK(std::any_of(r->warnings.begin(), r->warnings.end(), [](const std::string& w) {
+    return w.find("--host-only") != std::string::npos && w.find("kernel/drivers/ata/") != std::string::npos;
+  }));
+}
