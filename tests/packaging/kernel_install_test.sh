@@ -1,0 +1,98 @@
+#!/bin/sh
+# kernel_install_test.sh: 60-zinitrd.install driven by Debian's real /usr/bin/kernel-install
+# (systemd 252) against a temporary boot root: BOOT_ROOT, KERNEL_INSTALL_CONF_ROOT (install.conf
+# with layout=bls and initrd_generator), MACHINE_ID and KERNEL_INSTALL_PLUGINS (our plugin, then
+# systemd's 90-loaderentry.install, which copies the staged initrd and writes the entry).
+#   usage: ZINITRD=... SOURCE_DIR=... kernel_install_test.sh
+. "$(dirname "$0")/lib.sh"
+
+command -v kernel-install >/dev/null || skip "kernel-install is not installed (package systemd)"
+loaderentry=/usr/lib/kernel/install.d/90-loaderentry.install
+[ -x "$loaderentry" ] || skip "$loaderentry is missing"
+kver="$(installed_kver)"
+[ -n "$kver" ] || skip "no kernel with a DKMS zfs.ko in /lib/modules (run scripts/setup-debian.sh)"
+
+plugin="$SOURCE_DIR/packaging/kernel-install/60-zinitrd.install"
+boot="$TMP/boot"
+conf="$TMP/conf"
+mkdir -p "$boot" "$conf"
+echo "root=zfs:rpool/ROOT/debian ro" >"$conf/cmdline"
+echo "fake kernel image" >"$TMP/vmlinuz"
+mid=0123456789abcdef0123456789abcdef
+export BOOT_ROOT="$boot" KERNEL_INSTALL_CONF_ROOT="$conf" MACHINE_ID="$mid"
+export KERNEL_INSTALL_PLUGINS="$plugin $loaderentry"
+entry="$boot/$mid/$kver"
+
+# 1. initrd_generator=zinitrd: add builds the initrd, the entry names it; remove cleans up.
+printf 'layout=bls\ninitrd_generator=zinitrd\n' >"$conf/install.conf"
+kernel-install add "$kver" "$TMP/vmlinuz" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "kernel-install add failed"; }
+assert_image "$entry/initrd" "$kver"
+[ -f "$entry/linux" ] || fail "90-loaderentry did not install the kernel"
+assert_contains "$boot/loader/entries/$mid-$kver.conf" "initrd     $entry/initrd"
+pass "kernel-install add with initrd_generator=zinitrd writes $entry/initrd and its entry"
+
+kernel-install -v add "$kver" "$TMP/vmlinuz" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "kernel-install -v add failed"; }
+assert_contains "$TMP/out" "60-zinitrd.install: +"
+pass "kernel-install -v shows the zinitrd command"
+
+kernel-install remove "$kver" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "kernel-install remove failed"; }
+[ ! -e "$entry" ] || fail "$entry survived remove"
+[ ! -e "$boot/loader/entries/$mid-$kver.conf" ] || fail "the entry survived remove"
+pass "kernel-install remove deletes the initrd and the entry"
+
+# 2. Another generator (or none): the plugin does nothing, kernel-install succeeds without initrd.
+for gen in dracut ""; do
+    printf 'layout=bls\ninitrd_generator=%s\n' "$gen" >"$conf/install.conf"
+    kernel-install add "$kver" "$TMP/vmlinuz" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "kernel-install add (generator '$gen') failed"; }
+    [ ! -e "$entry/initrd" ] || fail "the plugin acted with initrd_generator='$gen'"
+    kernel-install remove "$kver" >/dev/null 2>&1
+done
+pass "initrd_generator=dracut or unset: no initrd from zinitrd"
+
+# 3. A kernel without modules: kernel-install fails, with zinitrd's message, and no entry is made.
+printf 'layout=bls\ninitrd_generator=zinitrd\n' >"$conf/install.conf"
+status=0
+kernel-install add 0.0.1-zinitrd-test "$TMP/vmlinuz" >"$TMP/out" 2>&1 || status=$?
+[ "$status" -ne 0 ] || fail "kernel-install add of a kernel without modules succeeded"
+[ "$status" -ne 77 ] || fail "the failure was reported as 77 (skip)"
+assert_contains "$TMP/out" "zinitrd: "
+assert_contains "$TMP/out" "0.0.1-zinitrd-test"
+assert_contains "$TMP/out" "60-zinitrd.install: no initrd for 0.0.1-zinitrd-test"
+[ ! -e "$boot/loader/entries/$mid-0.0.1-zinitrd-test.conf" ] || fail "an entry was written for a kernel without initrd"
+pass "a kernel without modules stops kernel-install with status $status and zinitrd's message"
+
+# 4. The plugin alone: UKI skipped; the variable unset falls back to install.conf; unset and no
+#    install.conf does nothing; KERNEL_INSTALL_STAGING_AREA receives "initrd".
+stage="$TMP/stage"
+mkdir -p "$stage"
+KERNEL_INSTALL_INITRD_GENERATOR=zinitrd KERNEL_INSTALL_IMAGE_TYPE=uki KERNEL_INSTALL_STAGING_AREA="$stage" \
+    "$plugin" add "$kver" "$TMP/entry" "$TMP/vmlinuz" || fail "uki: the plugin failed"
+[ ! -e "$stage/initrd" ] || fail "uki: the plugin built an initrd"
+pass "KERNEL_INSTALL_IMAGE_TYPE=uki is skipped"
+
+env -u KERNEL_INSTALL_INITRD_GENERATOR KERNEL_INSTALL_STAGING_AREA="$stage" \
+    "$plugin" add "$kver" "$TMP/entry" "$TMP/vmlinuz" || fail "fallback: the plugin failed"
+assert_image "$stage/initrd" "$kver"
+rm -f "$stage/initrd"
+pass "KERNEL_INSTALL_INITRD_GENERATOR unset: initrd_generator=zinitrd read from install.conf"
+
+printf '# initrd_generator=zinitrd\n' >"$conf/install.conf"
+env -u KERNEL_INSTALL_INITRD_GENERATOR KERNEL_INSTALL_STAGING_AREA="$stage" \
+    "$plugin" add "$kver" "$TMP/entry" "$TMP/vmlinuz" || fail "no generator: the plugin failed"
+[ ! -e "$stage/initrd" ] || fail "a commented-out initrd_generator selected zinitrd"
+pass "a commented-out initrd_generator does not select zinitrd"
+
+status=0
+KERNEL_INSTALL_INITRD_GENERATOR=zinitrd KERNEL_INSTALL_STAGING_AREA="$stage" ZINITRD=/nonexistent/zinitrd \
+    "$plugin" add "$kver" "$TMP/entry" "$TMP/vmlinuz" 2>"$TMP/err" || status=$?
+[ "$status" -eq 1 ] || fail "a missing zinitrd binary gave status $status, not 1"
+assert_contains "$TMP/err" "is not installed"
+pass "initrd_generator=zinitrd without the binary fails"
+
+mkdir -p "$TMP/entry"
+echo x >"$TMP/entry/initrd"
+echo y >"$TMP/entry/linux"
+KERNEL_INSTALL_INITRD_GENERATOR=zinitrd "$plugin" remove "$kver" "$TMP/entry" || fail "remove failed"
+[ ! -e "$TMP/entry/initrd" ] || fail "remove left ENTRY-DIR/initrd"
+[ -e "$TMP/entry/linux" ] || fail "remove deleted what is not ours"
+pass "remove deletes ENTRY-DIR/initrd only"
