@@ -2,14 +2,12 @@
 # make_pools.sh: /init of the pool-creation VM (the host kernel cannot load zfs.ko, so pools are
 # made inside a VM booted with an image that zinitrd itself built with `--init` this script).
 #
-# Disks (each with one partition made on the host):
-#   vda: rpool   rpool/ROOT/debian (mountpoint=/, bootfs) with child rpool/ROOT/debian/usr,
-#                rpool/ROOT/legacy (mountpoint=legacy), "rpool/ROOT/my root" (a space in the name)
-#   vdb: tank    tank/sys/os/roots/main: a pool not named rpool, a deep dataset path
-#   vdc+vdd:     mpool, a mirror: mpool/root
-#   vde: fpool   fpool/root, created under hostid 0xdeadbeef: "in use from another system"
-# Pools are left imported, not exported, as a real root pool is at power-off. The test images
-# embed the same /etc/hostid as this image, so every pool but fpool imports without -f.
+# Each tests/vm/pools/NN-NAME.sh (copied to /guest/pools/) creates the pools of one group of
+# scenarios, on the disks its "# disks:" line names. vmlib attaches every disk in that order and
+# passes the names as zinitrd_test_disks=a,b,... (the kernel hands NAME=value to /init as an
+# environment variable); `disk NAME` gives a disk's partition. Pools are left imported, not
+# exported, as a real root pool is at power-off. The test images embed the same /etc/hostid as
+# this image, so pools import without -f unless a script changes spl_hostid on purpose.
 B=/bin/busybox
 die() { echo "MAKE-POOLS-FAILED: $*"; $B sync; $B poweroff -f; }
 run() { "$@" || die "$* (exit $?)"; }
@@ -19,9 +17,23 @@ $B mount -t sysfs sysfs /sys
 $B mount -t devtmpfs devtmpfs /dev
 $B mkdir -p /tmp /mnt
 run /usr/lib/zinitrd/init load-modules
-for i in $($B seq 100); do [ -b /dev/vde1 ] && break; $B sleep 0.1; done
-[ -b /dev/vde1 ] || die "disks did not appear: $($B ls /dev)"
 export ZPOOL_IMPORT_UDEV_TIMEOUT_MS=0 ZFS_VDEV_DEVID_OPT_OUT=YES PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+# disk NAME: the partition of the disk called NAME (vda1 for the first name, vdb1 for the next...).
+disk() {
+  i=0
+  for d in $(echo "$zinitrd_test_disks" | $B tr , ' '); do
+    if [ "$d" = "$1" ]; then
+      echo "/dev/vd$(echo abcdefghijklmnopqrstuvwxyz | $B cut -c $((i + 1)))1"
+      return
+    fi
+    i=$((i + 1))
+  done
+  die "no disk called '$1' in zinitrd_test_disks=$zinitrd_test_disks"
+}
+last=$(echo "$zinitrd_test_disks" | $B tr , '\n' | $B tail -n 1)
+for i in $($B seq 100); do [ -b "$(disk "$last")" ] && break; $B sleep 0.1; done
+[ -b "$(disk "$last")" ] || die "disks did not appear: $($B ls /dev)"
 
 # populate DIR LABEL: a minimal root whose /sbin/init is guest_init.sh.
 populate() {
@@ -33,45 +45,10 @@ populate() {
 }
 create() { run zpool create -f -o ashift=12 -o cachefile=none -O mountpoint=none -O canmount=off -R /mnt "$@"; }
 
-create rpool /dev/vda1
-run zfs create -o mountpoint=none rpool/ROOT
-run zfs create -o mountpoint=/ -o canmount=noauto rpool/ROOT/debian
-run zfs mount rpool/ROOT/debian
-run zfs create rpool/ROOT/debian/usr
-populate /mnt debian
-echo usr-child > /mnt/usr/zinitrd-test-usr
-run zfs umount rpool/ROOT/debian/usr
-run zfs umount rpool/ROOT/debian
-run zfs create -o mountpoint=/ -o canmount=noauto "rpool/ROOT/my root"
-run zfs mount "rpool/ROOT/my root"
-populate /mnt "my root"
-run zfs umount "rpool/ROOT/my root"
-run zfs create -o mountpoint=legacy rpool/ROOT/legacy
-run $B mkdir -p /legacy
-run $B mount -t zfs rpool/ROOT/legacy /legacy
-populate /legacy legacy
-run $B umount /legacy
-run zpool set bootfs=rpool/ROOT/debian rpool
-
-create tank /dev/vdb1
-run zfs create -p -o mountpoint=none tank/sys/os/roots
-run zfs create -o mountpoint=/ -o canmount=noauto tank/sys/os/roots/main
-run zfs mount tank/sys/os/roots/main
-populate /mnt tank-deep
-run zfs umount tank/sys/os/roots/main
-
-create mpool mirror /dev/vdc1 /dev/vdd1
-run zfs create -o mountpoint=/ -o canmount=noauto mpool/root
-run zfs mount mpool/root
-populate /mnt mirror
-run zfs umount mpool/root
-
-echo 3735928559 > /sys/module/spl/parameters/spl_hostid || die "cannot set spl_hostid"
-create fpool /dev/vde1
-run zfs create -o mountpoint=/ -o canmount=noauto fpool/root
-run zfs mount fpool/root
-populate /mnt foreign
-run zfs umount fpool/root
+for script in /guest/pools/*.sh; do
+  echo "make_pools: $script"
+  . "$script"
+done
 
 run zpool sync
 zpool list -H -o name,health,size

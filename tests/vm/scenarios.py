@@ -13,6 +13,8 @@ must explain itself and offer a working rescue shell, never panic.
   scenarios.py --build-dir B --demo        the README's main job: boot one image, show it all
 """
 import argparse
+import fcntl
+import hashlib
 import os
 import shutil
 import sys
@@ -20,25 +22,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmlib  # noqa: E402
+from vmlib import Boot, Fails  # noqa: E402
 
 MARKER = r"ZINITRD-TEST-MARKER root=(\S+) usr=(\S+) pid=(\d+) mode=(\S+) label=(.*)"
-RESCUE = r"starting rescue shell"
+RESCUE = vmlib.RESCUE
 SKIP = 77
-
-
-class Boot:
-    """A boot that must reach the marker with the given / and /usr datasets."""
-
-    def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="ro", hotplug=None):
-        self.append, self.disks, self.root, self.usr, self.mode = append, disks, root, usr, mode
-        self.hotplug = hotplug  # a disk added through QMP a few seconds after /init starts
-
-
-class Fails:
-    """A boot that must stop with MESSAGES (regexes, in order) and a working rescue shell."""
-
-    def __init__(self, append, disks=("rpool",), messages=()):
-        self.append, self.disks, self.messages = append, disks, messages
 
 
 DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr")
@@ -66,13 +54,29 @@ SCENARIOS = {
 }
 
 
-def test_image(paths, k):
-    """The image every scenario boots: `zinitrd build` with defaults, as a user would run it."""
-    img = os.path.join(paths.out, "zinitrd.img")
+# Scenario groups of other concerns live in scenarios_GROUP.py files beside this one, each with
+# its own SCENARIOS table (names must be unique across groups).
+for _f in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
+    if _f.startswith("scenarios_") and _f.endswith(".py"):
+        _group = __import__(_f[:-3])
+        for _name, _sc in _group.SCENARIOS.items():
+            assert _name not in SCENARIOS, f"scenario {_name} defined twice"
+            SCENARIOS[_name] = _sc
+
+
+def test_image(paths, k, image_args=()):
+    """The image a scenario boots: `zinitrd build` with defaults, as a user would run it, plus
+    the scenario's IMAGE_ARGS (scenarios with the same arguments share one image)."""
+    tag = "" if not image_args else "-" + hashlib.sha256("\0".join(image_args).encode()).hexdigest()[:12]
+    img = os.path.join(paths.out, f"zinitrd{tag}.img")
     stamp_inputs = [paths.zinitrd, os.path.join(paths.build, "lib/zinitrd/init")]
     if os.path.exists(img) and all(os.path.getmtime(img) >= os.path.getmtime(p) for p in stamp_inputs):
         return img
-    print(vmlib.zinitrd_build(paths, k, img, "--stats"), end="")
+    with open(os.path.join(paths.out, "image.lock"), "w") as lock:  # ctest -j2: build once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (os.path.exists(img) and
+                all(os.path.getmtime(img) >= os.path.getmtime(p) for p in stamp_inputs)):
+            print(vmlib.zinitrd_build(paths, k, img, "--stats", *image_args), end="")
     return img
 
 
@@ -87,9 +91,9 @@ def run(paths, name, echo=False):
     sc = SCENARIOS[name]
     k = vmlib.kver()
     disks = dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, k)))
-    img = test_image(paths, k)
+    img = test_image(paths, k, sc.image_args)
     attach = [disks[d] for d in sc.disks]
-    hotplug = getattr(sc, "hotplug", None)
+    hotplug = sc.hotplug
     extra = []
     if hotplug:
         extra = ["-device", "pcie-root-port,id=hp0,bus=pcie.0,chassis=1",
@@ -105,6 +109,9 @@ def run(paths, name, echo=False):
                    file={"driver": "file", "filename": overlay(paths, disks[hotplug])})
             vm.qmp("device_add", driver="virtio-blk-pci", drive="ov", bus="hp0", id="latedisk")
             vmlib.log(f"{name}: disk {hotplug} hot-plugged at {time.monotonic() - vm.start:.1f}s")
+        for pattern, text in sc.interact:
+            vm.expect(pattern)
+            vm.send(text)
         if isinstance(sc, Boot):
             secs, m = vm.expect(MARKER)
             got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4))
@@ -200,6 +207,9 @@ def main():
         return 1 if os.environ.get("CI") else SKIP
     if a.prepare:
         vmlib.pool_disks(paths, k)
+        for f in os.listdir(paths.out):  # images are cheap: rebuild them for every test run
+            if f.startswith("zinitrd") and f.endswith(".img"):
+                os.unlink(os.path.join(paths.out, f))
         test_image(paths, k)
         return 0
     if a.run:

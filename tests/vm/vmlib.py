@@ -25,7 +25,25 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 CACHE = os.environ.get("ZINITRD_CACHE", "/var/cache/zinitrd-tests")
-POOL_DISKS = ["rpool", "tank", "mirror-a", "mirror-b", "foreign"]  # vda..vde, see make_pools.sh
+POOLS_DIR = os.path.join(HERE, "pools")
+
+
+def pool_scripts():
+    """The pool scripts (pools/NN-NAME.sh), in the order make_pools.sh sources them."""
+    return sorted(os.path.join(POOLS_DIR, f) for f in os.listdir(POOLS_DIR) if f.endswith(".sh"))
+
+
+def pool_disk_names():
+    """Every disk named by the "# disks:" lines of the pool scripts, in order."""
+    names = []
+    for script in pool_scripts():
+        for line in open(script):
+            if line.startswith("# disks:"):
+                names += line.split(":", 1)[1].split()
+    return names
+
+
+POOL_DISKS = pool_disk_names()
 DISK_MB = 256
 
 
@@ -212,6 +230,32 @@ class Vm:
             self.log_file.close()
 
 
+RESCUE = r"starting rescue shell"
+
+
+class Boot:
+    """A boot that must reach the marker with the given / and /usr datasets.
+
+    interact: (regex, text) pairs: wait for a console line matching regex, then type text.
+    image_args: extra `zinitrd build` arguments; scenarios sharing them share one image.
+    """
+
+    def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="ro", hotplug=None,
+                 interact=(), image_args=()):
+        self.append, self.disks, self.root, self.usr, self.mode = append, disks, root, usr, mode
+        self.hotplug = hotplug  # a disk added through QMP a few seconds after /init starts
+        self.interact, self.image_args = interact, tuple(image_args)
+
+
+class Fails:
+    """A boot that must stop with MESSAGES (regexes, in order) and a working rescue shell."""
+
+    def __init__(self, append, disks=("rpool",), messages=(), interact=(), image_args=()):
+        self.append, self.disks, self.messages = append, disks, messages
+        self.interact, self.image_args = interact, tuple(image_args)
+        self.hotplug = None
+
+
 class Paths:
     """Where the build tree keeps zinitrd and the tests keep their output."""
 
@@ -239,8 +283,9 @@ def _file_digest(h, path):
 
 def pool_key(k):
     h = hashlib.sha256()
-    for s in ("make_pools.sh", "guest_init.sh"):
-        _file_digest(h, os.path.join(HERE, s))
+    for s in [os.path.join(HERE, "make_pools.sh"), os.path.join(HERE, "guest_init.sh")] + pool_scripts():
+        h.update(os.path.basename(s).encode())
+        _file_digest(h, s)
     _file_digest(h, "/etc/hostid")
     _file_digest(h, "/bin/busybox")
     zfs_ko = subprocess.check_output(["modinfo", "-k", k, "-F", "filename", "zfs"], text=True).strip()
@@ -272,10 +317,14 @@ def pool_disks(paths, k):
             subprocess.run(["sfdisk", "-q", raw], input="label: gpt\n,,\n", text=True, check=True,
                            stdout=subprocess.DEVNULL)
         img = os.path.join(paths.out, "make-pools.img")
+        includes = []
+        for script in pool_scripts():
+            includes += ["--include", f"{script}:/guest/pools/{os.path.basename(script)}"]
         zinitrd_build(paths, k, img, "--init", os.path.join(HERE, "make_pools.sh"),
                       "--include", os.path.join(HERE, "guest_init.sh") + ":/guest/init",
-                      "--install", "busybox")
-        vm = Vm(kernel_image(k), img, "quiet", [os.path.join(tmp, f"{n}.raw") for n in POOL_DISKS],
+                      "--install", "busybox", *includes)
+        vm = Vm(kernel_image(k), img, "quiet zinitrd_test_disks=" + ",".join(POOL_DISKS),
+                [os.path.join(tmp, f"{n}.raw") for n in POOL_DISKS],
                 name="make-pools", snapshot=False, log_dir=paths.logs)
         try:
             _, m = vm.expect(r"MAKE-POOLS-(DONE|FAILED.*)", timeout=600)
