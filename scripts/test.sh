@@ -17,9 +17,12 @@ cmake -S . -B build -DZINITRD_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 rm -f build/vm/logs/timings.tsv
 status=0
-ctest --test-dir build -L 'unit|vm' --output-on-failure -j2 || status=$?
+ctest --test-dir build -L 'unit|vm' --output-on-failure -j2 | tee build/ctest.log || true
+status=${PIPESTATUS[0]}
 if [ -f build/vm/logs/timings.tsv ]; then
   echo "== seconds from QEMU start to the marker (or to the rescue shell), per scenario"
   sort build/vm/logs/timings.tsv | column -t
 fi
+# ctest's verdict last, where CI reads it.
+grep -E '^[0-9]+% tests passed' build/ctest.log || true
 exit "$status"
