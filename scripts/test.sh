@@ -16,9 +16,10 @@ echo "== build, unit tests and QEMU boots"
 cmake -S . -B build -DZINITRD_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 rm -f build/vm/logs/timings.tsv
-status=0
-ctest --test-dir build -L 'unit|vm' --output-on-failure -j2 | tee build/ctest.log || true
+set +e
+ctest --test-dir build -L 'unit|vm' --output-on-failure -j2 | tee build/ctest.log
 status=${PIPESTATUS[0]}
+set -e
 if [ -f build/vm/logs/timings.tsv ]; then
   echo "== seconds from QEMU start to the marker (or to the rescue shell), per scenario"
   sort build/vm/logs/timings.tsv | column -t
