@@ -24,6 +24,7 @@
 #include "util.h"
 #include "zfs_import.h"
 #include "zfs_mount.h"
+#include "zfs_snapshot.h"
 #include "zfs_tools.h"
 
 namespace zinitrd::rt {
@@ -135,6 +136,7 @@ class Boot {
   int quick_exits_ = 0;
   bool shell_disabled_ = false;  // the image had a shell, but it could not be used
   bool coldplug_started_ = false;
+  bool snapshots_done_ = false;  // bootfs.snapshot/rollback and @SNAP: once per boot
   pid_t coldplug_pid_ = -1;
 };
 
@@ -217,16 +219,6 @@ std::optional<Failure> Boot::do_cmdline() {
     case RootKind::kAuto:
       break;
   }
-  if (!request_.snapshot.empty()) {
-    f.summary = "booting a snapshot (" + request_.root_origin + ") is not supported yet";
-    f.hints.push_back("boot the dataset itself: root=zfs:" + request_.dataset);
-    f.hints.push_back("or clone the snapshot in the rescue shell (zfs clone) and boot the clone");
-    return f;
-  }
-  if (request_.bootfs_snapshot)
-    log_warning("bootfs.snapshot is not supported yet: booting without taking a snapshot");
-  if (request_.bootfs_rollback)
-    log_warning("bootfs.rollback is not supported yet: booting without rolling back");
   if (request_.spl_hostid) {
     uint32_t id = *request_.spl_hostid;
     unsigned char bytes[4] = {static_cast<unsigned char>(id), static_cast<unsigned char>(id >> 8),
@@ -356,8 +348,25 @@ std::optional<Failure> Boot::do_mount() {
     f.summary = "no root dataset is known";
     return f;
   }
-  auto f = mount_root_dataset(
-      *tools_, dataset_, root_mount_options(request_.rootflags, request_.read_only), children_);
+  // Encryption keys (zfs_keys.h) and snapshot boot (zfs_snapshot.h): a clone replaces dataset_.
+  RootMount root;
+  root.keys.consoles = request_.consoles;
+  root.noauto_children = !request_.snapshot.empty();
+  if (!snapshots_done_) {
+    SnapshotRequest snap{request_.bootfs_snapshot, request_.bootfs_snapshot_name,
+                         request_.bootfs_rollback, request_.bootfs_rollback_name,
+                         request_.snapshot};
+    struct utsname uts;
+    std::string release = ::uname(&uts) == 0 ? uts.release : config_.kver;
+    if (auto f = prepare_snapshot_boot(*tools_, snap, release, root.keys, dataset_)) {
+      mount_ms_ += monotonic_ms() - t0;
+      return f;
+    }
+    snapshots_done_ = true;
+  }
+  root.dataset = dataset_;
+  root.options = root_mount_options(request_.rootflags, request_.read_only);
+  auto f = mount_root_dataset(*tools_, root, children_);
   mount_ms_ += monotonic_ms() - t0;
   return f;
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "result.h"
@@ -33,6 +34,12 @@ struct ProcessResult {
 /// stdout+stderr captured. Kills the child after TIMEOUT_MS. Errors only when it cannot start.
 Result<ProcessResult> run_process(const std::vector<std::string>& argv,
                                   const std::vector<std::string>& env, int64_t timeout_ms);
+
+/// As above, with INPUT (at most 64 KiB) on the child's stdin through a pipe, then end of file:
+/// how a secret reaches `zfs load-key` without appearing on any command line.
+Result<ProcessResult> run_process(const std::vector<std::string>& argv,
+                                  const std::vector<std::string>& env, int64_t timeout_ms,
+                                  std::string_view input);
 
 /// Reaps every exited child without blocking (PID 1 inherits orphans).
 void reap_zombies();

@@ -89,14 +89,16 @@ std::vector<DatasetInfo> parse_dataset_list(std::string_view output) {
 }
 
 std::vector<ChildMount> select_early_children(const std::string& root_dataset,
-                                              const std::vector<DatasetInfo>& datasets) {
+                                              const std::vector<DatasetInfo>& datasets,
+                                              bool accept_noauto) {
   std::string root_mp;
   for (const auto& d : datasets)
     if (d.name == root_dataset) root_mp = strip_trailing_slashes(d.mountpoint);
   std::vector<ChildMount> out;
   const std::string prefix = root_dataset + "/";
   for (const auto& d : datasets) {
-    if (!starts_with(d.name, prefix) || d.canmount != "on") continue;
+    if (!starts_with(d.name, prefix)) continue;
+    if (d.canmount != "on" && !(accept_noauto && d.canmount == "noauto")) continue;
     std::string mp = strip_trailing_slashes(d.mountpoint);
     if (mp.empty() || mp[0] != '/') continue;  // legacy, none, "-"
     // Relative to the root's own mountpoint when the root is not mounted at "/" (say /mnt/be,
@@ -152,31 +154,6 @@ MountOptions root_mount_options(std::string_view rootflags, bool read_only) {
 
 namespace {
 
-constexpr int kKeyTries = 3;
-
-// Loads the key of ENCROOT: `zfs load-key` on the console, so that keylocation=prompt can ask.
-std::optional<Failure> load_key(const ZfsTools& tools, const std::string& encroot) {
-  std::vector<std::string> argv{tools.zfs_path(), "load-key", encroot};
-  int status = -1;
-  for (int attempt = 1; attempt <= kKeyTries; ++attempt) {
-    log_notice("loading the encryption key of '%s' (try %d of %d)", encroot.c_str(), attempt,
-               kKeyTries);
-    status = run_on_console(argv, tools.env());
-    if (status == 0) return std::nullopt;
-    if (status == 127 || status < 0) break;
-  }
-  Failure f;
-  f.stage = "mount";
-  f.summary = "cannot load the encryption key of '" + encroot + "'";
-  f.command = format_command(argv);
-  f.status = status < 0 ? "could not start" : "exit code " + std::to_string(status);
-  f.hints.push_back(
-      "a passphrase (keylocation=prompt) is asked on the console; a key file "
-      "(keylocation=file://...) must be in the image: rebuild it with the key");
-  f.hints.push_back("in the rescue shell: zfs load-key " + encroot + ", then exit");
-  return f;
-}
-
 std::optional<Failure> mount_failure(const std::string& dataset, const MountOptions& options,
                                      const DatasetInfo* info, int e) {
   Failure f;
@@ -203,15 +180,44 @@ std::optional<Failure> mount_failure(const std::string& dataset, const MountOpti
   return f;
 }
 
+Result<ProcessResult> list_tree(const ZfsTools& tools, const std::string& dataset) {
+  return tools.zfs({"list", "-H", "-o", "name,mountpoint,canmount,encryptionroot,keystatus", "-t",
+                    "filesystem", "-r", dataset});
+}
+
+std::vector<std::string> needed_keys(const std::string& dataset,
+                                     const std::vector<DatasetInfo>& datasets,
+                                     const std::vector<ChildMount>& early) {
+  std::vector<std::string> needed{dataset};
+  for (const auto& c : early) needed.push_back(c.dataset);
+  return keys_to_load(datasets, needed);
+}
+
 }  // namespace
 
-std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const std::string& dataset,
-                                          const MountOptions& options, int& children) {
+std::optional<Failure> load_root_keys(const ZfsTools& tools, const std::string& dataset,
+                                      const KeyOptions& keys) {
+  auto r = list_tree(tools, dataset);
+  if (!r) return ZfsTools::failure("mount", "cannot run zfs", r.error());
+  if (!r->ok()) {
+    Failure f = ZfsTools::failure("mount", "the root dataset '" + dataset + "' does not exist", *r);
+    f.hints.push_back("check root= on the kernel command line");
+    f.retryable = false;
+    return f;
+  }
+  std::vector<DatasetInfo> datasets = parse_dataset_list(r->output);
+  return load_encryption_keys(
+      tools, needed_keys(dataset, datasets, select_early_children(dataset, datasets)), keys);
+}
+
+std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const RootMount& root,
+                                          int& children) {
+  const std::string& dataset = root.dataset;
+  const MountOptions& options = root.options;
   children = 0;
   const bool root_mounted = is_mount_point(kSysroot);
   // One `zfs list` tells whether the root exists, which children to mount, and which keys to load.
-  auto r = tools.zfs({"list", "-H", "-o", "name,mountpoint,canmount,encryptionroot,keystatus", "-t",
-                      "filesystem", "-r", dataset});
+  auto r = list_tree(tools, dataset);
   if (!r) return ZfsTools::failure("mount", "cannot run zfs", r.error());
   if (!r->ok()) {
     if (root_mounted) {
@@ -227,15 +233,13 @@ std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const std::stri
     return f;
   }
   std::vector<DatasetInfo> datasets = parse_dataset_list(r->output);
-  std::vector<ChildMount> early = select_early_children(dataset, datasets);
+  std::vector<ChildMount> early = select_early_children(dataset, datasets, root.noauto_children);
   const DatasetInfo* root_info = nullptr;
   for (const auto& d : datasets)
     if (d.name == dataset) root_info = &d;
 
-  std::vector<std::string> needed{dataset};
-  for (const auto& c : early) needed.push_back(c.dataset);
-  for (const auto& encroot : keys_to_load(datasets, needed))
-    if (auto f = load_key(tools, encroot)) return f;
+  if (auto f = load_encryption_keys(tools, needed_keys(dataset, datasets, early), root.keys))
+    return f;
 
   if (root_mounted) {
     log_notice("%s is already mounted (by an earlier try or in the rescue shell); keeping it",

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "failure.h"
+#include "zfs_keys.h"
 
 namespace zinitrd::rt {
 
@@ -41,9 +42,11 @@ std::vector<DatasetInfo> parse_dataset_list(std::string_view output);
 
 /// The descendants of ROOT_DATASET in DATASETS that must be mounted before init: canmount=on,
 /// mountpoint (relative to the root's own mountpoint when below it) one of the early paths,
-/// sorted by path; a second dataset for the same path is skipped (pure).
+/// sorted by path; a second dataset for the same path is skipped. ACCEPT_NOAUTO also takes
+/// canmount=noauto children (those of a clone made at boot) (pure).
 std::vector<ChildMount> select_early_children(const std::string& root_dataset,
-                                              const std::vector<DatasetInfo>& datasets);
+                                              const std::vector<DatasetInfo>& datasets,
+                                              bool accept_noauto = false);
 
 /// The encryption roots whose keys are not loaded, for the datasets NAMES of DATASETS; each
 /// once, in order (pure).
@@ -60,10 +63,23 @@ struct MountOptions {
 /// Builds the root's mount options from rootflags= and ro/rw (pure).
 MountOptions root_mount_options(std::string_view rootflags, bool read_only);
 
-/// Mounts DATASET at /sysroot (an existing mount there is kept), then its early children; keys
-/// of encrypted ones are loaded first (keylocation=prompt asks on the console, 3 tries).
-/// CHILDREN gets how many children were mounted. Nullopt on success.
-std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const std::string& dataset,
-                                          const MountOptions& options, int& children);
+/// What mount_root_dataset mounts, and how.
+struct RootMount {
+  std::string dataset;
+  MountOptions options;
+  KeyOptions keys;
+  bool noauto_children = false;  ///< a clone made at boot: its children are canmount=noauto
+};
+
+/// Loads the keys that DATASET and its early children need (see zfs_keys.h), as
+/// mount_root_dataset does first; for changes to the root before it is mounted (snapshots).
+std::optional<Failure> load_root_keys(const ZfsTools& tools, const std::string& dataset,
+                                      const KeyOptions& keys);
+
+/// Mounts the root dataset at /sysroot (an existing mount there is kept), then its early
+/// children; the keys of encrypted ones are loaded first (see zfs_keys.h). CHILDREN gets how
+/// many children were mounted. Nullopt on success.
+std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const RootMount& root,
+                                          int& children);
 
 }  // namespace zinitrd::rt
