@@ -114,6 +114,27 @@ def build_cmd(tool, k, out, zinitrd):
     return ["dracut", "--force", "--add", "zfs", "--compress", "zstd -3 -q -T0", "--kver", k, out], env
 
 
+def compression_of(img):
+    """The compressor of an image's main segment, after any uncompressed (early) cpio segments."""
+    data = open(img, "rb").read()
+    pos = 0
+    while data[pos:pos + 6] == b"070701":
+        while True:  # newc entries up to TRAILER!!!
+            namesize, filesize = int(data[pos + 94:pos + 102], 16), int(data[pos + 54:pos + 62], 16)
+            name = data[pos + 110:pos + 110 + namesize - 1]
+            pos = (pos + 110 + namesize + 3) & ~3
+            pos = (pos + filesize + 3) & ~3
+            if name == b"TRAILER!!!":
+                break
+        while pos < len(data) and data[pos] == 0:
+            pos += 1
+    magics = {b"\x28\xb5\x2f\xfd": "zstd", b"\x1f\x8b": "gzip", b"\xfd7zXZ": "xz",
+              b"\x02\x21\x4c\x18": "lz4", b"BZh": "bzip2", b"070701": "none"}
+    if pos >= len(data):
+        return "none"
+    return next((n for m, n in magics.items() if data[pos:pos + len(m)] == m), "unknown")
+
+
 def measure_peer_defaults(k, work):
     """One build of each peer exactly as the host configures it (its own compressor and level):
     what a user of that tool waits for and gets. Not the basis of the ratios (those use zstd -3)."""
@@ -124,7 +145,7 @@ def measure_peer_defaults(k, work):
     for t, (cmd, env) in cmds.items():
         secs, text = timed(cmd, env)
         img = cmd[2] if t == "initramfs-tools" else cmd[-1]
-        comp = sh(["file", "-b", img]).split(",")[0] if shutil.which("file") else "?"
+        comp = compression_of(img)
         out[t] = {"seconds": secs, "bytes": os.path.getsize(img), "format": comp}
         log(f"build {t} with its defaults: {secs:.2f} s, {mb(out[t]['bytes'])} ({comp})")
     return out
@@ -372,8 +393,14 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir):
         f"{name.split(' ')[0]} {desc} (target {name.split(' ', 1)[1]}: {verdict(v <= tgt)})"
         for name, v, tgt, desc in targets)
 
+    busy = max(float(facts["loadavg_start"]), float(facts.get("loadavg_end", 0)))
+    if busy > facts["nproc"]:
+        summary += f" [busy machine: load average up to {busy} on {facts['nproc']} CPUs, timings noisy]"
     md = ["# zinitrd vs initramfs-tools vs dracut", "",
           f"Measured {facts['date']} by `bench/run.py` in one run. {summary}.", "", table, ""]
+    if busy > facts["nproc"]:
+        md += [f"**The machine was busy** (load average up to {busy} on {facts['nproc']} CPUs, other "
+               "jobs running): timings are noisy, boot times most of all; rerun on an idle machine.", ""]
     md += ["## Targets (issue 7; reported, not asserted)", "", "| target | measured | |", "|---|---|---|"]
     md += [f"| {n} | {d} | {verdict(v <= t)} |" for n, v, t, d in targets]
     if defaults:
@@ -497,9 +524,18 @@ def main():
     ap.add_argument("--no-boot", action="store_true", help="skip the QEMU boots")
     ap.add_argument("--no-defaults", action="store_true", help="skip the peers' default-settings builds")
     ap.add_argument("--readme", action="store_true", help="copy the table into README.md")
+    ap.add_argument("--from-json", metavar="FILE", help="only rewrite the report from a results.json")
     a = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench: run as root (mkinitramfs and dracut read root-only files)")
+    if a.from_json:
+        r = json.load(open(a.from_json))
+        table, summary = report(r["facts"], r["build"], r["floor"], r["size"], r["boot"],
+                                r.get("peer_defaults"), a.out)
+        if a.readme:
+            update_readme(table, summary)
+        print(summary)
+        return 0
     paths = vmlib.Paths(a.build_dir)
     zinitrd = paths.zinitrd
     missing = [p for p in ("mkinitramfs", "dracut", "zstd", "qemu-system-x86_64") if not shutil.which(p)]
