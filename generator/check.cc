@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -39,8 +40,10 @@ std::vector<std::string_view> split_lines(std::string_view text) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -69,10 +72,14 @@ std::string rebuild_fix(std::string_view kver) {
 
 const char* check_state_name(CheckState state) {
   switch (state) {
-    case CheckState::kOk: return "ok";
-    case CheckState::kWarn: return "warn";
-    case CheckState::kFail: return "fail";
-    case CheckState::kUnknown: return "unknown";
+    case CheckState::kOk:
+      return "ok";
+    case CheckState::kWarn:
+      return "warn";
+    case CheckState::kFail:
+      return "fail";
+    case CheckState::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -139,7 +146,8 @@ std::string parse_dkms_state(std::string_view status_output, std::string_view mo
     if (name != module) continue;
     // A line without a kernel field ("zfs/2.1.11: added") is about no kernel in particular.
     bool for_kver = std::find(fields.begin(), fields.end(), kver) != fields.end();
-    bool no_kernel = fields.size() == 1 || (fields.size() == 2 && fields[0].find('/') == std::string_view::npos);
+    bool no_kernel =
+        fields.size() == 1 || (fields.size() == 2 && fields[0].find('/') == std::string_view::npos);
     if (!for_kver && !no_kernel) continue;
     return std::string(trim(line.substr(colon + 2)));
   }
@@ -186,10 +194,13 @@ std::optional<uint32_t> parse_zdb_hostid(std::string_view zdb_output, std::strin
 
 std::string upstream_version(std::string_view version) {
   version = trim(version);
-  if (version.starts_with("zfs-kmod-")) version.remove_prefix(9);
-  else if (version.starts_with("zfs-")) version.remove_prefix(4);
+  if (version.starts_with("zfs-kmod-"))
+    version.remove_prefix(9);
+  else if (version.starts_with("zfs-"))
+    version.remove_prefix(4);
   size_t end = 0;
-  while (end < version.size() && (std::isdigit((unsigned char)version[end]) || version[end] == '.')) ++end;
+  while (end < version.size() && (std::isdigit((unsigned char)version[end]) || version[end] == '.'))
+    ++end;
   std::string v(version.substr(0, end));
   while (!v.empty() && v.back() == '.') v.pop_back();
   return v;
@@ -200,7 +211,8 @@ bool cmdline_wants_bootfs(std::string_view cmdline) {
   for (const std::string& w : split_words(cmdline)) {
     if (w == "--") break;  // the rest belongs to init
     std::string lower = w;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     if (lower == "root=zfs" || lower == "root=zfs:" || lower == "root=zfs:auto" ||
         lower == "zfs=auto" || lower == "zfs=bootfs")
       wants = true;
@@ -215,9 +227,11 @@ bool cmdline_wants_bootfs(std::string_view cmdline) {
 CheckItem check_zfs_module(std::string_view kver, const std::vector<ModuleFact>& modules,
                            std::string_view lookup_error) {
   const std::string k(kver);
-  std::string fix_build = "run `dkms autoinstall -k " + k + "` (needs zfs-dkms and the headers of " +
-                          k + "), then " + rebuild_fix(kver);
-  if (!lookup_error.empty()) return item("zfs-module", CheckState::kFail, std::string(lookup_error), fix_build);
+  std::string fix_build = "run `dkms autoinstall -k " + k +
+                          "` (needs zfs-dkms and the headers of " + k + "), then " +
+                          rebuild_fix(kver);
+  if (!lookup_error.empty())
+    return item("zfs-module", CheckState::kFail, std::string(lookup_error), fix_build);
   if (modules.empty() || (modules[0].path.empty() && !modules[0].builtin))
     return item("zfs-module", CheckState::kFail, "zfs.ko is not built for " + k, fix_build);
   std::vector<std::string> missing, mismatched;
@@ -231,7 +245,8 @@ CheckItem check_zfs_module(std::string_view kver, const std::vector<ModuleFact>&
     ++files;
     std::vector<std::string> vm = split_words(m.vermagic);
     if (vm.empty() || vm[0] != k)
-      mismatched.push_back(m.name + " (built for " + (vm.empty() ? "an unknown kernel" : vm[0]) + ")");
+      mismatched.push_back(m.name + " (built for " + (vm.empty() ? "an unknown kernel" : vm[0]) +
+                           ")");
   }
   if (!missing.empty() || !mismatched.empty()) {
     std::string d;
@@ -246,10 +261,10 @@ CheckItem check_zfs_module(std::string_view kver, const std::vector<ModuleFact>&
     }
     return item("zfs-module", CheckState::kFail, d, fix_build);
   }
-  if (modules[0].builtin)
-    return item("zfs-module", CheckState::kOk, "zfs is built into " + k);
-  return item("zfs-module", CheckState::kOk,
-              modules[0].path + " and " + std::to_string(files - 1) + " dependencies, built for " + k);
+  if (modules[0].builtin) return item("zfs-module", CheckState::kOk, "zfs is built into " + k);
+  return item(
+      "zfs-module", CheckState::kOk,
+      modules[0].path + " and " + std::to_string(files - 1) + " dependencies, built for " + k);
 }
 
 CheckItem check_dkms(std::string_view kver, const std::optional<std::string>& status_output,
@@ -257,18 +272,23 @@ CheckItem check_dkms(std::string_view kver, const std::optional<std::string>& st
   const std::string k(kver);
   if (!status_output)
     return item("dkms", module_present ? CheckState::kOk : CheckState::kUnknown,
-                "dkms is not installed" + std::string(module_present ? " (zfs.ko does not come from DKMS)" : ""),
+                "dkms is not installed" +
+                    std::string(module_present ? " (zfs.ko does not come from DKMS)" : ""),
                 module_present ? "" : "install zfs-dkms, or a zfs module package for " + k);
   std::string state = parse_dkms_state(*status_output, "zfs", kver);
   if (state.empty()) {
-    if (module_present) return item("dkms", CheckState::kOk, "DKMS does not manage zfs for " + k + " (zfs.ko comes from elsewhere)");
-    return item("dkms", CheckState::kFail, "DKMS has no zfs module for " + k,
-                "install zfs-dkms and linux-headers-" + k + ", then run `dkms autoinstall -k " + k + "`");
+    if (module_present)
+      return item("dkms", CheckState::kOk,
+                  "DKMS does not manage zfs for " + k + " (zfs.ko comes from elsewhere)");
+    return item(
+        "dkms", CheckState::kFail, "DKMS has no zfs module for " + k,
+        "install zfs-dkms and linux-headers-" + k + ", then run `dkms autoinstall -k " + k + "`");
   }
   if (state.starts_with("installed")) {
     if (state.find("WARNING") != std::string::npos)
       return item("dkms", CheckState::kWarn, "zfs for " + k + ": " + state,
-                  "see `dkms status -k " + k + "`; reinstall with `dkms install --force zfs/VERSION -k " + k + "`");
+                  "see `dkms status -k " + k +
+                      "`; reinstall with `dkms install --force zfs/VERSION -k " + k + "`");
     return item("dkms", CheckState::kOk, "zfs for " + k + ": " + state);
   }
   return item("dkms", module_present ? CheckState::kWarn : CheckState::kFail,
@@ -279,15 +299,19 @@ CheckItem check_dkms(std::string_view kver, const std::optional<std::string>& st
 CheckItem check_versions(std::string_view module_version, std::string_view userland_version) {
   if (module_version.empty() || userland_version.empty())
     return item("zfs-version", CheckState::kUnknown,
-                std::string("cannot compare: ") +
-                    (module_version.empty() ? "zfs.ko has no version" : "the zfs userland version is unknown"));
+                std::string("cannot compare: ") + (module_version.empty()
+                                                       ? "zfs.ko has no version"
+                                                       : "the zfs userland version is unknown"));
   std::string m = upstream_version(module_version), u = upstream_version(userland_version);
-  std::string d = "userland " + std::string(userland_version) + ", module " + std::string(module_version);
+  std::string d =
+      "userland " + std::string(userland_version) + ", module " + std::string(module_version);
   if (m == u) return item("zfs-version", CheckState::kOk, d);
   auto minor = [](const std::string& v) { return v.substr(0, v.find('.', v.find('.') + 1)); };
-  std::string fix = "install the zfs-dkms that matches zfsutils-linux (same version), then rebuild the image";
+  std::string fix =
+      "install the zfs-dkms that matches zfsutils-linux (same version), then rebuild the image";
   if (minor(m) != minor(u))
-    return item("zfs-version", CheckState::kFail, d + ": the image's zpool may not talk to this module", fix);
+    return item("zfs-version", CheckState::kFail,
+                d + ": the image's zpool may not talk to this module", fix);
   return item("zfs-version", CheckState::kWarn, d, fix);
 }
 
@@ -303,23 +327,26 @@ CheckItem check_hostid(const std::optional<std::string>& hostid_file,
     std::string what = host ? "/etc/hostid is zero" : "/etc/hostid is missing";
     if (pool_hostid && *pool_hostid != 0)
       return item("hostid", CheckState::kFail,
-                  what + " but pool " + p + " was last imported under hostid " + hex32(*pool_hostid) +
-                      ": the boot import would refuse it",
+                  what + " but pool " + p + " was last imported under hostid " +
+                      hex32(*pool_hostid) + ": the boot import would refuse it",
                   "run `zgenhostid -f " + hex32(*pool_hostid) + "`, then rebuild the image");
-    return item("hostid", CheckState::kWarn, what + ": pools are owned by hostid 0",
-                "run `zgenhostid` and `zpool import`/re-import the pools under it, then rebuild the image");
+    return item(
+        "hostid", CheckState::kWarn, what + ": pools are owned by hostid 0",
+        "run `zgenhostid` and `zpool import`/re-import the pools under it, then rebuild the image");
   }
   if (!pool_hostid)
     return item("hostid", CheckState::kOk,
                 "/etc/hostid " + hex32(*host) +
-                    (p.empty() ? " (the root pool's hostid could not be read)" : " (pool " + p + "'s hostid could not be read)"));
+                    (p.empty() ? " (the root pool's hostid could not be read)"
+                               : " (pool " + p + "'s hostid could not be read)"));
   if (*pool_hostid != *host)
     return item("hostid", CheckState::kFail,
                 "/etc/hostid is " + hex32(*host) + " but pool " + p + " was last imported under " +
                     hex32(*pool_hostid) + ": the boot import would refuse it",
                 "run `zgenhostid -f " + hex32(*pool_hostid) + "` (or `zpool export/import " + p +
                     "` under this hostid), then rebuild the image");
-  return item("hostid", CheckState::kOk, "/etc/hostid " + hex32(*host) + ", as pool " + p + " was last imported");
+  return item("hostid", CheckState::kOk,
+              "/etc/hostid " + hex32(*host) + ", as pool " + p + " was last imported");
 }
 
 CheckItem check_root_dataset(const PoolFacts& pools) {
@@ -342,14 +369,16 @@ CheckItem check_root_dataset(const PoolFacts& pools) {
                 "cannot check: / is not a ZFS dataset on this host",
                 "run `zinitrd check` on the machine that boots from the pool");
   if (!pools.root_dataset_exists)
-    return item("root-dataset", CheckState::kFail, "root dataset " + pools.root_dataset + " is not listed by `zfs list`",
+    return item("root-dataset", CheckState::kFail,
+                "root dataset " + pools.root_dataset + " is not listed by `zfs list`",
                 "check the root= parameter of the boot entry");
   return item("root-dataset", CheckState::kOk, "root dataset " + pools.root_dataset + " exists");
 }
 
 CheckItem check_zpool_cache(const PoolFacts& pools) {
   if (!pools.cache)
-    return item("zpool-cache", CheckState::kOk, "no /etc/zfs/zpool.cache: the boot finds pools by scanning devices");
+    return item("zpool-cache", CheckState::kOk,
+                "no /etc/zfs/zpool.cache: the boot finds pools by scanning devices");
   std::vector<std::string> cached = parse_zdb_pools(*pools.cache);
   std::string list;
   for (const auto& p : cached) list += " " + p;
@@ -359,14 +388,17 @@ CheckItem check_zpool_cache(const PoolFacts& pools) {
                     "; cannot tell which are imported: " + pools.unusable);
   std::vector<std::string> absent;
   for (const auto& p : cached)
-    if (std::find(pools.imported.begin(), pools.imported.end(), p) == pools.imported.end()) absent.push_back(p);
+    if (std::find(pools.imported.begin(), pools.imported.end(), p) == pools.imported.end())
+      absent.push_back(p);
   if (absent.empty())
-    return item("zpool-cache", CheckState::kOk, "zpool.cache lists" + (list.empty() ? std::string(" no pool") : list));
+    return item("zpool-cache", CheckState::kOk,
+                "zpool.cache lists" + (list.empty() ? std::string(" no pool") : list));
   std::string a;
   for (const auto& p : absent) a += " " + p;
-  return item("zpool-cache", CheckState::kWarn, "zpool.cache lists pools that are not imported:" + a,
-              "remove /etc/zfs/zpool.cache, run `zpool set cachefile=/etc/zfs/zpool.cache POOL` for each "
-              "imported pool, then rebuild the image");
+  return item(
+      "zpool-cache", CheckState::kWarn, "zpool.cache lists pools that are not imported:" + a,
+      "remove /etc/zfs/zpool.cache, run `zpool set cachefile=/etc/zfs/zpool.cache POOL` for each "
+      "imported pool, then rebuild the image");
 }
 
 std::vector<CheckItem> check_image(std::string_view kver, const ImageFacts& image) {
@@ -380,12 +412,15 @@ std::vector<CheckItem> check_image(std::string_view kver, const ImageFacts& imag
     items.push_back(item("image", CheckState::kFail, image.read_error, fix));
     return items;
   }
-  items.push_back(item("image", CheckState::kOk, image.path + " (" + std::to_string(image.members.size()) + " entries)"));
+  items.push_back(item("image", CheckState::kOk,
+                       image.path + " (" + std::to_string(image.members.size()) + " entries)"));
 
   if (image.module_mtime == 0)
-    items.push_back(item("image-fresh", CheckState::kUnknown, "cannot compare: zfs.ko was not found"));
+    items.push_back(
+        item("image-fresh", CheckState::kUnknown, "cannot compare: zfs.ko was not found"));
   else if (image.module_mtime > image.mtime)
-    items.push_back(item("image-fresh", CheckState::kWarn, "the image is older than zfs.ko of " + std::string(kver), fix));
+    items.push_back(item("image-fresh", CheckState::kWarn,
+                         "the image is older than zfs.ko of " + std::string(kver), fix));
   else
     items.push_back(item("image-fresh", CheckState::kOk, "the image is newer than zfs.ko"));
 
@@ -398,8 +433,10 @@ std::vector<CheckItem> check_image(std::string_view kver, const ImageFacts& imag
     if (m.path == "/init") init = true;
     if (m.path == "/usr/lib/zinitrd/init" && S_ISREG(m.mode)) runtime = true;
   }
-  items.push_back(zfs ? item("image-zfs", CheckState::kOk, "contains zfs.ko for " + std::string(kver))
-                      : item("image-zfs", CheckState::kFail, "contains no zfs.ko for " + std::string(kver), fix));
+  items.push_back(
+      zfs ? item("image-zfs", CheckState::kOk, "contains zfs.ko for " + std::string(kver))
+          : item("image-zfs", CheckState::kFail, "contains no zfs.ko for " + std::string(kver),
+                 fix));
 
   auto host = image.host_hostid ? parse_hostid_file(*image.host_hostid) : std::nullopt;
   auto in_image = image.hostid ? parse_hostid_file(*image.hostid) : std::nullopt;
@@ -407,23 +444,29 @@ std::vector<CheckItem> check_image(std::string_view kver, const ImageFacts& imag
     items.push_back(item("image-hostid", CheckState::kOk, "contains /etc/hostid " + hex32(*host)));
   else if (host && in_image)
     items.push_back(item("image-hostid", CheckState::kFail,
-                         "contains hostid " + hex32(*in_image) + ", the host has " + hex32(*host), fix));
+                         "contains hostid " + hex32(*in_image) + ", the host has " + hex32(*host),
+                         fix));
   else if (host)
     items.push_back(item("image-hostid", CheckState::kFail, "contains no /etc/hostid", fix));
   else if (in_image)
     items.push_back(item("image-hostid", CheckState::kWarn,
-                         "contains hostid " + hex32(*in_image) + " but the host has no /etc/hostid", fix));
+                         "contains hostid " + hex32(*in_image) + " but the host has no /etc/hostid",
+                         fix));
   else
-    items.push_back(item("image-hostid", CheckState::kWarn, "neither the host nor the image has /etc/hostid",
+    items.push_back(item("image-hostid", CheckState::kWarn,
+                         "neither the host nor the image has /etc/hostid",
                          "run `zgenhostid`, then rebuild the image"));
 
   if (!init)
     items.push_back(item("image-runtime", CheckState::kFail, "contains no /init", fix));
   else if (!runtime)
     items.push_back(item("image-runtime", CheckState::kWarn,
-                         "has an /init but not zinitrd's runtime (/usr/lib/zinitrd/init): made by another generator?", fix));
+                         "has an /init but not zinitrd's runtime (/usr/lib/zinitrd/init): made by "
+                         "another generator?",
+                         fix));
   else
-    items.push_back(item("image-runtime", CheckState::kOk, "contains /init and the zinitrd runtime"));
+    items.push_back(
+        item("image-runtime", CheckState::kOk, "contains /init and the zinitrd runtime"));
   return items;
 }
 
@@ -454,7 +497,7 @@ std::string modinfo(kmod_module* mod, std::string_view key) {
 struct ModuleScan {
   std::vector<ModuleFact> modules;  // zfs first, then its dependency closure
   std::string error;
-  std::string version;              // zfs.ko's `version`
+  std::string version;  // zfs.ko's `version`
   int64_t newest_mtime = 0;
 };
 
@@ -504,7 +547,6 @@ ModuleScan scan_zfs_modules(const RootFs& root, const std::string& kver) {
       }
     } else {
       // No path in modules.dep: built in (modules.builtin) or simply unknown.
-      std::string builtin_list;
       std::ifstream in(dir + "/modules.builtin");
       for (std::string line; std::getline(in, line);) {
         std::string base = line.substr(line.rfind('/') + 1);
@@ -555,8 +597,9 @@ PoolFacts gather_pools(const RootFs& root, const CommandRunner& run) {
   CommandOutput mnt = run({"findmnt", "-n", "-o", "FSTYPE,SOURCE", "--mountpoint", root.root()});
   std::vector<std::string> f = split_words(mnt.out);
   if (mnt.status == 0 && f.size() == 2 && f[0] == "zfs") pools.root_dataset = f[1];
-  std::string cmdline = root.exists("/etc/kernel/cmdline") ? *root.read_file("/etc/kernel/cmdline")
-                                                           : read_optional(root, "/proc/cmdline").value_or("");
+  std::string cmdline = root.exists("/etc/kernel/cmdline")
+                            ? *root.read_file("/etc/kernel/cmdline")
+                            : read_optional(root, "/proc/cmdline").value_or("");
   pools.wants_bootfs = cmdline_wants_bootfs(cmdline);
 
   CommandOutput list = run({"zpool", "list", "-H", "-o", "name"});
@@ -576,8 +619,10 @@ PoolFacts gather_pools(const RootFs& root, const CommandRunner& run) {
   };
   if (!pools.root_dataset.empty()) pools.root_dataset_exists = dataset_exists(pools.root_dataset);
   std::vector<std::string> candidates;
-  if (!pools.root_dataset.empty()) candidates.push_back(pools.root_dataset.substr(0, pools.root_dataset.find('/')));
-  else candidates = pools.imported;
+  if (!pools.root_dataset.empty())
+    candidates.push_back(pools.root_dataset.substr(0, pools.root_dataset.find('/')));
+  else
+    candidates = pools.imported;
   for (const auto& p : candidates) {
     CommandOutput b = run({"zpool", "get", "-H", "-o", "value", "bootfs", p});
     std::string v = first_line(b.out);
@@ -602,7 +647,8 @@ std::vector<CheckItem> run_checks(const CheckOptions& options, const CommandRunn
   items.push_back(check_zfs_module(kver, scan.modules, scan.error));
   bool module_present = items.back().state == CheckState::kOk;
   CommandOutput dkms = run({"dkms", "status", "-k", kver});
-  items.push_back(check_dkms(kver, dkms.ran ? std::optional<std::string>(dkms.out) : std::nullopt, module_present));
+  items.push_back(check_dkms(kver, dkms.ran ? std::optional<std::string>(dkms.out) : std::nullopt,
+                             module_present));
   items.push_back(check_versions(scan.version, userland_version(run)));
 
   // Pool side: hostid against the root pool, root dataset or bootfs, the cache file.
@@ -653,10 +699,13 @@ std::string format_check_text(std::string_view kver, const std::vector<CheckItem
     if (i.state == CheckState::kFail) state = "FAIL";
     std::snprintf(head, sizeof head, "  %-8s %-14s ", state.c_str(), i.id.c_str());
     out += head + i.detail + "\n";
-    if (!i.fix.empty() && i.state != CheckState::kOk) out += std::string(26, ' ') + "fix: " + i.fix + "\n";
+    if (!i.fix.empty() && i.state != CheckState::kOk)
+      out += std::string(26, ' ') + "fix: " + i.fix + "\n";
   }
-  size_t fails = std::count_if(items.begin(), items.end(), [](const CheckItem& i) { return i.state == CheckState::kFail; });
-  out += fails ? std::to_string(fails) + " item(s) would stop the boot\n" : "nothing found that would stop the boot\n";
+  size_t fails = std::count_if(items.begin(), items.end(),
+                               [](const CheckItem& i) { return i.state == CheckState::kFail; });
+  out += fails ? std::to_string(fails) + " item(s) would stop the boot\n"
+               : "nothing found that would stop the boot\n";
   return out;
 }
 
@@ -665,10 +714,18 @@ std::string json_string(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -685,7 +742,8 @@ std::string json_string(std::string_view s) {
 
 std::string format_check_json(std::string_view kver, const std::vector<CheckItem>& items) {
   std::string out = "{\"kver\":" + json_string(kver) +
-                    ",\"ok\":" + (check_exit_status(items) == 0 ? "true" : "false") + ",\"items\":[";
+                    ",\"ok\":" + (check_exit_status(items) == 0 ? "true" : "false") +
+                    ",\"items\":[";
   for (size_t n = 0; n < items.size(); ++n) {
     const auto& i = items[n];
     if (n) out += ",";

@@ -31,7 +31,7 @@ const char* check_state_name(CheckState state);
 
 /// One line of the checklist.
 struct CheckItem {
-  std::string id;      ///< stable key for --json ("zfs-module", "image-hostid", ...)
+  std::string id;  ///< stable key for --json ("zfs-module", "image-hostid", ...)
   CheckState state = CheckState::kUnknown;
   std::string detail;  ///< what was found
   std::string fix;     ///< what to do about it (empty when ok)
@@ -96,14 +96,14 @@ CheckItem check_hostid(const std::optional<std::string>& hostid_file,
 
 /// What the host knows about its pools, for the root and cache items.
 struct PoolFacts {
-  std::string unusable;                ///< why zpool/zfs cannot answer (module not loaded), or ""
-  std::vector<std::string> imported;   ///< `zpool list -H -o name`
-  std::string root_dataset;            ///< the mounted root's dataset, "" when / is not ZFS
-  bool root_dataset_exists = false;    ///< `zfs list` found it
-  bool wants_bootfs = false;           ///< the command line boots the pool's bootfs
-  std::string bootfs;                  ///< bootfs of the root pool ("-" or "" when unset)
-  bool bootfs_exists = false;          ///< `zfs list` found the bootfs dataset
-  std::optional<std::string> cache;    ///< `zdb -C` of zpool.cache; null when there is no cache
+  std::string unusable;               ///< why zpool/zfs cannot answer (module not loaded), or ""
+  std::vector<std::string> imported;  ///< `zpool list -H -o name`
+  std::string root_dataset;           ///< the mounted root's dataset, "" when / is not ZFS
+  bool root_dataset_exists = false;   ///< `zfs list` found it
+  bool wants_bootfs = false;          ///< the command line boots the pool's bootfs
+  std::string bootfs;                 ///< bootfs of the root pool ("-" or "" when unset)
+  bool bootfs_exists = false;         ///< `zfs list` found the bootfs dataset
+  std::optional<std::string> cache;   ///< `zdb -C` of zpool.cache; null when there is no cache
 };
 
 /// The root dataset (or the bootfs the command line asks for) exists.
@@ -113,13 +113,13 @@ CheckItem check_zpool_cache(const PoolFacts& pools);
 
 /// What is known about the image of a kernel.
 struct ImageFacts {
-  std::string path;                      ///< where it should be
+  std::string path;  ///< where it should be
   bool exists = false;
-  std::string read_error;                ///< list_image failed (corrupt image)
+  std::string read_error;  ///< list_image failed (corrupt image)
   std::vector<ImageMember> members;
-  int64_t mtime = 0;                     ///< of the image
-  int64_t module_mtime = 0;              ///< newest of the zfs closure's .ko files, 0 if unknown
-  std::optional<std::string> hostid;     ///< the image's /etc/hostid content
+  int64_t mtime = 0;                       ///< of the image
+  int64_t module_mtime = 0;                ///< newest of the zfs closure's .ko files, 0 if unknown
+  std::optional<std::string> hostid;       ///< the image's /etc/hostid content
   std::optional<std::string> host_hostid;  ///< the host's /etc/hostid content
 };
 

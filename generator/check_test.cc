@@ -91,7 +91,8 @@ std::string installed_kver() {
   std::error_code ec;
   for (fs::directory_iterator it("/lib/modules", ec), end; !ec && it != end; it.increment(ec)) {
     std::string n = it->path().filename().string();
-    if (n.starts_with("6.1.0-") && fs::exists(it->path() / "updates/dkms/zfs.ko")) found.push_back(n);
+    if (n.starts_with("6.1.0-") && fs::exists(it->path() / "updates/dkms/zfs.ko"))
+      found.push_back(n);
   }
   std::sort(found.begin(), found.end());
   return found.empty() ? std::string() : found.back();
@@ -102,7 +103,8 @@ std::string installed_kver() {
 TEST_CASE("parse_dkms_state reads dkms 3 and dkms 2 lines for one kernel") {
   const char* out3 =
       "zfs/2.1.11, 6.1.0-27-amd64, x86_64: installed\n"
-      "zfs/2.1.11, 6.1.0-28-amd64, x86_64: installed (WARNING! Diff between built and installed module!)\n"
+      "zfs/2.1.11, 6.1.0-28-amd64, x86_64: installed (WARNING! Diff between built and installed "
+      "module!)\n"
       "nvidia/535, 6.1.0-28-amd64, x86_64: built\n";
   CHECK(parse_dkms_state(out3, "zfs", "6.1.0-27-amd64") == "installed");
   CHECK(parse_dkms_state(out3, "zfs", kKver) ==
@@ -153,13 +155,14 @@ TEST_CASE("zfs-module: present, missing, missing dependency, vermagic of another
   CHECK(none.detail == "zfs.ko is not built for 6.1.0-28-amd64");
   CHECK(none.fix.find("dkms autoinstall -k 6.1.0-28-amd64") != std::string::npos);
 
-  std::vector<ModuleFact> bad = {mod("zfs", kKver), mod("spl", kKver, false), mod("zavl", "6.1.0-27-amd64"),
-                                 mod("icp", "6.1.0-27-amd64")};
+  std::vector<ModuleFact> bad = {mod("zfs", kKver), mod("spl", kKver, false),
+                                 mod("zavl", "6.1.0-27-amd64"), mod("icp", "6.1.0-27-amd64")};
   CheckItem b = check_zfs_module(kKver, bad, "");
   CHECK(b.state == CheckState::kFail);
   // Every problem in one message.
   CHECK(b.detail.find("missing for 6.1.0-28-amd64: spl") != std::string::npos);
-  CHECK(b.detail.find("zavl (built for 6.1.0-27-amd64) icp (built for 6.1.0-27-amd64)") != std::string::npos);
+  CHECK(b.detail.find("zavl (built for 6.1.0-27-amd64) icp (built for 6.1.0-27-amd64)") !=
+        std::string::npos);
 
   CheckItem idx = check_zfs_module(kKver, {}, "no modules for 6.1.0-28-amd64");
   CHECK(idx.state == CheckState::kFail);
@@ -170,11 +173,12 @@ TEST_CASE("zfs-module: present, missing, missing dependency, vermagic of another
 }
 
 TEST_CASE("dkms: installed, warning, only added, absent, dkms not installed") {
-  CHECK(check_dkms(kKver, std::string("zfs/2.1.11, 6.1.0-28-amd64, x86_64: installed\n"), true).state ==
-        CheckState::kOk);
+  CHECK(check_dkms(kKver, std::string("zfs/2.1.11, 6.1.0-28-amd64, x86_64: installed\n"), true)
+            .state == CheckState::kOk);
   CHECK(check_dkms(kKver,
-                   std::string("zfs/2.1.11, 6.1.0-28-amd64, x86_64: installed (WARNING! Diff between built "
-                               "and installed module!)\n"),
+                   std::string(
+                       "zfs/2.1.11, 6.1.0-28-amd64, x86_64: installed (WARNING! Diff between built "
+                       "and installed module!)\n"),
                    true)
             .state == CheckState::kWarn);
   CheckItem added = check_dkms(kKver, std::string("zfs/2.1.11: added\n"), false);
@@ -302,8 +306,9 @@ TEST_CASE("image items: missing, complete, stale, without zfs/hostid/runtime") {
 }
 
 TEST_CASE("text and JSON output, exit status") {
-  std::vector<CheckItem> items = {{"zfs-module", CheckState::kOk, "fine", ""},
-                                  {"image", CheckState::kFail, "no image at \"/boot/x\"\n", "run `zinitrd build`"}};
+  std::vector<CheckItem> items = {
+      {"zfs-module", CheckState::kOk, "fine", ""},
+      {"image", CheckState::kFail, "no image at \"/boot/x\"\n", "run `zinitrd build`"}};
   std::string text = format_check_text(kKver, items);
   CHECK(text.find("  ok       zfs-module     fine\n") != std::string::npos);
   CHECK(text.find("  FAIL     image") != std::string::npos);
@@ -329,7 +334,8 @@ TEST_CASE("run_command captures stdout and the exit status") {
   CHECK_FALSE(run_command({"/nonexistent/zinitrd-no-such-program"}).ran);
 }
 
-TEST_CASE("run_checks on a fixture root without modules: every item answers, pool items from fakes") {
+TEST_CASE(
+    "run_checks on a fixture root without modules: every item answers, pool items from fakes") {
   TempDir t;
   write_file(t.path / "etc/hostid", hostid_bytes(243042830));
   write_file(t.path / "etc/zfs/zpool.cache", "binary nvlist, read through zdb");
@@ -340,7 +346,8 @@ TEST_CASE("run_checks on a fixture root without modules: every item answers, poo
   fake.answers["zfs version"] = {true, 1, ""};
   fake.answers["dpkg-query -W -f=${Version} zfsutils-linux"] = {true, 0, "2.1.11-1+deb12u1"};
   fake.answers["zdb -C -U " + cache] = {true, 0, kZdbCache};
-  fake.answers["findmnt -n -o FSTYPE,SOURCE --mountpoint " + t.path.string()] = {true, 0, "zfs   rpool/ROOT/debian\n"};
+  fake.answers["findmnt -n -o FSTYPE,SOURCE --mountpoint " + t.path.string()] = {
+      true, 0, "zfs   rpool/ROOT/debian\n"};
   fake.answers["zpool list -H -o name"] = {true, 0, "rpool\n"};
   fake.answers["zfs list -H -o name rpool/ROOT/debian"] = {true, 0, "rpool/ROOT/debian\n"};
   fake.answers["zpool get -H -o value bootfs rpool"] = {true, 0, "rpool/ROOT/debian\n"};
@@ -358,7 +365,8 @@ TEST_CASE("run_checks on a fixture root without modules: every item answers, poo
   CHECK(find(items, "root-dataset").state == CheckState::kOk);
   CHECK(find(items, "root-dataset").detail == "bootfs rpool/ROOT/debian exists");
   CHECK(find(items, "zpool-cache").state == CheckState::kWarn);  // tank is cached, not imported
-  CHECK(find(items, "image").detail == "no image at " + (t.path / "boot/initrd.img-6.1.0-28-amd64").string());
+  CHECK(find(items, "image").detail ==
+        "no image at " + (t.path / "boot/initrd.img-6.1.0-28-amd64").string());
   CHECK(check_exit_status(items) == 1);
 
   // Without the zfs module on the host: pool items are unknown, never failed.
@@ -372,15 +380,19 @@ TEST_CASE("run_checks on a fixture root without modules: every item answers, poo
 TEST_CASE("run_checks on the installed kernel with an image built by zinitrd") {
   std::string kver = installed_kver();
   if (kver.empty()) {
-    MESSAGE("SKIPPED: no Debian 6.1 kernel with a DKMS zfs.ko in /lib/modules (run scripts/setup-debian.sh)");
+    MESSAGE(
+        "SKIPPED: no Debian 6.1 kernel with a DKMS zfs.ko in /lib/modules (run "
+        "scripts/setup-debian.sh)");
     return;
   }
   TempDir t;
   std::string image = (t.path / "initrd.img").string();
-  std::string cmd = std::string(ZINITRD_BINARY_DIR) + "/bin/zinitrd build -q --kver " + kver + " -o " + image;
+  std::string cmd =
+      std::string(ZINITRD_BINARY_DIR) + "/bin/zinitrd build -q --kver " + kver + " -o " + image;
   REQUIRE(std::system(cmd.c_str()) == 0);
   FakeRunner fake;
-  fake.answers["dkms status -k " + kver] = {true, 0, "zfs/2.1.11, " + kver + ", x86_64: installed\n"};
+  fake.answers["dkms status -k " + kver] = {true, 0,
+                                            "zfs/2.1.11, " + kver + ", x86_64: installed\n"};
   fake.answers["zpool list -H -o name"] = {true, 1, ""};
   CheckOptions opt;
   opt.kver = kver;
