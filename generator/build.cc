@@ -7,10 +7,15 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
+#include <algorithm>
+#include <cstdlib>
 
 #include "boot_config.h"
 #include "elf_closure.h"
 #include "features.h"
+#include "host_only.h"
+#include "key_files.h"
 #include "image_tree.h"
 #include "kmod_closure.h"
 #include "output_file.h"
@@ -75,6 +80,8 @@ Status resolve_modules_pass(BuildState& s) {
     host = std::move(*probed);
   }
   std::vector<std::string> skipped_dirs;
+  for (const Feature* f : s.features)
+    for (const auto& e : f->kmods_exclude) (*kmod)->exclude(e);
   for (const Feature* f : s.features) {
     for (const auto& m : f->kmods) (*kmod)->request({m, true, true, f->name, f->kmod_hint});
     for (const auto& m : f->kmods_optional) (*kmod)->request({m, false, true, f->name, ""});
@@ -221,7 +228,51 @@ Status gather_files_pass(BuildState& s) {
   return Ok{};
 }
 
-// Pass 5 and 6: write the archive to a temporary file, then rename it over the old image.
+// Pass 5: the key files of encrypted roots (keylocation=file://): read by zfs load-key at boot.
+Status embed_keys_pass(BuildState& s) {
+  std::vector<KeyFile> keys;
+  for (const auto& spec : s.opt.keyfiles) keys.push_back(parse_keyfile_spec(spec));
+  // The system's own: when its "/" is a ZFS dataset mounted on this host, ask zfs.
+  std::ifstream mounts("/proc/self/mounts");
+  std::stringstream text;
+  text << mounts.rdbuf();
+  char* real = ::realpath(s.opt.root.c_str(), nullptr);
+  auto dataset = zfs_dataset_mounted_at(text.str(), real ? real : s.opt.root);
+  ::free(real);
+  if (dataset) {
+    auto found = dataset_key_files(*dataset, run_command);
+    if (!found)
+      s.report.warnings.push_back(found.error().message + ": key files of " + *dataset +
+                                  " are not embedded; name them in /etc/zinitrd.conf (keyfile = PATH)");
+    else
+      for (auto& k : *found)
+        if (std::none_of(keys.begin(), keys.end(), [&](const KeyFile& o) { return o.dest == k.dest; }))
+          keys.push_back(std::move(k));
+  }
+  std::vector<std::string> embedded;
+  for (const auto& k : keys) {
+    // The root's copy, else the host's (an installer may keep the key outside the target).
+    std::string host = s.root.exists(k.source) ? s.root.host_path(k.source) : k.source;
+    struct stat st;
+    if (::stat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      s.problems.push_back("key file " + k.source + (k.encroot.empty() ? "" : " (keylocation of " + k.encroot + ")") +
+                           ": not found in " + s.root.root() + (s.root.is_host() ? "" : " nor on this host") +
+                           ": without it the pool asks for a key at boot; restore it or change keylocation");
+      continue;
+    }
+    if (auto st2 = s.tree.add_file(k.dest, host, 0600); !st2) {
+      s.problems.push_back(st2.error().message);
+      continue;
+    }
+    embedded.push_back(k.dest + (k.encroot.empty() ? "" : " (" + k.encroot + ")"));
+  }
+  if (!embedded.empty())
+    s.report.notes.push_back("the image carries encryption key" + std::string(embedded.size() > 1 ? "s " : " ") +
+                             join(embedded, ", ") + ": it is written mode 0600; keep copies of it private");
+  return Ok{};
+}
+
+// Pass 6 and 7: write the archive to a temporary file, then rename it over the old image.
 Status write_pass(BuildState& s, OutputFile& out) {
   auto written = write_image(s.tree, s.opt.write, out.fd());
   if (!written) return out.explain(written.error());
@@ -254,6 +305,7 @@ Result<BuildReport> build_image(const BuildOptions& opt) {
   if (auto st = timed("resolve modules", [&] { return resolve_modules_pass(s); }); !st) return st.error();
   if (auto st = timed("resolve ELF closure", [&] { return resolve_elf_pass(s); }); !st) return st.error();
   if (auto st = timed("gather files", [&] { return gather_files_pass(s); }); !st) return st.error();
+  if (auto st = timed("embed key files", [&] { return embed_keys_pass(s); }); !st) return st.error();
   if (auto st = check_problems(s); !st) return st.error();
 
   auto out = OutputFile::create(opt.output);

@@ -1,7 +1,7 @@
 // build.h: `zinitrd build`, as a pipeline of named passes.
 //
 //   plan features -> resolve kernel modules -> resolve ELF closure -> gather files ->
-//   write cpio + compress -> atomic rename
+//   embed key files -> write cpio + compress -> atomic rename
 //
 // Each pass is a function in build.cc with one short comment; `--stats` prints their times.
 // Nothing is written to the output until every input has resolved: a build that cannot produce
@@ -29,6 +29,7 @@ struct BuildOptions {
   std::vector<std::string> includes;      ///< "SRC[:DST]": host files copied as they are
   std::vector<std::string> installs;      ///< programs (with ELF closure) from the root
   std::vector<std::string> kmods;         ///< extra kernel modules loaded at boot
+  std::vector<std::string> keyfiles;      ///< "SRC[:DST]": encryption key files (mode 0600)
   std::string runtime;                    ///< host path of the runtime binary (zinitrd's init)
   std::string init;                       ///< replacement /init (host path), empty = the runtime
   bool host_only = false;                 ///< only the drivers of the root pool's devices
@@ -45,6 +46,7 @@ struct PassTime {
 /// What a successful build did.
 struct BuildReport {
   std::vector<std::string> warnings;  ///< non-fatal: what was skipped and why
+  std::vector<std::string> notes;     ///< what the user must know (e.g. the image carries a key)
   std::vector<std::string> features;  ///< planned features, in order
   std::vector<PassTime> passes;
   WriteStats written;

@@ -1,7 +1,7 @@
 // cli.cc: parses `zinitrd build|ls|cat|extract`, applies configuration files and defaults, and
 // reports results and errors once. Options come from the command line first, then from
 // ROOT/etc/zinitrd.conf and ROOT/etc/zinitrd.conf.d/*.conf (INI, same names): the command line
-// wins, and list options (add, omit, include, install, kmod) accumulate across all sources.
+// wins, and list options (add, omit, include, install, kmod, keyfile) accumulate across all sources.
 #include "cli.h"
 
 #include <sys/stat.h>
@@ -99,6 +99,7 @@ po::options_description build_options() {
       ("include", po::value<std::vector<std::string>>()->composing(), "copy host file SRC[:DST] into the image")
       ("install", po::value<std::vector<std::string>>()->composing(), "add a program and its libraries")
       ("kmod", po::value<std::vector<std::string>>()->composing(), "add a kernel module, loaded at boot")
+      ("keyfile", po::value<std::vector<std::string>>()->composing(), "embed ZFS key file SRC[:DST] (mode 0600)")
       ("init", po::value<std::string>(), "use this program as /init instead of zinitrd's runtime")
       ("host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")
       ("generic", po::bool_switch(), "every storage driver, loaded by device (the default)")
@@ -163,6 +164,7 @@ int cmd_build(const std::vector<std::string>& args) {
   opt.includes = list<std::string>(vm, "include");
   opt.installs = list<std::string>(vm, "install");
   opt.kmods = list<std::string>(vm, "kmod");
+  opt.keyfiles = list<std::string>(vm, "keyfile");
   opt.runtime = data_dir() / "init";
   if (vm.count("init")) opt.init = vm["init"].as<std::string>();
   if (vm["host-only"].as<bool>() && vm["generic"].as<bool>())
@@ -180,6 +182,8 @@ int cmd_build(const std::vector<std::string>& args) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!quiet)
     for (const auto& w : report->warnings) std::fprintf(stderr, "zinitrd: warning: %s\n", w.c_str());
+  if (!quiet)
+    for (const auto& n : report->notes) std::fprintf(stderr, "zinitrd: note: %s\n", n.c_str());
   if (verbose) {
     std::string f;
     for (const auto& n : report->features) f += " " + n;

@@ -45,6 +45,12 @@ std::string read_line(const fs::path& p) {
 }  // namespace
 
 Result<std::string> zfs_pool_mounted_at(std::string_view mounts_text, std::string_view mountpoint) {
+  auto dataset = zfs_dataset_mounted_at(mounts_text, mountpoint);
+  if (!dataset) return dataset.error();
+  return dataset->substr(0, dataset->find('/'));
+}
+
+Result<std::string> zfs_dataset_mounted_at(std::string_view mounts_text, std::string_view mountpoint) {
   std::istringstream in{std::string(mounts_text)};
   std::string line, found;
   while (std::getline(in, line)) {
@@ -55,7 +61,7 @@ Result<std::string> zfs_pool_mounted_at(std::string_view mounts_text, std::strin
   }
   if (found.empty())
     return Error::msg("'" + std::string(mountpoint) + "' is not a mounted ZFS dataset on this host");
-  return found.substr(0, found.find('/'));
+  return found;
 }
 
 std::vector<std::string> parse_zpool_vdevs(std::string_view output) {

@@ -41,7 +41,8 @@ Failure key_failure(const EncryptionRoot& root, std::string summary, const KeyAt
   return f;
 }
 
-// The typed-secret flow for ROOT: secrets that unlocked other roots first, then up to TRIES prompts.
+// The typed-secret flow for ROOT: secrets that unlocked other roots first, then up to TRIES
+// prompts.
 std::optional<Failure> prompt_for(const EncryptionRoot& root, const KeyOptions& options,
                                   const KeyIo& io, std::vector<std::string>& good) {
   const bool hex = root.keyformat == "hex";
@@ -70,8 +71,7 @@ std::optional<Failure> prompt_for(const EncryptionRoot& root, const KeyOptions& 
     }
     last = io.load(root, &*typed);
     if (last.ok) {
-      if (!hex && std::find(good.begin(), good.end(), *typed) == good.end())
-        good.push_back(*typed);
+      if (!hex && std::find(good.begin(), good.end(), *typed) == good.end()) good.push_back(*typed);
       wipe(*typed);
       return std::nullopt;
     }
@@ -111,8 +111,8 @@ bool format_allows_prompt(std::string_view keyformat) {
   return keyformat == "passphrase" || keyformat == "hex";
 }
 
-std::optional<Failure> load_keys(const std::vector<EncryptionRoot>& roots, const KeyOptions& options,
-                                 const KeyIo& io) {
+std::optional<Failure> load_keys(const std::vector<EncryptionRoot>& roots,
+                                 const KeyOptions& options, const KeyIo& io) {
   std::vector<std::string> good;  // passphrases that unlocked a root, tried on the next ones
   struct Wiper {
     std::vector<std::string>& v;
@@ -154,7 +154,8 @@ std::optional<Failure> load_keys(const std::vector<EncryptionRoot>& roots, const
           Failure f = key_failure(root, "its key file " + path + " is missing", nullptr);
           f.hints.push_back("rebuild the image on the system that has " + path +
                             " (zinitrd embeds the key files of keylocation=file://), or name it "
-                            "in /etc/zinitrd.conf: keyfile = " + path);
+                            "in /etc/zinitrd.conf: keyfile = " +
+                            path);
           f.hints.push_back("in the rescue shell: put the key at " + path + ", then exit");
           return f;
         }
@@ -167,7 +168,8 @@ std::optional<Failure> load_keys(const std::vector<EncryptionRoot>& roots, const
     }
     KeyAttempt a = io.load(root, nullptr);
     if (!a.ok) {
-      Failure f = key_failure(root, "keylocation=" + root.keylocation + " did not give its key", &a);
+      Failure f =
+          key_failure(root, "keylocation=" + root.keylocation + " did not give its key", &a);
       f.hints.push_back("in the rescue shell: zfs load-key -L prompt " + root.name + ", then exit");
       return f;
     }

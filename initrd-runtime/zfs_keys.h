@@ -57,7 +57,8 @@ struct KeyAttempt {
   std::string status;   ///< "exit code 255"...
 };
 
-/// What load_keys needs from the system; the runtime's talks to zfs and the consoles, tests fake it.
+/// What load_keys needs from the system; the runtime's talks to zfs and the consoles, tests fake
+/// it.
 struct KeyIo {
   /// Runs `zfs load-key` for ROOT: SECRET on its stdin when given (with `-L prompt` unless
   /// keylocation=prompt), else from the key location itself.
@@ -72,8 +73,8 @@ struct KeyIo {
 
 /// Loads the keys of ROOTS (those with keystatus=available are skipped) as described above.
 /// Stops at the first root that cannot be unlocked and returns why. Nullopt on success.
-std::optional<Failure> load_keys(const std::vector<EncryptionRoot>& roots, const KeyOptions& options,
-                                 const KeyIo& io);
+std::optional<Failure> load_keys(const std::vector<EncryptionRoot>& roots,
+                                 const KeyOptions& options, const KeyIo& io);
 
 /// The device paths to prompt on for console= values CONSOLES: /dev/NAME for each, options after
 /// ',' dropped, duplicates and "null" skipped, in order (pure).

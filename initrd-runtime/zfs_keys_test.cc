@@ -116,8 +116,10 @@ TEST_CASE("one passphrase typed is tried on the other roots before asking again"
   CHECK_FALSE(load_keys(roots, KeyOptions{}, fake.io()));
   CHECK(fake.prompts.size() == 2);  // for a, and for c (shared did not unlock c)
   CHECK(fake.prompts[1].find("'c'") != std::string::npos);
-  CHECK(fake.loaded == std::map<std::string, std::string>{{"a", "shared"}, {"b", "shared"}, {"c", "other"}});
-  CHECK(fake.loads == std::vector<std::string>{"a <- shared", "b <- shared", "c <- shared", "c <- other"});
+  CHECK(fake.loaded ==
+        std::map<std::string, std::string>{{"a", "shared"}, {"b", "shared"}, {"c", "other"}});
+  CHECK(fake.loads ==
+        std::vector<std::string>{"a <- shared", "b <- shared", "c <- shared", "c <- other"});
 }
 
 TEST_CASE("a wrong passphrase is not retried on other roots") {
@@ -171,8 +173,8 @@ TEST_CASE("a passphrase whose key file does not appear is asked for after the wa
   fake.typed = {"pw"};
   KeyOptions opt;
   opt.file_wait_ms = 1234;
-  CHECK_FALSE(load_keys({{"late", "passphrase", "file:///run/late.key", "unavailable"}}, opt,
-                        fake.io()));
+  CHECK_FALSE(
+      load_keys({{"late", "passphrase", "file:///run/late.key", "unavailable"}}, opt, fake.io()));
   CHECK(fake.waited == std::vector<int64_t>{1234});
   REQUIRE(fake.prompts.size() == 1);
   CHECK(fake.said.at(0).find("did not appear") != std::string::npos);

@@ -14,7 +14,7 @@ namespace {
 // Local properties a clone must not be given: encryption is inherited from the origin (zfs
 // refuses otherwise), creation-time-only ones cannot be set, canmount is ours to choose.
 constexpr std::string_view kNotCopied[] = {
-    "canmount",     "encryption",     "keyformat", "keylocation", "pbkdf2iters",
+    "canmount",      "encryption",      "keyformat", "keylocation", "pbkdf2iters",
     "normalization", "casesensitivity", "utf8only",  "volsize",     "volblocksize",
 };
 
@@ -64,7 +64,8 @@ std::optional<Failure> rollback(const ZfsTools& tools, const std::string& datase
     auto r = tools.zfs({"rollback", "-r", s});
     if (!r) return ZfsTools::failure("mount", "cannot run zfs", r.error());
     if (!r->ok()) {
-      Failure f = ZfsTools::failure("mount", "cannot roll back to '" + s + "' (" + origin + ")", *r);
+      Failure f =
+          ZfsTools::failure("mount", "cannot roll back to '" + s + "' (" + origin + ")", *r);
       f.hints.push_back(
           "a clone of a newer snapshot prevents it: promote or destroy the clone in the rescue "
           "shell, or boot without bootfs.rollback");
@@ -91,7 +92,8 @@ std::optional<Failure> snapshot(const ZfsTools& tools, const std::string& datase
                name.c_str());
     return std::nullopt;
   }
-  Failure f = ZfsTools::failure("mount", "cannot take the snapshot '" + name + "' (" + origin + ")", *r);
+  Failure f =
+      ZfsTools::failure("mount", "cannot take the snapshot '" + name + "' (" + origin + ")", *r);
   f.hints.push_back("boot without bootfs.snapshot to skip it (e.g. when the pool is full)");
   return f;
 }
@@ -109,8 +111,7 @@ std::optional<Failure> clone(const ZfsTools& tools, std::string& dataset, const 
   if (!props->ok())
     return ZfsTools::failure("mount", "cannot read the properties of '" + dataset + "'", *props);
   const std::string target = clone_target(dataset, snap);
-  auto existing =
-      tools.zfs({"list", "-H", "-o", "name,origin", "-t", "filesystem", "-r", target});
+  auto existing = tools.zfs({"list", "-H", "-o", "name,origin", "-t", "filesystem", "-r", target});
   std::string why;
   auto plan = plan_clone(dataset, snap, snaps, props->output,
                          existing && existing->ok() ? existing->output : std::string(), why);
@@ -161,8 +162,8 @@ std::string snapshot_name_or_default(std::string_view requested, std::string_vie
 bool valid_snapshot_name(std::string_view name) {
   if (name.empty() || name.size() > 255) return false;
   for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-' || c == ':' || c == '.' || c == ' '))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == ':' || c == '.' || c == ' '))
       return false;
   return true;
 }
@@ -260,7 +261,8 @@ std::optional<Failure> prepare_snapshot_boot(const ZfsTools& tools, const Snapsh
       return f;
   }
   if (!request.clone_from.empty())
-    return clone(tools, dataset, request.clone_from, "root=zfs:" + dataset + "@" + request.clone_from);
+    return clone(tools, dataset, request.clone_from,
+                 "root=zfs:" + dataset + "@" + request.clone_from);
   return std::nullopt;
 }
 

@@ -54,8 +54,8 @@ std::string clone_target(const std::string& dataset, const std::string& snap);
 
 /// One `zfs clone` of a clone boot.
 struct CloneStep {
-  std::string snapshot;  ///< "rpool/ROOT/debian/usr@snap"
-  std::string target;    ///< "rpool/ROOT/debian_snap/usr"
+  std::string snapshot;                                    ///< "rpool/ROOT/debian/usr@snap"
+  std::string target;                                      ///< "rpool/ROOT/debian_snap/usr"
   std::vector<std::pair<std::string, std::string>> props;  ///< -o PROP=VALUE, canmount first
   bool exists = false;  ///< made by an earlier boot: nothing to do
   bool operator==(const CloneStep&) const = default;
@@ -64,7 +64,8 @@ struct CloneStep {
 /// The clones of a boot of DATASET@SNAP: SNAPSHOTS from tree_snapshots, LOCAL_PROPS from `zfs get
 /// -H -o name,property,value -s local -t filesystem -r all DATASET`, EXISTING from `zfs list -H -o
 /// name,origin -t filesystem -r TARGET` ("" when the target does not exist). A descendant whose
-/// parent has no @SNAP is left out. Empty with WHY set when an existing dataset is in the way (pure).
+/// parent has no @SNAP is left out. Empty with WHY set when an existing dataset is in the way
+/// (pure).
 std::vector<CloneStep> plan_clone(const std::string& dataset, const std::string& snap,
                                   const std::vector<std::string>& snapshots,
                                   std::string_view local_props, std::string_view existing,
