@@ -77,11 +77,11 @@ std::optional<Failure> prompt_for(const EncryptionRoot& root, const KeyOptions& 
     }
     wipe(*typed);
     if (attempt < options.tries)
-      io.say("wrong " + std::string(hex ? "key" : "passphrase") + " for '" + root.name + "'");
+      io.say("wrong " + std::string(hex ? "key" : "passphrase") + " for '" + root.name + "'" +
+             (last.output.empty() ? std::string() : " (zfs: " + last.output + ")"));
   }
   Failure f = key_failure(
       root, std::to_string(options.tries) + " wrong " + (hex ? "keys" : "passphrases"), &last);
-  f.output.clear();  // "Key load error: Incorrect key provided" three times says nothing more
   f.hints.push_back("in the rescue shell: zfs load-key " + root.name +
                     " (it asks again), then exit to continue the boot");
   f.hints.push_back("or exit the rescue shell at once to be asked " +
@@ -309,7 +309,7 @@ std::optional<Failure> load_encryption_keys(const ZfsTools& tools,
     a.ok = run->ok();
     a.output = std::string(trim(run->output));
     a.status = run->describe();
-    if (!a.ok) log_info("%s: %s (%s)", a.command.c_str(), a.output.c_str(), a.status.c_str());
+    if (!a.ok) log_debug("%s: %s (%s)", a.command.c_str(), a.output.c_str(), a.status.c_str());
     return a;
   };
   io.ask = [&](const std::string& prompt) { return ask_without_echo(options.consoles, prompt); };

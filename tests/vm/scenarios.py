@@ -16,6 +16,7 @@ import argparse
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import sys
 import time
@@ -92,6 +93,8 @@ def run(paths, name, echo=False):
     k = vmlib.kver()
     disks = dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, k)))
     img = test_image(paths, k, sc.image_args)
+    if getattr(sc, "check_image", None):  # e.g. an image that carries a key must be private
+        sc.check_image(img)
     attach = [disks[d] for d in sc.disks]
     hotplug = sc.hotplug
     extra = []
@@ -116,6 +119,9 @@ def run(paths, name, echo=False):
             secs, m = vm.expect(MARKER)
             got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4))
             want = dict(root=sc.root, usr=sc.usr, pid="1", mode=sc.mode)
+            if getattr(sc, "extra", None) is not None:  # extra= of the marker (guest_init.sh)
+                extra = re.search(r" extra=(\S*)$", m.group(5))
+                got["extra"], want["extra"] = extra and extra.group(1), sc.extra
             if got != want:
                 raise AssertionError(f"{name}: booted, but saw {got}, expected {want}")
             vm.wait_exit(60)
