@@ -129,6 +129,10 @@ TEST_CASE("a real image for the installed kernel: complete, mode 0600, byte-iden
                         "/usr/lib/zinitrd/init", "/virtio_blk.ko", "/ahci.ko", "/nvme.ko"})
     CHECK_MESSAGE(has(p), p);
   if (fs::exists("/etc/hostid")) CHECK(has("/etc/hostid"));
+  // storage's kmod-exclude: network-carried storage and non-root devices stay out, real HBAs in.
+  for (const char* p : {"/iscsi_tcp.ko", "/fcoe.ko", "/bnx2fc.ko", "/aoe.ko", "/zram.ko", "/st.ko"})
+    CHECK_MESSAGE(!has(p), p);
+  CHECK(has("/lpfc.ko"));
 
   auto text = read_image_member((outdir / "a.img").string(), kBootConfigPath);
   REQUIRE(text.ok());

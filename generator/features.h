@@ -10,6 +10,8 @@
 //   kmod-optional    = the same, missing => warning
 //   kmod-coldplug    = module names or directories under lib/modules/KVER (ending in '/'),
 //                      included with their aliases and loaded only when a device matches
+//   kmod-exclude     = module names or directories (ending in '/') left out of the
+//                      kmod-coldplug directories (still included when something depends on them)
 //   kmod-hint        = text appended when a `kmod` module is missing ({kver} is expanded)
 //   program          = programs (name or absolute path) + ELF closure; missing => build fails
 //   program-optional = the same, missing => skipped silently
@@ -41,7 +43,7 @@ struct Feature {
   std::vector<std::string> requires_;
   When when = When::kOnRequest;
   std::string when_path;  ///< kIfExists: in-root path whose existence enables the feature
-  std::vector<std::string> kmods, kmods_optional, kmods_coldplug;
+  std::vector<std::string> kmods, kmods_optional, kmods_coldplug, kmods_exclude;
   std::string kmod_hint;
   std::vector<std::string> programs, programs_optional;
   std::vector<std::string> libraries, libraries_optional;

@@ -150,6 +150,8 @@ struct KmodClosure::Impl {
     std::string subdir, requested_by;
   };
   std::vector<DirRequest> dir_requests;
+  std::vector<std::string> excluded_dirs;          // relative to the modules dir, ending in '/'
+  std::unordered_set<std::string> excluded_names;  // normalised module names
 
   // One included module while resolving.
   struct Node {
@@ -317,6 +319,27 @@ struct KmodClosure::Impl {
   }
 
   void read_modinfo(Node& n, kmod_module* mod) {
+    // libkmod opens the module at its host path and would follow an absolute symlink there to the
+    // host's file: under --root, a module reached through symlinks is read at its in-root target,
+    // through a module object of a scratch context (ctx already has one of that name).
+    CtxPtr scratch;
+    ModulePtr target;
+    if (!root.is_host()) {
+      auto resolved = root.resolve(n.root_path);
+      if (!resolved) {
+        n.problem = n.root_path + " cannot be read: " + resolved.error().message + " (run `depmod " +
+                    kver + "` if it was removed)";
+        return;
+      }
+      static const char* const kNoConfig[] = {nullptr};
+      kmod_module* raw_target = nullptr;
+      if (!resolved->links.empty() && (scratch.reset(kmod_new(nullptr, kNoConfig)), scratch) &&
+          kmod_module_new_from_path(scratch.get(), root.host_path(resolved->path).c_str(),
+                                    &raw_target) == 0) {
+        target.reset(raw_target);
+        mod = target.get();
+      }
+    }
     kmod_list* raw = nullptr;
     int err = kmod_module_get_info(mod, &raw);
     InfoListPtr info(raw);
@@ -378,8 +401,11 @@ struct KmodClosure::Impl {
     std::vector<std::string> names;
     for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
+      std::string rel = it->path().lexically_relative(modules_host_dir).string();
+      bool skip = std::any_of(excluded_dirs.begin(), excluded_dirs.end(),
+                              [&](const std::string& e) { return rel.starts_with(e); });
       std::string name = module_name_from_file(it->path().filename().string());
-      if (!name.empty()) names.push_back(std::move(name));
+      if (!skip && !name.empty() && !excluded_names.count(name)) names.push_back(std::move(name));
     }
     if (ec)
       out.warnings.push_back("reading " + dir.string() + ": " + ec.message() + " (some modules skipped)");
@@ -600,6 +626,14 @@ KmodClosure::KmodClosure(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 KmodClosure::~KmodClosure() = default;
 
 void KmodClosure::request(KmodRequest request) { impl_->requests.push_back(std::move(request)); }
+
+void KmodClosure::exclude(std::string_view name_or_subdir) {
+  std::string e(name_or_subdir);
+  if (!e.empty() && e.back() == '/')
+    impl_->excluded_dirs.push_back(e);
+  else
+    impl_->excluded_names.insert(normalize_module_name(e));
+}
 
 void KmodClosure::request_directory(std::string_view subdir, std::string_view requested_by) {
   impl_->dir_requests.push_back({std::string(subdir), std::string(requested_by)});

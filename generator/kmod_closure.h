@@ -52,6 +52,10 @@ class KmodClosure {
   /// included with aliases, not loaded unconditionally. A missing directory is a warning.
   void request_directory(std::string_view subdir, std::string_view requested_by);
 
+  /// Leaves module NAME, or every module below SUBDIR/ (ending in '/'), out of directory requests.
+  /// Modules that an included module depends on are included all the same.
+  void exclude(std::string_view name_or_subdir);
+
   /// Resolves everything requested so far.
   ModuleClosure resolve();
 
