@@ -57,7 +57,7 @@ struct BootRequest {
   RootKind root_kind = RootKind::kNone;
   std::string dataset;      ///< kDataset: "pool/a/b" ('+' already decoded to ' ')
   std::string pool;         ///< kDataset: the pool part of dataset
-  std::string snapshot;     ///< "SNAP" of root=zfs:POOL/DS@SNAP (not supported yet)
+  std::string snapshot;     ///< "SNAP" of root=zfs:POOL/DS@SNAP: the clone is booted
   std::string root_origin;  ///< the parameter that chose the root, for messages
   std::string root_error;   ///< kInvalid/kForeign: why, and what to write instead
 
@@ -80,9 +80,9 @@ struct BootRequest {
   int loglevel = -1;                  ///< loglevel=, -1 when not given
   std::vector<std::string> consoles;  ///< console= values
 
-  bool bootfs_snapshot = false;  ///< bootfs.snapshot[=NAME] (not supported yet)
+  bool bootfs_snapshot = false;  ///< bootfs.snapshot[=NAME] (zfs_snapshot.h)
   std::string bootfs_snapshot_name;
-  bool bootfs_rollback = false;  ///< bootfs.rollback[=NAME] (not supported yet)
+  bool bootfs_rollback = false;  ///< bootfs.rollback[=NAME] (zfs_snapshot.h)
   std::string bootfs_rollback_name;
 
   std::vector<std::string> diagnostics;  ///< one sentence per ignored or malformed parameter

@@ -101,7 +101,7 @@ TEST_CASE("'+' decodes to a space, trailing slashes go") {
   check_dataset("root=\"zfs:rpool/ROOT/with space\"", "rpool/ROOT/with space");
 }
 
-TEST_CASE("snapshots are parsed (booting them is a later issue)") {
+TEST_CASE("snapshots are parsed (zfs_snapshot.h boots them)") {
   BootRequest r = parse("root=zfs:rpool/ROOT/debian@before-upgrade");
   CHECK(r.root_kind == RootKind::kDataset);
   CHECK(r.dataset == "rpool/ROOT/debian");
