@@ -14,22 +14,14 @@
 #include <fstream>
 #include <map>
 
+#include "test_support.h"
+
 namespace fs = std::filesystem;
 
-// Shows both sides of a failed comparison of path lists.
-namespace doctest {
-template <>
-struct StringMaker<std::vector<std::string>> {
-  static String convert(const std::vector<std::string>& v) {
-    std::string s = "{";
-    for (const auto& e : v) s += (s.size() > 1 ? ", \"" : "\"") + e + "\"";
-    return (s + "}").c_str();
-  }
-};
-}  // namespace doctest
 using zinitrd::gen::ElfClosure;
 using zinitrd::gen::ElfClosureResult;
 using zinitrd::gen::RootFs;
+using zinitrd::test::TempDir;
 
 namespace {
 
@@ -85,10 +77,6 @@ void check_against_ldd(const std::string& program) {
 class ElfRoot {
  public:
   ElfRoot() {
-    std::string tmpl = (fs::temp_directory_path() / "zinitrd-elf-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
-    build_ = dir_ + "-build";
     fs::create_directories(build_);
     fs::create_directories(dir_ + "/lib/x86_64-linux-gnu");
     fs::create_directories(dir_ + "/lib64");
@@ -98,10 +86,6 @@ class ElfRoot {
                   dir_ + "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
     fs::create_symlink("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
                        dir_ + "/lib64/ld-linux-x86-64.so.2");
-  }
-  ~ElfRoot() {
-    fs::remove_all(dir_);
-    fs::remove_all(build_);
   }
   const std::string& dir() const { return dir_; }
   std::string path(const std::string& in_root) const { return dir_ + in_root; }
@@ -142,8 +126,7 @@ class ElfRoot {
   }
 
   void text(const std::string& in_path, const std::string& content) {
-    fs::create_directories(fs::path(dir_ + in_path).parent_path());
-    std::ofstream(dir_ + in_path) << content;
+    zinitrd::test::write_file(dir_ + in_path, content);
   }
 
   static void shell(const std::string& cmd) {
@@ -152,8 +135,9 @@ class ElfRoot {
   }
 
  private:
-  std::string dir_;
-  std::string build_;
+  TempDir tmp_{"zinitrd-elf"};
+  std::string dir_ = (tmp_ / "root").string();     // the fixture root
+  std::string build_ = (tmp_ / "build").string();  // sources and link-time copies, outside it
 };
 
 const std::vector<std::string> kLibc = {"/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",

@@ -3,34 +3,19 @@
 #include "features.h"
 
 #include <doctest/doctest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
+
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 using namespace zinitrd;
 using namespace zinitrd::gen;
+using zinitrd::test::TempDir;
+using zinitrd::test::write_file;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "zinitrd-feat-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-void write_file(const fs::path& p, std::string_view text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-}
 
 Feature make(std::string name, Feature::When when, std::vector<std::string> requires_ = {},
              std::string when_path = {}) {
@@ -122,30 +107,30 @@ TEST_CASE("feature parse: errors name file and line") {
 }
 
 TEST_CASE("feature load: later directories replace, folders without feature.conf skipped") {
-  TempDir t;
-  write_file(t.path / "a/base/feature.conf", "description = builtin base\nwhen = always\n");
-  write_file(t.path / "a/zfs/feature.conf", "requires = base\n");
-  write_file(t.path / "a/notes/README", "not a feature\n");
-  write_file(t.path / "b/base/feature.conf", "description = local base\n");
-  auto all = load_features({(t.path / "a").string(), (t.path / "missing").string(), (t.path / "b").string()});
+  TempDir t("zinitrd-feat");
+  write_file(t / "a/base/feature.conf", "description = builtin base\nwhen = always\n");
+  write_file(t / "a/zfs/feature.conf", "requires = base\n");
+  write_file(t / "a/notes/README", "not a feature\n");
+  write_file(t / "b/base/feature.conf", "description = local base\n");
+  auto all = load_features({(t / "a").string(), (t / "missing").string(), (t / "b").string()});
   REQUIRE_MESSAGE(all.ok(), (all.ok() ? "" : all.error().message));
   REQUIRE(all->size() == 2);
   CHECK((*all)[0].name == "base");
   CHECK((*all)[0].description == "local base");
   CHECK((*all)[0].when == Feature::When::kOnRequest);
-  CHECK((*all)[0].dir == (t.path / "b/base").string());
+  CHECK((*all)[0].dir == (t / "b/base").string());
   CHECK((*all)[1].name == "zfs");
 
-  write_file(t.path / "b/bad/feature.conf", "when = always\nfoo = bar\n");
-  auto bad = load_features({(t.path / "a").string(), (t.path / "b").string()});
+  write_file(t / "b/bad/feature.conf", "when = always\nfoo = bar\n");
+  auto bad = load_features({(t / "a").string(), (t / "b").string()});
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().message == (t.path / "b/bad/feature.conf").string() + ":2: unknown key 'foo'");
+  CHECK(bad.error().message == (t / "b/bad/feature.conf").string() + ":2: unknown key 'foo'");
 }
 
 TEST_CASE("feature plan: order, conditions, add, omit") {
-  TempDir t;
-  write_file(t.path / "etc/crypttab", "");
-  RootFs root(t.path.string());
+  TempDir t("zinitrd-feat");
+  write_file(t / "etc/crypttab", "");
+  RootFs root(t.path().string());
   std::vector<Feature> all = {
       make("base", Feature::When::kAlways),
       make("crypt", Feature::When::kIfExists, {"base"}, "/etc/crypttab"),

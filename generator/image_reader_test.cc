@@ -13,45 +13,19 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "fd.h"
 #include "image_writer.h"
+#include "test_support.h"
 
 namespace zinitrd::gen {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char templ[] = "/tmp/zinitrd-reader-XXXXXX";
-    REQUIRE(mkdtemp(templ) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& content) {
-  std::ofstream(path, std::ios::binary) << content;
-}
+using test::slurp;
+using test::TempDir;
+using test::write_file;
 
 std::string image_of(const ImageTree& tree, Compression c) {
   char templ[] = "/tmp/zinitrd-img-XXXXXX";
@@ -117,7 +91,7 @@ bool any_contains(const std::vector<std::string>& lines, const std::string& what
 }  // namespace
 
 TEST_CASE("image reader: early uncompressed cpio + padding + zstd cpio, segments and last-wins") {
-  TempDir tmp;
+  TempDir tmp("zinitrd-reader");
   ImageTree early;
   REQUIRE(early.add_data("/kernel/x86/microcode/GenuineIntel.bin", "ucode").ok());
   REQUIRE(early.add_data("/etc/motd", "early").ok());
@@ -127,9 +101,9 @@ TEST_CASE("image reader: early uncompressed cpio + padding + zstd cpio, segments
   std::string a = image_of(early, Compression::kNone);
   CHECK(a.size() % 4 == 0);
   std::string img = a + std::string(512, '\0') + image_of(main, Compression::kZstd);
-  spit(tmp / "img", img);
+  write_file(tmp / "img", img);
 
-  auto members = list_image(tmp / "img");
+  auto members = list_image((tmp / "img").string());
   if (!members) FAIL(members.error().message);
   std::vector<std::string> got;
   for (const auto& m : *members)
@@ -145,37 +119,37 @@ TEST_CASE("image reader: early uncompressed cpio + padding + zstd cpio, segments
                                    "1 zstd /init"};
   CHECK(got == want);
 
-  auto motd = read_image_member(tmp / "img", "/etc/motd");
+  auto motd = read_image_member((tmp / "img").string(), "/etc/motd");
   REQUIRE(motd.ok());
   CHECK(*motd == "main");
-  auto ucode = read_image_member(tmp / "img", "kernel/x86/microcode/GenuineIntel.bin");
+  auto ucode = read_image_member((tmp / "img").string(), "kernel/x86/microcode/GenuineIntel.bin");
   REQUIRE(ucode.ok());
   CHECK(*ucode == "ucode");
 
   // zstd frames are measured, so a segment after a compressed one is read too.
-  spit(tmp / "img2", image_of(main, Compression::kZstd) + a);
-  auto m2 = list_image(tmp / "img2");
+  write_file(tmp / "img2", image_of(main, Compression::kZstd) + a);
+  auto m2 = list_image((tmp / "img2").string());
   REQUIRE(m2.ok());
   CHECK(m2->back().segment == 1);
   CHECK(m2->back().compression == "none");
-  auto motd2 = read_image_member(tmp / "img2", "/etc/motd");
+  auto motd2 = read_image_member((tmp / "img2").string(), "/etc/motd");
   REQUIRE(motd2.ok());
   CHECK(*motd2 == "early");
 }
 
 TEST_CASE("image reader: names are normalised, symlinks inside the image are followed") {
-  TempDir tmp;
-  spit(tmp / "img", raw_archive({
-                        {"./usr", S_IFDIR | 0755, ""},
-                        {"usr/lib", S_IFDIR | 0755, ""},
-                        {"/usr/lib/libc.so.6", S_IFREG | 0644, "libc"},
-                        {"lib", S_IFLNK | 0777, "usr/lib"},
-                        {"lib64", S_IFLNK | 0777, "/lib"},
-                        {"usr/lib/libc.so", S_IFLNK | 0777, "../lib/./libc.so.6"},
-                        {"loop1", S_IFLNK | 0777, "loop2"},
-                        {"loop2", S_IFLNK | 0777, "loop1"},
-                    }));
-  auto members = list_image(tmp / "img");
+  TempDir tmp("zinitrd-reader");
+  write_file(tmp / "img", raw_archive({
+                              {"./usr", S_IFDIR | 0755, ""},
+                              {"usr/lib", S_IFDIR | 0755, ""},
+                              {"/usr/lib/libc.so.6", S_IFREG | 0644, "libc"},
+                              {"lib", S_IFLNK | 0777, "usr/lib"},
+                              {"lib64", S_IFLNK | 0777, "/lib"},
+                              {"usr/lib/libc.so", S_IFLNK | 0777, "../lib/./libc.so.6"},
+                              {"loop1", S_IFLNK | 0777, "loop2"},
+                              {"loop2", S_IFLNK | 0777, "loop1"},
+                          }));
+  auto members = list_image((tmp / "img").string());
   REQUIRE(members.ok());
   CHECK((*members)[0].path == "/usr");
   CHECK((*members)[1].path == "/usr/lib");
@@ -185,67 +159,67 @@ TEST_CASE("image reader: names are normalised, symlinks inside the image are fol
   for (const char* p :
        {"/usr/lib/libc.so.6", "/lib/libc.so.6", "/lib64/libc.so", "lib64/../lib/libc.so.6"}) {
     CAPTURE(p);
-    auto c = read_image_member(tmp / "img", p);
+    auto c = read_image_member((tmp / "img").string(), p);
     if (!c) FAIL(c.error().message);
     CHECK(*c == "libc");
   }
-  auto loop = read_image_member(tmp / "img", "/loop1");
+  auto loop = read_image_member((tmp / "img").string(), "/loop1");
   REQUIRE_FALSE(loop.ok());
   CHECK(loop.error().message.find("symbolic links") != std::string::npos);
-  auto missing = read_image_member(tmp / "img", "/nope");
+  auto missing = read_image_member((tmp / "img").string(), "/nope");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().message.find("zinitrd ls") != std::string::npos);
-  auto dir = read_image_member(tmp / "img", "/lib");
+  auto dir = read_image_member((tmp / "img").string(), "/lib");
   REQUIRE_FALSE(dir.ok());
   CHECK(dir.error().message.find("directory") != std::string::npos);
 }
 
 TEST_CASE("image reader: damaged and foreign input is an error, not a crash") {
-  TempDir tmp;
+  TempDir tmp("zinitrd-reader");
   ImageTree t;
   REQUIRE(t.add_data("/big", std::string(100000, 'x')).ok());
   std::string good = image_of(t, Compression::kNone);
 
-  spit(tmp / "trunc", good.substr(0, good.size() / 2));
-  CHECK_FALSE(list_image(tmp / "trunc").ok());
+  write_file(tmp / "trunc", good.substr(0, good.size() / 2));
+  CHECK_FALSE(list_image((tmp / "trunc").string()).ok());
 
   std::string huge = good;  // a size field far beyond the end of the file
   size_t big = huge.find("big");
   REQUIRE(big != std::string::npos);
   huge.replace(big - 110 + 6 + 8 * 6, 8, "7fffffff");
-  spit(tmp / "huge", huge);
-  auto h = list_image(tmp / "huge");
+  write_file(tmp / "huge", huge);
+  auto h = list_image((tmp / "huge").string());
   REQUIRE_FALSE(h.ok());
   CHECK(h.error().message.find("damaged") != std::string::npos);
 
-  spit(tmp / "text", "hello world, not an image");
-  auto x = list_image(tmp / "text");
+  write_file(tmp / "text", "hello world, not an image");
+  auto x = list_image((tmp / "text").string());
   REQUIRE_FALSE(x.ok());
   CHECK(x.error().message.find("offset 0") != std::string::npos);
 
-  spit(tmp / "empty", "");
-  CHECK_FALSE(list_image(tmp / "empty").ok());
-  CHECK_FALSE(list_image(tmp / "does-not-exist").ok());
+  write_file(tmp / "empty", "");
+  CHECK_FALSE(list_image((tmp / "empty").string()).ok());
+  CHECK_FALSE(list_image((tmp / "does-not-exist").string()).ok());
 
   std::string z = image_of(t, Compression::kZstd);
-  spit(tmp / "ztrunc", z.substr(0, z.size() / 2));
-  CHECK_FALSE(read_image_member(tmp / "ztrunc", "/big").ok());
+  write_file(tmp / "ztrunc", z.substr(0, z.size() / 2));
+  CHECK_FALSE(read_image_member((tmp / "ztrunc").string(), "/big").ok());
 }
 
 TEST_CASE("image reader: extract reproduces files, modes, symlinks and content") {
-  TempDir tmp;
-  spit(tmp / "src", std::string(3 << 20, 'z') + "tail");
+  TempDir tmp("zinitrd-reader");
+  write_file(tmp / "src", std::string(3 << 20, 'z') + "tail");
   ImageTree t;
-  REQUIRE(t.add_file("/usr/lib/modules/zfs.ko", tmp / "src", 0644).ok());
+  REQUIRE(t.add_file("/usr/lib/modules/zfs.ko", (tmp / "src").string(), 0644).ok());
   REQUIRE(t.add_data("/etc/hostid", "abcd", 0600).ok());
   REQUIRE(t.add_data("/init", "#!/bin/sh\n", 0755).ok());
   REQUIRE(t.add_symlink("/lib", "usr/lib").ok());
   for (auto c : {Compression::kNone, Compression::kZstd, Compression::kGzip}) {
     CAPTURE(compression_name(c));
-    spit(tmp / "img", image_of(t, c));
+    write_file(tmp / "img", image_of(t, c));
     std::string out = tmp / ("out-" + std::string(compression_name(c)));
     std::vector<std::string> warnings;
-    auto st = extract_image(tmp / "img", out, &warnings);
+    auto st = extract_image((tmp / "img").string(), out, &warnings);
     if (!st) FAIL(st.error().message);
     CHECK(warnings.empty());
     CHECK(slurp(out + "/usr/lib/modules/zfs.ko") == slurp(tmp / "src"));
@@ -260,9 +234,9 @@ TEST_CASE("image reader: extract reproduces files, modes, symlinks and content")
 }
 
 TEST_CASE("image reader: a hostile image never makes extract write outside its directory") {
-  TempDir tmp;
-  TempDir outside;  // where the symlinks point; must stay empty
-  spit(outside / "victim", "original");
+  TempDir tmp("zinitrd-reader");
+  TempDir outside("zinitrd-reader");  // where the symlinks point; must stay empty
+  write_file(outside / "victim", "original");
   const std::string dir = tmp / "x";
   std::vector<Raw> hostile = {
       {"../evil", S_IFREG | 0644, "dotdot"},
@@ -280,9 +254,9 @@ TEST_CASE("image reader: a hostile image never makes extract write outside its d
   for (bool gz : {false, true}) {
     CAPTURE(gz);
     fs::remove_all(dir);
-    spit(tmp / "img", raw_archive(hostile, gz));
+    write_file(tmp / "img", raw_archive(hostile, gz));
     std::vector<std::string> warnings;
-    auto st = extract_image(tmp / "img", dir, &warnings);
+    auto st = extract_image((tmp / "img").string(), dir, &warnings);
     if (!st) FAIL(st.error().message);
     for (const auto& w : warnings) MESSAGE(w);
 

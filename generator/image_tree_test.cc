@@ -3,55 +3,30 @@
 #include "image_tree.h"
 
 #include <doctest/doctest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
+
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 
-// Shows both sides of a failed comparison of path lists.
-namespace doctest {
-template <>
-struct StringMaker<std::vector<std::string>> {
-  static String convert(const std::vector<std::string>& v) {
-    std::string s = "{";
-    for (const auto& e : v) s += (s.size() > 1 ? ", \"" : "\"") + e + "\"";
-    return (s + "}").c_str();
-  }
-};
-}  // namespace doctest
 using zinitrd::gen::ImageEntry;
 using zinitrd::gen::ImageTree;
 using zinitrd::gen::RootFs;
+using zinitrd::test::TempDir;
+using zinitrd::test::write_symlink;
 
 namespace {
 
-class TempTree {
- public:
-  TempTree() {
-    std::string tmpl = (fs::temp_directory_path() / "zinitrd-tree-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
-  }
-  ~TempTree() { fs::remove_all(dir_); }
-  const std::string& dir() const { return dir_; }
-  std::string file(const std::string& path, const std::string& content, mode_t mode = 0644) {
-    fs::create_directories(fs::path(dir_ + path).parent_path());
-    std::ofstream(dir_ + path) << content;
-    REQUIRE(::chmod((dir_ + path).c_str(), mode) == 0);
-    return dir_ + path;
-  }
-  void link(const std::string& path, const std::string& target) {
-    fs::create_directories(fs::path(dir_ + path).parent_path());
-    REQUIRE(::symlink(target.c_str(), (dir_ + path).c_str()) == 0);
-  }
-
- private:
-  std::string dir_;
-};
+// Writes in-root file PATH of fixture root DIR with exactly MODE; returns its host path.
+std::string write_file_mode(const TempDir& dir, const std::string& path, const std::string& content,
+                            mode_t mode) {
+  fs::path p = dir / path;
+  zinitrd::test::write_file(p, content);
+  REQUIRE(::chmod(p.c_str(), mode) == 0);
+  return p.string();
+}
 
 std::vector<std::string> paths(const ImageTree& t) {
   std::vector<std::string> out;
@@ -153,30 +128,30 @@ TEST_CASE("image_tree: sorted puts parents before children") {
 }
 
 TEST_CASE("image_tree: add_file takes the source's mode unless given") {
-  TempTree src;
-  std::string script = src.file("/hook.sh", "#!/bin/sh\n", 0750);
+  TempDir src("zinitrd-tree");
+  std::string script = write_file_mode(src, "/hook.sh", "#!/bin/sh\n", 0750);
   ImageTree t;
   REQUIRE(t.add_file("/usr/lib/hook.sh", script).ok());
   CHECK(t.find("/usr/lib/hook.sh")->mode == 0750);
   CHECK(t.find("/usr/lib/hook.sh")->source == script);
   REQUIRE(t.add_file("/etc/hook.sh", script, 0600).ok());
   CHECK(t.find("/etc/hook.sh")->mode == 0600);
-  auto missing = t.add_file("/x", src.dir() + "/missing");
+  auto missing = t.add_file("/x", (src / "missing").string());
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().errnum == ENOENT);
-  CHECK_FALSE(t.add_file("/d", src.dir()).ok());  // a directory is not a file
+  CHECK_FALSE(t.add_file("/d", src.path().string()).ok());  // a directory is not a file
 }
 
 TEST_CASE("image_tree: add_from_root keeps link chains and merged /usr as on the system") {
-  TempTree root_dir;
-  root_dir.file("/usr/lib/x86_64-linux-gnu/libzfs.so.4.1.0", "libzfs", 0644);
-  root_dir.link("/usr/lib/x86_64-linux-gnu/libzfs.so.4", "libzfs.so.4.1.0");
-  root_dir.link("/lib", "usr/lib");
-  root_dir.link("/lib64", "usr/lib64");
-  root_dir.link("/usr/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-2.so");
-  root_dir.file("/usr/lib/x86_64-linux-gnu/ld-2.so", "ld", 0755);
-  root_dir.link("/etc/escape", "/etc/os-release");  // host has it, the fixture does not
-  RootFs root(root_dir.dir());
+  TempDir root_dir("zinitrd-tree");
+  write_file_mode(root_dir, "/usr/lib/x86_64-linux-gnu/libzfs.so.4.1.0", "libzfs", 0644);
+  write_symlink(root_dir / "/usr/lib/x86_64-linux-gnu/libzfs.so.4", "libzfs.so.4.1.0");
+  write_symlink(root_dir / "/lib", "usr/lib");
+  write_symlink(root_dir / "/lib64", "usr/lib64");
+  write_symlink(root_dir / "/usr/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-2.so");
+  write_file_mode(root_dir, "/usr/lib/x86_64-linux-gnu/ld-2.so", "ld", 0755);
+  write_symlink(root_dir / "/etc/escape", "/etc/os-release");  // host has it, the fixture does not
+  RootFs root(root_dir.path().string());
 
   ImageTree t;
   REQUIRE(t.add_from_root(root, "/lib/x86_64-linux-gnu/libzfs.so.4").ok());
@@ -189,7 +164,7 @@ TEST_CASE("image_tree: add_from_root keeps link chains and merged /usr as on the
   const ImageEntry* real = t.find("/usr/lib/x86_64-linux-gnu/libzfs.so.4.1.0");
   REQUIRE(real != nullptr);
   CHECK(real->kind == ImageEntry::Kind::kFile);
-  CHECK(real->source == root_dir.dir() + "/usr/lib/x86_64-linux-gnu/libzfs.so.4.1.0");
+  CHECK(real->source == (root_dir / "/usr/lib/x86_64-linux-gnu/libzfs.so.4.1.0").string());
   CHECK(real->mode == 0644);
 
   REQUIRE(t.add_from_root(root, "/lib64/ld-linux-x86-64.so.2").ok());

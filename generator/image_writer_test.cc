@@ -11,48 +11,23 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "fd.h"
 #include "image_reader.h"
+#include "test_support.h"
 
 namespace zinitrd::gen {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char templ[] = "/tmp/zinitrd-writer-XXXXXX";
-    REQUIRE(mkdtemp(templ) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& content) {
-  std::ofstream(path, std::ios::binary) << content;
-}
+using test::slurp;
+using test::TempDir;
+using test::write_file;
 
 // Writes TREE to PATH; REQUIREs success.
-WriteStats write_to(const ImageTree& tree, const WriteOptions& options, const std::string& path) {
+WriteStats write_to(const ImageTree& tree, const WriteOptions& options, const fs::path& path) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   REQUIRE(fd.valid());
   auto r = write_image(tree, options, fd.get());
@@ -71,13 +46,13 @@ std::string pseudo_random(size_t n, uint32_t seed) {
 
 // A small tree: directories, an inline file, a file from disk, symlinks.
 ImageTree sample_tree(const TempDir& tmp) {
-  spit(tmp / "src.bin", pseudo_random(300000, 7) + "end");
+  write_file(tmp / "src.bin", pseudo_random(300000, 7) + "end");
   chmod((tmp / "src.bin").c_str(), 0750);
   ImageTree t;
   REQUIRE(t.add_directory("/usr/bin").ok());
   REQUIRE(t.add_data("/etc/hostid", std::string("\x01\x02\x03\x04", 4), 0600).ok());
   REQUIRE(t.add_data("/empty", "").ok());
-  REQUIRE(t.add_file("/usr/bin/tool", tmp / "src.bin").ok());
+  REQUIRE(t.add_file("/usr/bin/tool", (tmp / "src.bin").string()).ok());
   REQUIRE(t.add_symlink("/bin", "usr/bin").ok());
   REQUIRE(t.add_symlink("/init", "/usr/bin/tool").ok());
   return t;
@@ -98,7 +73,7 @@ TEST_CASE("image writer: compression names round-trip, unknown names are refused
 }
 
 TEST_CASE("image writer: uncompressed image lists the same in GNU cpio and image_reader") {
-  TempDir tmp;
+  TempDir tmp("zinitrd-writer");
   ImageTree t = sample_tree(tmp);
   WriteOptions o;
   o.compression = Compression::kNone;
@@ -109,7 +84,7 @@ TEST_CASE("image writer: uncompressed image lists the same in GNU cpio and image
   CHECK(st.compressed_bytes == fs::file_size(tmp / "img"));
 
   // GNU cpio's view, in archive order.
-  std::string cmd = "cpio -t --quiet < '" + (tmp / "img") + "' 2>&1";
+  std::string cmd = "cpio -t --quiet < '" + (tmp / "img").string() + "' 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string listed;
@@ -121,7 +96,7 @@ TEST_CASE("image writer: uncompressed image lists the same in GNU cpio and image
   for (const ImageEntry* e : t.sorted()) expected += e->path.substr(1) + "\n";
   CHECK(listed == expected);
 
-  auto members = list_image(tmp / "img");
+  auto members = list_image((tmp / "img").string());
   REQUIRE(members.ok());
   REQUIRE(members->size() == t.size());
   size_t i = 0;
@@ -136,16 +111,16 @@ TEST_CASE("image writer: uncompressed image lists the same in GNU cpio and image
     if (e->kind == ImageEntry::Kind::kSymlink) CHECK(m.link_target == e->data);
     if (e->kind == ImageEntry::Kind::kFile) CHECK((m.mode & 07777) == e->mode);
   }
-  auto tool = read_image_member(tmp / "img", "/usr/bin/tool");
+  auto tool = read_image_member((tmp / "img").string(), "/usr/bin/tool");
   REQUIRE(tool.ok());
   CHECK(*tool == slurp(tmp / "src.bin"));
-  auto hostid = read_image_member(tmp / "img", "/etc/hostid");
+  auto hostid = read_image_member((tmp / "img").string(), "/etc/hostid");
   REQUIRE(hostid.ok());
   CHECK(*hostid == std::string("\x01\x02\x03\x04", 4));
 }
 
 TEST_CASE("image writer: headers carry sequential inodes, dev 0, uid/gid 0") {
-  TempDir tmp;
+  TempDir tmp("zinitrd-writer");
   ImageTree t = sample_tree(tmp);
   WriteOptions o;
   o.compression = Compression::kNone;
@@ -172,7 +147,7 @@ TEST_CASE("image writer: headers carry sequential inodes, dev 0, uid/gid 0") {
 }
 
 TEST_CASE("image writer: two builds of the same tree are byte-identical") {
-  TempDir tmp;
+  TempDir tmp("zinitrd-writer");
   ImageTree t = sample_tree(tmp);
   for (auto c : {Compression::kZstd, Compression::kGzip, Compression::kNone}) {
     CAPTURE(compression_name(c));
@@ -189,7 +164,7 @@ TEST_CASE("image writer: two builds of the same tree are byte-identical") {
 }
 
 TEST_CASE("image writer: every compression round-trips in the format the kernel reads") {
-  TempDir tmp;
+  TempDir tmp("zinitrd-writer");
   ImageTree t = sample_tree(tmp);
   struct Case {
     Compression c;
@@ -220,26 +195,26 @@ TEST_CASE("image writer: every compression round-trips in the format the kernel 
     if (plain_size == 0) plain_size = st.uncompressed_bytes;
     CHECK(st.uncompressed_bytes == plain_size);
     if (k.c == Compression::kXz) CHECK(img[7] == 0x01);  // stream flags: CRC32 check
-    auto members = list_image(tmp / "img");
+    auto members = list_image((tmp / "img").string());
     REQUIRE(members.ok());
     CHECK(members->size() == t.size());
     CHECK(members->front().compression == k.name);
-    auto tool = read_image_member(tmp / "img", "/bin/tool");  // through the /bin symlink
+    auto tool = read_image_member((tmp / "img").string(), "/bin/tool");  // through the /bin symlink
     if (!tool) FAIL(tool.error().message);
     CHECK(*tool == slurp(tmp / "src.bin"));
   }
 }
 
 TEST_CASE("image writer: a file that cannot be read names its source") {
-  TempDir tmp;
-  spit(tmp / "gone", "x");
+  TempDir tmp("zinitrd-writer");
+  write_file(tmp / "gone", "x");
   ImageTree t;
-  REQUIRE(t.add_file("/gone", tmp / "gone").ok());
+  REQUIRE(t.add_file("/gone", (tmp / "gone").string()).ok());
   REQUIRE(unlink((tmp / "gone").c_str()) == 0);
   Fd fd(::open((tmp / "img").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   auto r = write_image(t, WriteOptions{}, fd.get());
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message.find(tmp / "gone") != std::string::npos);
+  CHECK(r.error().message.find((tmp / "gone").string()) != std::string::npos);
   CHECK(r.error().errnum == ENOENT);
 }
 
@@ -290,7 +265,7 @@ TEST_CASE("image writer: speed on a ~40 MB, ~1600-file tree of real binaries") {
     MESSAGE("SKIPPED: not enough host files to build a benchmark tree");
     return;
   }
-  TempDir tmp;
+  TempDir tmp("zinitrd-writer");
   for (auto c : {Compression::kZstd, Compression::kNone}) {
     WriteOptions o;
     o.compression = c;

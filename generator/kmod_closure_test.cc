@@ -4,15 +4,16 @@
 #include "kmod_closure.h"
 
 #include <doctest/doctest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <map>
 #include <sstream>
 
 #include "features.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 using namespace zinitrd;
@@ -20,51 +21,26 @@ using namespace zinitrd::gen;
 
 namespace {
 
-// The installed Debian kernel (6.1.0-*-amd64) with a modules.dep, or "".
-std::string installed_kver() {
-  std::error_code ec;
-  std::vector<std::string> found;
-  for (fs::directory_iterator it("/lib/modules", ec), end; !ec && it != end; it.increment(ec)) {
-    std::string n = it->path().filename().string();
-    if (n.starts_with("6.1.0-") && n.ends_with("-amd64") && fs::exists(it->path() / "modules.dep"))
-      found.push_back(n);
-  }
-  std::sort(found.begin(), found.end());
-  return found.empty() ? std::string() : found.back();
-}
+using test::slurp;
+using test::TempDir;
+using test::write_file;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The newest installed Debian kernel (6.1.0-*-amd64) with a modules.dep, or "": the tests rely
+// on Debian's configuration (i8042 built in, loop a module) and on its release format.
+std::string debian_kver() {
+  std::vector<std::string> all = test::installed_module_kvers();
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (it->starts_with("6.1.0-") && it->ends_with("-amd64")) return *it;
+  return "";
 }
-
-void write_file(const fs::path& p, std::string_view text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
-
-// A temporary directory removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "zinitrd-kmod-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // ROOT/lib/modules/KVER with the named modules (paths relative to the installed modules dir) and
 // everything they depend on per the installed modules.dep, then `depmod -b ROOT KVER`.
 struct Fixture {
-  TempDir dir;
-  std::string kver = installed_kver();
+  TempDir dir{"zinitrd-kmod"};
+  std::string kver = debian_kver();
   fs::path src = fs::path("/lib/modules") / kver;
-  fs::path mods = dir.path / "lib/modules" / kver;
+  fs::path mods = dir / "lib/modules" / kver;
 
   void copy_with_deps(const std::vector<std::string>& wanted) {
     std::map<std::string, std::vector<std::string>> dep;
@@ -88,7 +64,7 @@ struct Fixture {
   void finish() {
     for (const char* f : {"modules.builtin", "modules.builtin.modinfo", "modules.order"})
       if (fs::exists(src / f)) fs::copy_file(src / f, mods / f);
-    std::string cmd = "depmod -b '" + dir.path.string() + "' " + kver;
+    std::string cmd = "depmod -b '" + dir.path().string() + "' " + kver;
     REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, cmd);
   }
 };
@@ -130,7 +106,7 @@ TEST_CASE("kmod closure: fixture root") {
     write_file(fx.mods / "kernel/drivers/block/loop.ko", ko);
   }
   fx.finish();
-  const fs::path root = fx.dir.path;
+  const fs::path root = fx.dir.path();
   // modprobe.d: /etc wins over /lib for the same file name; other files add up.
   write_file(root / "etc/modprobe.d/test.conf",
              "options virtio_blk queue_depth=64\n"
@@ -235,24 +211,24 @@ TEST_CASE("kmod closure: fixture root") {
 }
 
 TEST_CASE("kmod closure: open errors name the fix") {
-  TempDir dir;
-  RootFs root(dir.path.string());
+  TempDir dir("zinitrd-kmod");
+  RootFs root(dir.path().string());
   auto none = KmodClosure::open(root, "6.1.0-99-amd64");
   REQUIRE_FALSE(none.ok());
   CHECK(none.error().message.find("6.1.0-99-amd64") != std::string::npos);
-  fs::create_directories(dir.path / "lib/modules/6.1.0-99-amd64/kernel");
+  fs::create_directories(dir / "lib/modules/6.1.0-99-amd64/kernel");
   auto nodep = KmodClosure::open(root, "6.1.0-99-amd64");
   REQUIRE_FALSE(nodep.ok());
   CHECK(nodep.error().message.find("depmod") != std::string::npos);
 }
 
 TEST_CASE("kmod closure: installed kernel, storage + zfs") {
-  std::string kver = installed_kver();
+  std::string kver = debian_kver();
   if (kver.empty()) {
     MESSAGE("SKIPPED: no Debian 6.1.0-*-amd64 kernel installed in /lib/modules");
     return;
   }
-  bool have_zfs = fs::exists("/lib/modules/" + kver + "/updates/dkms/zfs.ko");
+  bool have_zfs = !test::installed_zfs_ko(kver).empty();
   if (!have_zfs)
     MESSAGE("SKIPPED PART: /lib/modules/" << kver
             << "/updates/dkms/zfs.ko does not exist (zfs-dkms not built yet?): checking storage only");

@@ -14,55 +14,41 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "image_writer.h"
+#include "test_support.h"
 
 namespace zinitrd::gen {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+using test::slurp;
+using test::TempDir;
+using test::write_file;
+
+// A tmpfs of SIZE mounted on DIR for the scope (a small disk to fill); mounted() is false when
+// not permitted. Declared after the TempDir it covers, so it is detached before that is removed.
+class TmpfsMount {
  public:
-  TempDir() {
-    char templ[] = "/tmp/zinitrd-output-XXXXXX";
-    REQUIRE(mkdtemp(templ) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    if (mounted_) umount2(path_.c_str(), MNT_DETACH);
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  // Mounts a tmpfs of SIZE on the directory; false when not permitted.
-  bool mount_tmpfs(const char* size) {
+  TmpfsMount(const fs::path& dir, const char* size) : dir_(dir) {
     std::string opts = std::string("size=") + size + ",mode=0755";
-    mounted_ = mount("tmpfs", path_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
-    return mounted_;
+    mounted_ = mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
   }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  ~TmpfsMount() {
+    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
+  }
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool mounted() const { return mounted_; }
 
  private:
-  std::string path_;
+  fs::path dir_;
   bool mounted_ = false;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& content) {
-  std::ofstream(path, std::ios::binary) << content;
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
+std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> out;
   for (auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
   std::sort(out.begin(), out.end());
@@ -80,8 +66,8 @@ Status write_string(int fd, const std::string& s) {
 }
 
 // Replaces PATH with CONTENT through an OutputFile.
-void replace(const std::string& path, const std::string& content) {
-  auto out = OutputFile::create(path);
+void replace(const fs::path& path, const std::string& content) {
+  auto out = OutputFile::create(path.string());
   if (!out) FAIL(out.error().message);
   REQUIRE(write_string(out->fd(), content).ok());
   auto st = out->commit();
@@ -91,8 +77,8 @@ void replace(const std::string& path, const std::string& content) {
 }  // namespace
 
 TEST_CASE("output file: commit replaces the image with mode 0600 whatever the umask") {
-  TempDir tmp;
-  spit(tmp / "initrd.img", "old");
+  TempDir tmp("zinitrd-output");
+  write_file(tmp / "initrd.img", "old");
   chmod((tmp / "initrd.img").c_str(), 0644);
   mode_t old_umask = umask(0);
   replace(tmp / "initrd.img", "new image");
@@ -108,10 +94,10 @@ TEST_CASE("output file: commit replaces the image with mode 0600 whatever the um
 }
 
 TEST_CASE("output file: without commit the old image is untouched and nothing is left") {
-  TempDir tmp;
-  spit(tmp / "initrd.img", "old");
+  TempDir tmp("zinitrd-output");
+  write_file(tmp / "initrd.img", "old");
   {
-    auto out = OutputFile::create(tmp / "initrd.img");
+    auto out = OutputFile::create((tmp / "initrd.img").string());
     REQUIRE(out.ok());
     REQUIRE(write_string(out->fd(), std::string(100000, 'n')).ok());
     OutputFile moved = std::move(*out);  // the moved-from object must not discard anything twice
@@ -121,12 +107,12 @@ TEST_CASE("output file: without commit the old image is untouched and nothing is
 }
 
 TEST_CASE("output file: a writer killed mid-write leaves the old image and no temporary file") {
-  TempDir tmp;
-  spit(tmp / "initrd.img", "old");
+  TempDir tmp("zinitrd-output");
+  write_file(tmp / "initrd.img", "old");
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    auto out = OutputFile::create(tmp / "initrd.img");
+    auto out = OutputFile::create((tmp / "initrd.img").string());
     if (out) (void)write_string(out->fd(), std::string(1 << 20, 'k'));
     raise(SIGKILL);
     _exit(0);
@@ -139,8 +125,8 @@ TEST_CASE("output file: a writer killed mid-write leaves the old image and no te
 }
 
 TEST_CASE("output file: a symlink at the output path is replaced, never followed") {
-  TempDir tmp;
-  spit(tmp / "precious", "do not touch");
+  TempDir tmp("zinitrd-output");
+  write_file(tmp / "precious", "do not touch");
   REQUIRE(symlink((tmp / "precious").c_str(), (tmp / "initrd.img").c_str()) == 0);
   replace(tmp / "initrd.img", "image");
   CHECK(slurp(tmp / "precious") == "do not touch");
@@ -150,8 +136,9 @@ TEST_CASE("output file: a symlink at the output path is replaced, never followed
 }
 
 TEST_CASE("output file: a full file system fails with advice; old image intact, nothing left") {
-  TempDir tmp;
-  if (!tmp.mount_tmpfs("1M")) {
+  TempDir tmp("zinitrd-output");
+  TmpfsMount disk(tmp.path(), "1M");
+  if (!disk.mounted()) {
     MESSAGE("SKIPPED: cannot mount a tmpfs (needs root / CAP_SYS_ADMIN): " << std::strerror(errno));
     return;
   }
@@ -164,7 +151,7 @@ TEST_CASE("output file: a full file system fails with advice; old image intact, 
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
   REQUIRE(t.add_data("/big", big).ok());
   {
-    auto out = OutputFile::create(tmp / "initrd.img");
+    auto out = OutputFile::create((tmp / "initrd.img").string());
     REQUIRE(out.ok());
     WriteOptions o;
     o.compression = Compression::kNone;
@@ -173,8 +160,8 @@ TEST_CASE("output file: a full file system fails with advice; old image intact, 
     CHECK(w.error().errnum == ENOSPC);
     Error e = out->explain(w.error());
     MESSAGE(e.message);
-    CHECK(e.message.find("no space left writing " + (tmp / "initrd.img")) == 0);
-    CHECK(e.message.find("free space in " + tmp.path()) != std::string::npos);
+    CHECK(e.message.find("no space left writing " + (tmp / "initrd.img").string()) == 0);
+    CHECK(e.message.find("free space in " + tmp.path().string()) != std::string::npos);
     CHECK(e.message.find("previous image is unchanged") != std::string::npos);
   }
   CHECK(slurp(tmp / "initrd.img") == old);
@@ -186,14 +173,14 @@ TEST_CASE("output file: a full file system fails with advice; old image intact, 
 }
 
 TEST_CASE("output file: concurrent writers serialise and the result is one whole image") {
-  TempDir tmp;
-  spit(tmp / "initrd.img", "old");
+  TempDir tmp("zinitrd-output");
+  write_file(tmp / "initrd.img", "old");
   const std::string a(3 << 20, 'a'), b(2 << 20, 'b');
   std::string err_a, err_b;
   std::atomic<int> inside{0};
   std::atomic<bool> overlapped{false};
   auto writer = [&](const std::string& content, std::string& err) {
-    auto out = OutputFile::create(tmp / "initrd.img");
+    auto out = OutputFile::create((tmp / "initrd.img").string());
     if (!out) {
       err = out.error().message;
       return;
@@ -225,13 +212,13 @@ TEST_CASE("output file: concurrent writers serialise and the result is one whole
 }
 
 TEST_CASE("output file: a missing directory or a directory as output says what to do") {
-  TempDir tmp;
-  auto missing = OutputFile::create(tmp / "no/such/initrd.img");
+  TempDir tmp("zinitrd-output");
+  auto missing = OutputFile::create((tmp / "no/such/initrd.img").string());
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.error().message.find(tmp / "no/such") != std::string::npos);
+  CHECK(missing.error().message.find((tmp / "no/such").string()) != std::string::npos);
   CHECK(missing.error().message.find("-o") != std::string::npos);
   REQUIRE(mkdir((tmp / "d").c_str(), 0755) == 0);
-  auto dir = OutputFile::create(tmp / "d");
+  auto dir = OutputFile::create((tmp / "d").string());
   REQUIRE_FALSE(dir.ok());
   CHECK(dir.error().message.find("is a directory") != std::string::npos);
 }

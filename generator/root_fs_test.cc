@@ -3,57 +3,21 @@
 #include "root_fs.h"
 
 #include <doctest/doctest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
+
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 
-// Shows both sides of a failed comparison of path lists.
-namespace doctest {
-template <>
-struct StringMaker<std::vector<std::string>> {
-  static String convert(const std::vector<std::string>& v) {
-    std::string s = "{";
-    for (const auto& e : v) s += (s.size() > 1 ? ", \"" : "\"") + e + "\"";
-    return (s + "}").c_str();
-  }
-};
-}  // namespace doctest
 using zinitrd::gen::join_path;
 using zinitrd::gen::normalize_path;
 using zinitrd::gen::RootFs;
-
-namespace {
-
-// A fixture root under /tmp, removed at the end of the test.
-class FixtureRoot {
- public:
-  FixtureRoot() {
-    std::string tmpl = (fs::temp_directory_path() / "zinitrd-rootfs-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
-  }
-  ~FixtureRoot() { fs::remove_all(dir_); }
-  const std::string& dir() const { return dir_; }
-  void file(const std::string& path, const std::string& content = "x") {
-    fs::create_directories(fs::path(dir_ + path).parent_path());
-    std::ofstream(dir_ + path) << content;
-  }
-  void link(const std::string& path, const std::string& target) {
-    fs::create_directories(fs::path(dir_ + path).parent_path());
-    REQUIRE(::symlink(target.c_str(), (dir_ + path).c_str()) == 0);
-  }
-
- private:
-  std::string dir_;
-};
-
-}  // namespace
+using zinitrd::test::TempDir;
+using zinitrd::test::write_file;
+using zinitrd::test::write_symlink;
 
 TEST_CASE("root_fs: normalize_path and join_path") {
   CHECK(normalize_path("/") == "/");
@@ -78,13 +42,14 @@ TEST_CASE("root_fs: root and host_path") {
 }
 
 TEST_CASE("root_fs: merged /usr and absolute links resolve inside the root") {
-  FixtureRoot t;
-  t.file("/usr/lib/x86_64-linux-gnu/libc.so.6", "libc");
-  t.link("/lib", "usr/lib");
-  t.link("/usr/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
-  t.file("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "ld");
-  t.link("/lib64", "usr/lib64");
-  RootFs root(t.dir());
+  TempDir t("zinitrd-rootfs");
+  write_file(t / "/usr/lib/x86_64-linux-gnu/libc.so.6", "libc");
+  write_symlink(t / "/lib", "usr/lib");
+  write_symlink(t / "/usr/lib64/ld-linux-x86-64.so.2",
+                "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+  write_file(t / "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "ld");
+  write_symlink(t / "/lib64", "usr/lib64");
+  RootFs root(t.path().string());
 
   auto libc = root.resolve("/lib/x86_64-linux-gnu/libc.so.6");
   REQUIRE(libc.ok());
@@ -114,13 +79,13 @@ TEST_CASE("root_fs: symlinks never escape to host files") {
   // The host has /etc/os-release (and /etc itself); the fixture has neither, so anything that
   // finds them went outside the root.
   REQUIRE(fs::exists("/etc/os-release"));
-  FixtureRoot t;
-  t.link("/abs", "/etc/os-release");
-  t.link("/up", "../../../../../../../../etc");
-  t.link("/usr/share/dotdot", "../../../../../../etc/os-release");
-  t.file("/etc-real/marker", "inside");
-  t.link("/etc2", "/etc-real");
-  RootFs root(t.dir());
+  TempDir t("zinitrd-rootfs");
+  write_symlink(t / "/abs", "/etc/os-release");
+  write_symlink(t / "/up", "../../../../../../../../etc");
+  write_symlink(t / "/usr/share/dotdot", "../../../../../../etc/os-release");
+  write_file(t / "/etc-real/marker", "inside");
+  write_symlink(t / "/etc2", "/etc-real");
+  RootFs root(t.path().string());
 
   auto abs = root.resolve("/abs");
   REQUIRE_FALSE(abs.ok());
@@ -133,7 +98,7 @@ TEST_CASE("root_fs: symlinks never escape to host files") {
   CHECK_FALSE(root.exists("/../../etc/os-release"));
 
   // Once the file exists inside the root, the same links find the fixture's copy.
-  t.file("/etc/os-release", "fixture");
+  write_file(t / "/etc/os-release", "fixture");
   auto via_abs = root.read_file("/abs");
   REQUIRE(via_abs.ok());
   CHECK(*via_abs == "fixture");
@@ -147,18 +112,18 @@ TEST_CASE("root_fs: symlinks never escape to host files") {
 }
 
 TEST_CASE("root_fs: loops, 40-link limit, missing components") {
-  FixtureRoot t;
-  t.link("/a", "b");
-  t.link("/b", "/a");
-  t.link("/self", "self");
+  TempDir t("zinitrd-rootfs");
+  write_symlink(t / "/a", "b");
+  write_symlink(t / "/b", "/a");
+  write_symlink(t / "/self", "self");
   // A chain of exactly 40 links is fine; 41 is ELOOP (the kernel's MAXSYMLINKS).
-  t.file("/chain/end", "end");
+  write_file(t / "/chain/end", "end");
   for (int i = 0; i < 41; ++i) {
-    t.link("/chain/l" + std::to_string(i),
-           i == 0 ? std::string("end") : "l" + std::to_string(i - 1));
+    write_symlink(t / ("/chain/l" + std::to_string(i)),
+                  i == 0 ? std::string("end") : "l" + std::to_string(i - 1));
   }
-  t.file("/file", "f");
-  RootFs root(t.dir());
+  write_file(t / "/file", "f");
+  RootFs root(t.path().string());
 
   auto loop = root.resolve("/a/x");
   REQUIRE_FALSE(loop.ok());
@@ -184,13 +149,13 @@ TEST_CASE("root_fs: loops, 40-link limit, missing components") {
 }
 
 TEST_CASE("root_fs: glob returns sorted in-root paths, through in-root links") {
-  FixtureRoot t;
-  t.file("/etc/modprobe.d/b.conf");
-  t.file("/etc/modprobe.d/a.conf");
-  t.file("/etc/modprobe.d/c.txt");
-  t.link("/etc/modprobe.d/dangling.conf", "/nowhere");
-  t.link("/cfg", "/etc");  // absolute: must be /etc of the root, not of the host
-  RootFs root(t.dir());
+  TempDir t("zinitrd-rootfs");
+  write_file(t / "/etc/modprobe.d/b.conf", "x");
+  write_file(t / "/etc/modprobe.d/a.conf", "x");
+  write_file(t / "/etc/modprobe.d/c.txt", "x");
+  write_symlink(t / "/etc/modprobe.d/dangling.conf", "/nowhere");
+  write_symlink(t / "/cfg", "/etc");  // absolute: must be /etc of the root, not of the host
+  RootFs root(t.path().string());
 
   std::vector<std::string> want = {"/etc/modprobe.d/a.conf", "/etc/modprobe.d/b.conf"};
   CHECK(root.glob("/etc/modprobe.d/*.conf") == want);

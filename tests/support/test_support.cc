@@ -1,8 +1,11 @@
 #include "test_support.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -13,12 +16,20 @@ namespace zinitrd::test {
 
 TempDir::TempDir(std::string_view tag) {
   std::string t = (fs::temp_directory_path() / (std::string(tag) + "-XXXXXX")).string();
-  path_ = ::mkdtemp(t.data());
+  const char* made = ::mkdtemp(t.data());
+  int err = errno;
+  REQUIRE_MESSAGE(made != nullptr, "mkdtemp '" << t << "': " << std::strerror(err));
+  path_ = made;
 }
 
 TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(path_, ec);
+}
+
+fs::path TempDir::operator/(std::string_view rel) const {
+  while (rel.starts_with('/')) rel.remove_prefix(1);
+  return path_ / rel;
 }
 
 std::string slurp(const fs::path& p) {
@@ -33,15 +44,27 @@ void write_file(const fs::path& p, std::string_view text) {
   std::ofstream(p, std::ios::binary) << text;
 }
 
-std::string installed_kver() {
+void write_symlink(const fs::path& link, const std::string& target) {
+  if (link.has_parent_path()) fs::create_directories(link.parent_path());
+  int rc = ::symlink(target.c_str(), link.c_str());
+  int err = errno;
+  REQUIRE_MESSAGE(rc == 0, "symlink '" << link.string() << "': " << std::strerror(err));
+}
+
+std::vector<std::string> installed_module_kvers() {
   std::error_code ec;
   std::vector<std::string> found;
-  for (fs::directory_iterator it("/lib/modules", ec), end; !ec && it != end; it.increment(ec)) {
-    std::string n = it->path().filename().string();
-    if (fs::exists(it->path() / "modules.dep") && fs::exists("/boot/vmlinuz-" + n)) found.push_back(n);
-  }
+  for (fs::directory_iterator it("/lib/modules", ec), end; !ec && it != end; it.increment(ec))
+    if (fs::exists(it->path() / "modules.dep")) found.push_back(it->path().filename().string());
   std::sort(found.begin(), found.end());
-  return found.empty() ? std::string() : found.back();
+  return found;
+}
+
+std::string installed_kver() {
+  std::vector<std::string> all = installed_module_kvers();
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (fs::exists("/boot/vmlinuz-" + *it)) return *it;
+  return "";
 }
 
 std::string installed_zfs_ko(const std::string& kver) {

@@ -1,14 +1,19 @@
 // test_support.h: small helpers every unit test binary shares (linked with the doctest main):
-// temporary directories, whole-file reads and writes, and the installed kernel to test against.
+// temporary directories and fixture roots, whole-file reads and writes, the installed kernel to
+// test against, and how doctest prints path lists.
 #pragma once
+
+#include <doctest/doctest.h>
 
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace zinitrd::test {
 
-/// A fresh directory under $TMPDIR, removed with everything in it at scope exit.
+/// A fresh directory under $TMPDIR (REQUIREd to be made), removed with everything in it at
+/// scope exit.
 class TempDir {
  public:
   explicit TempDir(std::string_view tag = "zinitrd-test");
@@ -18,8 +23,9 @@ class TempDir {
 
   /// The directory.
   const std::filesystem::path& path() const { return path_; }
-  /// PATH joined with REL.
-  std::filesystem::path operator/(std::string_view rel) const { return path_ / rel; }
+  /// PATH joined with REL. A leading '/' stays inside the directory, so a fixture root takes
+  /// in-root paths as they are ("/etc/hostid"), never the host's.
+  std::filesystem::path operator/(std::string_view rel) const;
 
  private:
   std::filesystem::path path_;
@@ -29,9 +35,26 @@ class TempDir {
 std::string slurp(const std::filesystem::path& p);
 /// Writes TEXT to P, creating parent directories.
 void write_file(const std::filesystem::path& p, std::string_view text);
+/// Creates symlink LINK pointing at TARGET (kept as written), creating parent directories;
+/// REQUIREs success.
+void write_symlink(const std::filesystem::path& link, const std::string& target);
+/// Every kernel release under /lib/modules with a modules.dep, sorted by name.
+std::vector<std::string> installed_module_kvers();
 /// The newest installed kernel release with a modules.dep and a /boot/vmlinuz, or "" if none.
 std::string installed_kver();
 /// The host path of the DKMS-built zfs.ko for KVER, or "" when DKMS has not built it.
 std::string installed_zfs_ko(const std::string& kver);
 
 }  // namespace zinitrd::test
+
+// Shows both sides of a failed comparison of path lists.
+namespace doctest {
+template <>
+struct StringMaker<std::vector<std::string>> {
+  static String convert(const std::vector<std::string>& v) {
+    std::string s = "{";
+    for (const auto& e : v) s += (s.size() > 1 ? ", \"" : "\"") + e + "\"";
+    return (s + "}").c_str();
+  }
+};
+}  // namespace doctest
