@@ -279,7 +279,18 @@ struct KmodClosure::Impl {
     n.root_path = in_root(n.host_path.c_str());
     n.options = options_of(mod, name);
 
+    const size_t logged = kmod_log.size();
     ListPtr deps(kmod_module_get_dependencies(mod));
+    // libkmod leaves out (and only logs) a dependency whose file it cannot stat, e.g. a dangling
+    // symlink: without it the module would not load at boot, so the module cannot be used.
+    for (size_t i = logged; i < kmod_log.size(); ++i)
+      if (kmod_log[i].find("kmod_module_parse_depline") != std::string::npos) {
+        size_t at = kmod_log[i].find(" path=");
+        std::string what =
+            at == std::string::npos ? kmod_log[i] : in_root(kmod_log[i].c_str() + at + 6);
+        n.problem = "a dependency of " + n.root_path + " cannot be read (" + what +
+                    "); run `depmod " + kver + "` if it was removed";
+      }
     std::vector<std::string> dep_names;
     for (kmod_list* l = deps.get(); l; l = kmod_list_next(deps.get(), l)) {
       ModulePtr dep(kmod_module_get_module(l));
@@ -314,7 +325,7 @@ struct KmodClosure::Impl {
         dep_names.push_back(std::move(p));
     n.deps = std::move(dep_names);
     n.post = std::move(post_names);
-    read_modinfo(n, mod);
+    if (n.problem.empty()) read_modinfo(n, mod);
     return n;
   }
 
