@@ -1,6 +1,7 @@
-// check_test.cc: `zinitrd check` items against fixture facts (command output captured from
-// dkms 3.0.10, zdb 2.1, zfs 2.1), and run_checks() end to end with a fake command runner, on a
-// fixture root and on the installed Debian kernel with an image built by the zinitrd binary.
+// check_test.cc: `zinitrd check` items against fixture facts (dkms status lines as dkms 3.0.10
+// prints them on this host; `zdb -C` text written by hand in OpenZFS 2.1's layout, since no pool is
+// imported here), and run_checks() end to end with a fake command runner, on a fixture root and
+// on the installed Debian kernel with an image built by the zinitrd binary.
 #include "check.h"
 
 #include <doctest/doctest.h>
