@@ -7,6 +7,7 @@
 // compressed segment the walk stops (libarchive does not say reliably how many input bytes a
 // filter consumed). extract_image() creates every file itself, relative to directory
 // descriptors opened with O_NOFOLLOW component by component, so no symlink is ever followed.
+#include "hex.h"
 #include "image_reader.h"
 
 #include <archive.h>
@@ -141,17 +142,9 @@ const char* compression_of(const unsigned char* p, size_t avail) {
 bool parse_hex(const unsigned char* p, uint32_t& v) {
   v = 0;
   for (int i = 0; i < 8; ++i) {
-    unsigned c = p[i];
-    unsigned d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return false;
-    v = (v << 4) | d;
+    int d = hex_digit(static_cast<char>(p[i]));
+    if (d < 0) return false;
+    v = (v << 4) | static_cast<uint32_t>(d);
   }
   return true;
 }

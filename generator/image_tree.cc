@@ -18,18 +18,6 @@ namespace {
 
 constexpr int kMaxSymlinks = 40;
 
-std::vector<std::string> split(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.emplace_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 const char* kind_name(ImageEntry::Kind k) {
   switch (k) {
     case ImageEntry::Kind::kDirectory:
@@ -62,7 +50,7 @@ ImageTree::ImageTree() = default;
 // but the last. Returns "" on a symlink loop.
 std::string ImageTree::canonical_parent(std::string_view path) const {
   std::deque<std::string> todo;
-  for (auto& c : split(path)) todo.push_back(std::move(c));
+  for (auto& c : split_path(path)) todo.push_back(std::move(c));
   std::string cur;
   int links = 0;
   while (!todo.empty()) {
@@ -79,7 +67,7 @@ std::string ImageTree::canonical_parent(std::string_view path) const {
     if (!last && it != entries_.end() && it->second.kind == ImageEntry::Kind::kSymlink) {
       if (++links > kMaxSymlinks) return "";
       const std::string& target = it->second.data;
-      auto parts = split(target);
+      auto parts = split_path(target);
       todo.insert(todo.begin(), parts.begin(), parts.end());
       if (!target.empty() && target.front() == '/') cur.clear();
       continue;

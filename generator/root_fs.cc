@@ -24,26 +24,13 @@ namespace {
 // Linux's MAXSYMLINKS: the kernel and glibc give up with ELOOP after 40 links.
 constexpr int kMaxSymlinks = 40;
 
-// Splits PATH on '/', dropping empty components.
-std::vector<std::string> split_components(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.emplace_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 bool has_glob_magic(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
 }  // namespace
 
 std::string normalize_path(std::string_view path) {
   std::vector<std::string> parts;
-  for (auto& c : split_components(path)) {
+  for (auto& c : split_path(path)) {
     if (c == ".") continue;
     if (c == "..") {
       if (!parts.empty()) parts.pop_back();
@@ -56,6 +43,18 @@ std::string normalize_path(std::string_view path) {
   for (const auto& p : parts) {
     out += '/';
     out += p;
+  }
+  return out;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.emplace_back(path.substr(i, j - i));
+    i = j + 1;
   }
   return out;
 }
@@ -85,7 +84,7 @@ std::string RootFs::host_path(std::string_view path) const {
 Result<ResolvedPath> RootFs::resolve(std::string_view path) const {
   ResolvedPath out;
   std::deque<std::string> todo;
-  for (auto& c : split_components(path)) todo.push_back(std::move(c));
+  for (auto& c : split_path(path)) todo.push_back(std::move(c));
   std::string cur;  // canonical in-root prefix, "" meaning "/"
   int links = 0;
   while (!todo.empty()) {
@@ -117,7 +116,7 @@ Result<ResolvedPath> RootFs::resolve(std::string_view path) const {
         target.resize(target.size() * 2);
       }
       target.resize(static_cast<size_t>(n));
-      auto parts = split_components(target);
+      auto parts = split_path(target);
       todo.insert(todo.begin(), parts.begin(), parts.end());
       if (!target.empty() && target.front() == '/') cur.clear();
       out.links.emplace_back(std::move(next), std::move(target));
@@ -166,7 +165,7 @@ Result<std::string> RootFs::read_file(std::string_view path) const {
 std::vector<std::string> RootFs::glob(std::string_view pattern) const {
   // The literal directory prefix is resolved inside the root first, so that an absolute symlink
   // such as ROOT/etc -> /somewhere is followed within ROOT; glob(3) then only expands the rest.
-  auto parts = split_components(pattern);
+  auto parts = split_path(pattern);
   size_t literal = 0;
   while (literal + 1 < parts.size() && !has_glob_magic(parts[literal])) ++literal;
   std::string prefix;  // in-root literal prefix as written

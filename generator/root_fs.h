@@ -51,6 +51,8 @@ class RootFs {
   std::string root_;
 };
 
+/// Splits PATH on '/', dropping empty components ("/a//b/" -> "a", "b").
+std::vector<std::string> split_path(std::string_view path);
 /// Joins an absolute directory and a relative or absolute path, normalising "//", "." and "..".
 std::string join_path(std::string_view dir, std::string_view path);
 /// Lexically normalises an absolute path: collapses "//" and ".", resolves ".." (clamped at "/").

@@ -1,4 +1,5 @@
 // util.cc: string and file-system helpers (see util.h).
+#include "hex.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -197,15 +198,8 @@ bool parse_hostid(std::string_view s, uint32_t& out) {
   if (s.empty() || s.size() > 8) return false;
   uint32_t v = 0;
   for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return false;
+    int d = hex_digit(c);
+    if (d < 0) return false;
     v = (v << 4) | static_cast<uint32_t>(d);
   }
   out = v;
