@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "build.h"
 #include "check.h"
@@ -109,6 +110,23 @@ po::options_description build_options() {
   return d;
 }
 
+// Boost's message templates replace %value%, %canonical_option%... in a loop that rescans the
+// result: a value or option name that itself contains such a token (`level = %value%`) makes
+// what() loop forever. Breaking every '%' of the substituted texts defuses that; then what().
+struct DefusedError : po::error_with_option_name {
+  static const char* what_of(po::error& e) {
+    if (auto* named = dynamic_cast<po::error_with_option_name*>(&e)) {
+      auto& subs = named->*(&DefusedError::m_substitutions);
+      for (auto& [token, text] : subs) {
+        std::string safe;
+        for (char c : text) safe += c == '%' ? std::string("% ") : std::string(1, c);
+        text = std::move(safe);
+      }
+    }
+    return e.what();
+  }
+};
+
 template <class T>
 std::vector<T> list(const po::variables_map& vm, const char* name) {
   return vm.count(name) ? vm[name].as<std::vector<T>>() : std::vector<T>{};
@@ -124,8 +142,8 @@ void read_config_files(const RootFs& root, const po::options_description& desc, 
     std::ifstream in(host);
     try {
       po::store(po::parse_config_file(in, desc), vm);
-    } catch (const po::error& e) {
-      throw po::error(host + ": " + e.what());
+    } catch (po::error& e) {
+      throw po::error(host + ": " + DefusedError::what_of(e));
     }
   }
 }
@@ -272,6 +290,20 @@ int cmd_check(const std::vector<std::string>& args) {
 
 }  // namespace
 
+std::string check_config_text(const std::string& text) {
+  std::istringstream in(text);
+  po::variables_map vm;
+  try {
+    po::store(po::parse_config_file(in, build_options()), vm);
+    po::notify(vm);
+    if (auto c = parse_compression(vm["compress"].as<std::string>()); !c) return c.error().message;
+    (void)vm["level"].as<int>();
+  } catch (po::error& e) {
+    return DefusedError::what_of(e);
+  }
+  return "";
+}
+
 int run_cli(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
@@ -297,8 +329,9 @@ int run_cli(int argc, char** argv) {
     if (cmd == "check") return cmd_check(args);
     std::fprintf(stderr, "zinitrd: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return kExitUsage;
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "zinitrd: %s\n(see `zinitrd %s --help`)\n", e.what(), cmd.c_str());
+  } catch (po::error& e) {
+    std::fprintf(stderr, "zinitrd: %s\n(see `zinitrd %s --help`)\n", DefusedError::what_of(e),
+                 cmd.c_str());
     return kExitUsage;
   }
 }
