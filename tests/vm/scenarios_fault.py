@@ -35,7 +35,9 @@ SCENARIOS = {
     "fault_root_trailing_slashes": Boot("root=zfs:rpool/ROOT/debian///", **DEBIAN),
     "fault_root_empty_dataset": Fails(
         "root=zfs:/// rd.timeout=5",
-        messages=[FAILED.format("cmdline"), r"the dataset name is empty", r"root=zfs:AUTO", RESCUE]),
+        messages=[FAILED.format("cmdline"),
+                  r"the dataset name is empty; write root=zfs:POOL/DATASET .* or root=zfs:AUTO",
+                  RESCUE]),
     # A root dataset that mounts but holds no init program.
     "fault_root_without_init": Fails(
         "root=zfs:xpool/noinit", disks=("fault",),
