@@ -13,7 +13,8 @@ log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { echo "setup-debian.sh: run as root (it installs packages)" >&2; exit 1; }
 
 build_pkgs=(build-essential cmake pkg-config libkmod-dev libarchive-dev libzstd-dev libelf-dev liblzma-dev liblz4-dev
-            libboost-program-options-dev doctest-dev cpio zstd xz-utils lz4 gzip python3 file dpkg-dev)
+            libboost-program-options-dev doctest-dev cpio zstd xz-utils lz4 gzip python3 file dpkg-dev
+            clang libclang-rt-14-dev)
 kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
 zfs_pkgs=(zfs-dkms zfsutils-linux)
 vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk)

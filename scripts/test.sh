@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: set everything up and run the whole test suite: unit tests (also under ASan+UBSan),
-# then the end-to-end QEMU boots of real ZFS roots. This is what .ci/run calls.
+# the fuzz targets for a bounded time, the fault tests of the real binary, then the end-to-end
+# QEMU boots of real ZFS roots. This is what .ci/run calls.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -11,6 +12,12 @@ echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DZINITRD_SANITIZE=ON -DZINITRD_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs" --target common_test runtime_test generator_test
 ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+
+echo "== libFuzzer targets (clang, ASan+UBSan), 20 s each on the seed corpus in fuzz/corpus/"
+CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DZINITRD_FUZZ=ON -DZINITRD_WERROR=ON \
+  -DZINITRD_FUZZ_SECONDS=20 >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzzers
+ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs"
 
 echo "== build, unit tests and QEMU boots"
 cmake -S . -B build -DZINITRD_WERROR=ON >/dev/null
