@@ -264,32 +264,10 @@ def measure_sizes(zinitrd, images):
 
 # ----------------------------------------------------------------------------------------- boot
 
-def bench_disk(paths, k, zinitrd):
-    """The tests' rpool disk plus /etc/os-release in rpool/ROOT/debian (see os_release_init.sh),
-    made once per pool key and script version."""
-    base = vmlib.pool_disks(paths, k)[0]
-    script = os.path.join(HERE, "os_release_init.sh")
-    h = hashlib.sha256(open(script, "rb").read() + base.encode()).hexdigest()[:12]
-    disk = os.path.join(BENCH_CACHE, f"rpool-{h}.raw")
-    if os.path.exists(disk):
-        return disk
-    log(f"deriving the benchmark disk {disk} from {base} (one VM boot)")
-    os.makedirs(BENCH_CACHE, exist_ok=True)
-    tmp = disk + ".tmp"
-    subprocess.run(["cp", "--sparse=always", base, tmp], check=True)
-    img = os.path.join(BENCH_CACHE, "os-release-init.img")
-    vmlib.zinitrd_build(paths, k, img, "--init", script, "--install", "busybox")
-    vm = vmlib.Vm(vmlib.kernel_image(k), img, "quiet", [tmp], name="bench-disk", snapshot=False,
-                  log_dir=paths.logs)
-    try:
-        _, m = vm.expect(r"BENCH-DISK-(DONE|FAILED.*)", timeout=600)
-        if m.group(1) != "DONE":
-            raise SystemExit(f"bench: deriving the disk failed: {m.group(0)}\n{vm.tail(40)}")
-        vm.wait_exit(120)
-    finally:
-        vm.kill()
-    os.rename(tmp, disk)
-    return disk
+def bench_disk(paths, k):
+    """The tests' rpool disk (rpool/ROOT/debian, with /etc/os-release as systemd-based
+    initramfs images require), booted through -snapshot so it never changes."""
+    return vmlib.pool_disks(paths, k)[0]
 
 
 def one_boot(k, img, disk, name, log_dir):
@@ -318,7 +296,7 @@ def one_boot(k, img, disk, name, log_dir):
 
 
 def measure_boots(paths, k, images, zinitrd, runs, log_dir):
-    disk = bench_disk(paths, k, zinitrd)
+    disk = bench_disk(paths, k)
     res = {t: {"boots": []} for t in TOOLS}
     for i in range(runs):  # interleaved, one VM at a time: TCG timings depend on CPU contention
         for t in TOOLS:

@@ -42,6 +42,8 @@ populate() {
   run $B cp /guest/init "$1/sbin/init"
   run $B chmod 0755 "$1/bin/busybox" "$1/sbin/init"
   echo "$2" > "$1/etc/zinitrd-test-root"
+  # Like every real root: systemd in other initramfs generators refuses a root without it.
+  printf 'NAME="zinitrd test root"\nID=debian\nPRETTY_NAME="zinitrd test root (%s)"\n' "$2" > "$1/etc/os-release"
 }
 create() { run zpool create -f -o ashift=12 -o cachefile=none -O mountpoint=none -O canmount=off -R /mnt "$@"; }
 
