@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "boot.h"
-#include "tool.h"
+#include "load_modules_command.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// tool.cc: the load-modules command (see tool.h).
-#include "tool.h"
+// load_modules_command.cc: `init load-modules` (see load_modules_command.h).
+#include "load_modules_command.h"
 
 #include "boot_config.h"
 #include "cmdline.h"
