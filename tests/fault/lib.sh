@@ -28,8 +28,3 @@ assert_only() {  # DIR NAME...
     want="$(printf '%s\n' "$@" | sort | tr '\n' ' ')"
     [ "$got" = "$want" ] || fail "$dir holds '$got', expected '$want'"
 }
-
-# Asserts that FILE contains TEXT (fixed string).
-assert_contains() {  # FILE TEXT
-    grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$1 does not contain '$2'"; }
-}

@@ -38,3 +38,8 @@ assert_image() {  # FILE [KVER]
     grep -q ' /usr/lib/zinitrd/init$' "$TMP/ls.out" || fail "$1 lacks the runtime"
     grep -q "/modules/${2:-[^/]*}/.*/zfs\.ko" "$TMP/ls.out" || fail "$1 lacks zfs.ko ${2:+of $2}"
 }
+
+# Asserts that FILE contains TEXT (fixed string).
+assert_contains() {  # FILE TEXT
+    grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$1 does not contain '$2'"; }
+}
