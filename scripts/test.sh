@@ -19,12 +19,12 @@ CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DZINITRD_FUZZ=ON 
 cmake --build build-fuzz -j"$jobs" --target fuzzers
 ctest --test-dir build-fuzz -L fuzz --output-on-failure -j"$jobs"
 
-echo "== build, unit tests and QEMU boots"
+echo "== build; unit, fault and packaging tests; QEMU boots"
 cmake -S . -B build -DZINITRD_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 rm -f build/vm/logs/timings.tsv
 set +e
-ctest --test-dir build -L 'unit|vm' --output-on-failure -j2 | tee build/ctest.log
+ctest --test-dir build -L 'unit|fault|packaging|vm' --output-on-failure -j2 | tee build/ctest.log
 status=${PIPESTATUS[0]}
 set -e
 if [ -f build/vm/logs/timings.tsv ]; then
