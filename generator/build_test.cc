@@ -11,47 +11,16 @@
 
 #include "boot_config.h"
 #include "image_reader.h"
+#include "build_fixture.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
 using namespace zinitrd;
 using namespace zinitrd::gen;
 using zinitrd::test::TempDir;
-
-namespace {
-
-BuildOptions options_for(const fs::path& root, const std::string& kver, const fs::path& out) {
-  BuildOptions o;
-  o.root = root.string();
-  o.kver = kver;
-  o.output = out.string();
-  o.feature_dirs = {ZINITRD_SOURCE_DIR "/modules.d"};
-  o.runtime = ZINITRD_BINARY_DIR "/lib/zinitrd/init";
-  o.write.mtime = 1700000000;
-  return o;
-}
-
-// A root with one real module of KVER (virtio_blk and its dependencies), indexed by depmod.
-void make_module_root(const fs::path& root, const std::string& kver) {
-  fs::path src = fs::path("/lib/modules") / kver;
-  fs::path dst = root / "lib/modules" / kver;
-  for (const char* rel : {"kernel/drivers/block/virtio_blk.ko", "kernel/drivers/virtio/virtio.ko",
-                          "kernel/drivers/virtio/virtio_ring.ko"}) {
-    if (!fs::exists(src / rel)) continue;
-    fs::create_directories((dst / rel).parent_path());
-    fs::copy_file(src / rel, dst / rel);
-  }
-  for (const char* f : {"modules.order", "modules.builtin", "modules.builtin.modinfo"})
-    if (fs::exists(src / f)) fs::copy_file(src / f, dst / f);
-  std::string cmd = "depmod -b '" + root.string() + "' " + kver;
-  REQUIRE(std::system(cmd.c_str()) == 0);
-}
-
-size_t count_files(const fs::path& dir) {
-  return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
-}
-
-}  // namespace
+using zinitrd::gen::build_fixture::count_files;
+using zinitrd::gen::build_fixture::make_module_root;
+using zinitrd::gen::build_fixture::options_for;
 
 TEST_CASE("build refuses an image without zfs.ko, lists every problem, writes nothing") {
   std::string kver = test::installed_kver();
@@ -60,7 +29,7 @@ TEST_CASE("build refuses an image without zfs.ko, lists every problem, writes no
     return;
   }
   TempDir root("zinitrd-build-root"), outdir("zinitrd-build-out");
-  make_module_root(root.path(), kver);
+  REQUIRE(make_module_root(root.path(), kver));
   fs::path out = outdir / "initrd.img";
   test::write_file(out, "OLD IMAGE");
 
@@ -84,7 +53,7 @@ TEST_CASE("build under --root warns about a missing /etc/hostid and never reads 
     return;
   }
   TempDir root("zinitrd-build-root"), outdir("zinitrd-build-out"), features("zinitrd-features");
-  make_module_root(root.path(), kver);
+  REQUIRE(make_module_root(root.path(), kver));
   test::write_file(features / "hostid/feature.conf", "when = always\nhostid = yes\n");
   auto o = options_for(root.path(), kver, outdir / "img");
   o.feature_dirs.push_back(features.path().string());

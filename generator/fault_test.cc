@@ -13,6 +13,7 @@
 #include "build.h"
 #include "cli.h"
 #include "image_reader.h"
+#include "build_fixture.h"
 #include "test_support.h"
 
 namespace zinitrd::gen {
@@ -21,44 +22,10 @@ namespace {
 namespace fs = std::filesystem;
 using test::slurp;
 using test::TempDir;
-
-constexpr const char* kVirtioBlk = "kernel/drivers/block/virtio_blk.ko";
-
-BuildOptions options_for(const fs::path& root, const std::string& kver, const fs::path& out) {
-  BuildOptions o;
-  o.root = root.string();
-  o.kver = kver;
-  o.output = out.string();
-  o.feature_dirs = {ZINITRD_SOURCE_DIR "/modules.d"};
-  o.runtime = ZINITRD_BINARY_DIR "/lib/zinitrd/init";
-  o.write.mtime = 1700000000;
-  return o;
-}
-
-// A root with virtio_blk of KVER and its dependencies, indexed by depmod; false (with a loud
-// skip message) when the installed kernel does not have them.
-bool make_module_root(const fs::path& root, const std::string& kver) {
-  fs::path src = fs::path("/lib/modules") / kver;
-  fs::path dst = root / "lib/modules" / kver;
-  for (const char* rel :
-       {kVirtioBlk, "kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko"}) {
-    if (!fs::exists(src / rel)) {
-      MESSAGE("SKIPPED: " << (src / rel).string() << " is not installed");
-      return false;
-    }
-    fs::create_directories((dst / rel).parent_path());
-    fs::copy_file(src / rel, dst / rel);
-  }
-  for (const char* f : {"modules.order", "modules.builtin", "modules.builtin.modinfo"})
-    if (fs::exists(src / f)) fs::copy_file(src / f, dst / f);
-  std::string cmd = "depmod -b '" + root.string() + "' " + kver;
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  return true;
-}
-
-size_t count_files(const fs::path& dir) {
-  return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
-}
+using build_fixture::count_files;
+using build_fixture::kVirtioBlk;
+using build_fixture::make_module_root;
+using build_fixture::options_for;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
