@@ -117,10 +117,13 @@ def run(paths, name, echo=False):
             vm.send(text)
         if isinstance(sc, Boot):
             secs, m = vm.expect(MARKER)
-            got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4))
-            want = dict(root=sc.root, usr=sc.usr, pid="1", mode=sc.mode)
+            bootlog = re.search(r" bootlog=(\S+)", m.group(5))
+            got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4),
+                       bootlog=bootlog and bootlog.group(1))
+            # bootlog: /run/zinitrd/boot.log, with the summary line, survives switch_root.
+            want = dict(root=sc.root, usr=sc.usr, pid="1", mode=sc.mode, bootlog="yes")
             if getattr(sc, "extra", None) is not None:  # extra= of the marker (guest_init.sh)
-                extra = re.search(r" extra=(\S*)$", m.group(5))
+                extra = re.search(r" extra=(\S*)", m.group(5))
                 got["extra"], want["extra"] = extra and extra.group(1), sc.extra
             if got != want:
                 raise AssertionError(f"{name}: booted, but saw {got}, expected {want}")
