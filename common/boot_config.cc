@@ -11,10 +11,17 @@ constexpr std::string_view kMagic = "zinitrd-boot-config";
 void append_escaped(std::string& out, std::string_view field) {
   for (char c : field) {
     switch (c) {
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\\': out += "\\\\"; break;
-      default: out += c;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -48,10 +55,17 @@ bool split_fields(std::string_view line, std::vector<std::string>& fields) {
     } else if (c == '\\') {
       if (++i == line.size()) return false;
       switch (line[i]) {
-        case 't': fields.back() += '\t'; break;
-        case 'n': fields.back() += '\n'; break;
-        case '\\': fields.back() += '\\'; break;
-        default: return false;
+        case 't':
+          fields.back() += '\t';
+          break;
+        case 'n':
+          fields.back() += '\n';
+          break;
+        case '\\':
+          fields.back() += '\\';
+          break;
+        default:
+          return false;
       }
     } else {
       fields.back() += c;
@@ -130,7 +144,8 @@ Result<BootConfig> parse_boot_config(std::string_view text) {
         return bad("bad version '" + f[1] + "'");
       if (v > kBootConfigVersion)
         return bad("version " + f[1] + " is newer than this runtime understands (" +
-                   std::to_string(kBootConfigVersion) + "): rebuild the image with a matching zinitrd");
+                   std::to_string(kBootConfigVersion) +
+                   "): rebuild the image with a matching zinitrd");
       c.version = v;
       seen_magic = true;
       continue;

@@ -53,11 +53,11 @@ struct BootAlias {
 /// Everything the runtime needs to know about its image.
 struct BootConfig {
   int version = kBootConfigVersion;
-  std::string kver;                           ///< kernel release the modules were built for
-  std::vector<std::string> features;          ///< enabled features, in plan order
-  std::vector<BootModule> modules;            ///< every module in the image, dependencies first
-  std::vector<std::string> load;              ///< modules loaded unconditionally, in this order
-  std::vector<BootAlias> aliases;             ///< coldplug/hotplug table: load only what is present
+  std::string kver;                   ///< kernel release the modules were built for
+  std::vector<std::string> features;  ///< enabled features, in plan order
+  std::vector<BootModule> modules;    ///< every module in the image, dependencies first
+  std::vector<std::string> load;      ///< modules loaded unconditionally, in this order
+  std::vector<BootAlias> aliases;     ///< coldplug/hotplug table: load only what is present
   std::map<std::string, std::string> settings;  ///< defaults, e.g. rescue_shell, ld_library_path
 
   bool operator==(const BootConfig&) const = default;

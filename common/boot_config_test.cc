@@ -8,8 +8,9 @@ TEST_CASE("boot config round-trips, including fields that need escaping") {
   BootConfig c;
   c.kver = "6.1.0-28-amd64";
   c.features = {"base", "storage", "zfs"};
-  c.modules = {{"spl", "/lib/modules/k/updates/dkms/spl.ko", {}, "spl_hostid=0x1234"},
-               {"zfs", "/lib/modules/k/updates/dkms/zfs.ko", {"spl", "znvpair"}, "a=\"x\ty\" b=\\"}};
+  c.modules = {
+      {"spl", "/lib/modules/k/updates/dkms/spl.ko", {}, "spl_hostid=0x1234"},
+      {"zfs", "/lib/modules/k/updates/dkms/zfs.ko", {"spl", "znvpair"}, "a=\"x\ty\" b=\\"}};
   c.load = {"zfs"};
   c.aliases = {{"pci:v00001AF4d00001001sv*sd*bc*sc*i*", "virtio_pci"}};
   c.settings = {{"rescue_shell", "/bin/sh"}, {"multi", "line1\nline2"}};

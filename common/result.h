@@ -11,7 +11,8 @@
 
 namespace zinitrd {
 
-/// What failed, on what path, and the errno text: "open '/lib/modules/x': No such file or directory".
+/// What failed, on what path, and the errno text: "open '/lib/modules/x': No such file or
+/// directory".
 struct Error {
   std::string message;  ///< complete, user-visible sentence (without trailing newline)
   int errnum = 0;       ///< saved errno, 0 when not a system call failure

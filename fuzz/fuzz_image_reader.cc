@@ -17,7 +17,8 @@
 namespace fs = std::filesystem;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const fs::path dir = fs::temp_directory_path() / ("zinitrd-fuzz-" + std::to_string(getpid()));
+  static const fs::path dir =
+      fs::temp_directory_path() / ("zinitrd-fuzz-" + std::to_string(getpid()));
   // OUT is nested so that a write one or two levels above it is caught too.
   static const fs::path image = dir / "image", out = dir / "a" / "b" / "out";
   fs::create_directories(dir);

@@ -3,20 +3,20 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <algorithm>
-#include <cstdlib>
 
 #include "boot_config.h"
 #include "elf_closure.h"
 #include "features.h"
 #include "host_only.h"
-#include "key_files.h"
 #include "image_tree.h"
+#include "key_files.h"
 #include "kmod_closure.h"
 #include "output_file.h"
 #include "root_fs.h"
@@ -157,7 +157,8 @@ bool add_root_file(BuildState& s, const std::string& spec, bool optional) {
   std::string src = spec.substr(0, colon);
   std::string dst = colon == std::string::npos ? src : spec.substr(colon + 1);
   if (!s.root.exists(src)) {
-    if (!optional) s.problems.push_back("file " + src + " (" + spec + "): not found in " + s.root.root());
+    if (!optional)
+      s.problems.push_back("file " + src + " (" + spec + "): not found in " + s.root.root());
     return false;
   }
   Status st = Ok{};
@@ -182,7 +183,8 @@ void add_hostid(BuildState& s) {
     return;
   }
   if (hostid->size() != 4 || std::memcmp(hostid->data(), "\0\0\0\0", 4) == 0)
-    s.report.warnings.push_back("/etc/hostid is zero or malformed (" + std::to_string(hostid->size()) +
+    s.report.warnings.push_back("/etc/hostid is zero or malformed (" +
+                                std::to_string(hostid->size()) +
                                 " bytes): run `zgenhostid -f` and rebuild the image");
   add_root_file(s, "/etc/hostid", true);
 }
@@ -196,7 +198,8 @@ Status gather_files_pass(BuildState& s) {
   // them lands where the system has it and scripts' "#!/bin/sh" work as on the system.
   for (const char* d : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
     auto r = s.root.resolve(d);
-    if (r && r->links.size() == 1 && r->links[0].first == d) note(s.tree.add_symlink(d, r->links[0].second));
+    if (r && r->links.size() == 1 && r->links[0].first == d)
+      note(s.tree.add_symlink(d, r->links[0].second));
   }
   for (const char* d : {"/dev", "/proc", "/sys", "/run", "/sysroot", "/tmp", "/etc", "/root"})
     note(s.tree.add_directory(d));
@@ -242,11 +245,13 @@ Status embed_keys_pass(BuildState& s) {
   if (dataset) {
     auto found = dataset_key_files(*dataset, run_command);
     if (!found)
-      s.report.warnings.push_back(found.error().message + ": key files of " + *dataset +
-                                  " are not embedded; name them in /etc/zinitrd.conf (keyfile = PATH)");
+      s.report.warnings.push_back(
+          found.error().message + ": key files of " + *dataset +
+          " are not embedded; name them in /etc/zinitrd.conf (keyfile = PATH)");
     else
       for (auto& k : *found)
-        if (std::none_of(keys.begin(), keys.end(), [&](const KeyFile& o) { return o.dest == k.dest; }))
+        if (std::none_of(keys.begin(), keys.end(),
+                         [&](const KeyFile& o) { return o.dest == k.dest; }))
           keys.push_back(std::move(k));
   }
   std::vector<std::string> embedded;
@@ -255,9 +260,11 @@ Status embed_keys_pass(BuildState& s) {
     std::string host = s.root.exists(k.source) ? s.root.host_path(k.source) : k.source;
     struct stat st;
     if (::stat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      s.problems.push_back("key file " + k.source + (k.encroot.empty() ? "" : " (keylocation of " + k.encroot + ")") +
-                           ": not found in " + s.root.root() + (s.root.is_host() ? "" : " nor on this host") +
-                           ": without it the pool asks for a key at boot; restore it or change keylocation");
+      s.problems.push_back(
+          "key file " + k.source +
+          (k.encroot.empty() ? "" : " (keylocation of " + k.encroot + ")") + ": not found in " +
+          s.root.root() + (s.root.is_host() ? "" : " nor on this host") +
+          ": without it the pool asks for a key at boot; restore it or change keylocation");
       continue;
     }
     if (auto st2 = s.tree.add_file(k.dest, host, 0600); !st2) {
@@ -267,8 +274,9 @@ Status embed_keys_pass(BuildState& s) {
     embedded.push_back(k.dest + (k.encroot.empty() ? "" : " (" + k.encroot + ")"));
   }
   if (!embedded.empty())
-    s.report.notes.push_back("the image carries encryption key" + std::string(embedded.size() > 1 ? "s " : " ") +
-                             join(embedded, ", ") + ": it is written mode 0600; keep copies of it private");
+    s.report.notes.push_back("the image carries encryption key" +
+                             std::string(embedded.size() > 1 ? "s " : " ") + join(embedded, ", ") +
+                             ": it is written mode 0600; keep copies of it private");
   return Ok{};
 }
 
@@ -301,16 +309,21 @@ Result<BuildReport> build_image(const BuildOptions& opt) {
     return st;
   };
 
-  if (auto st = timed("plan features", [&] { return plan_features_pass(s); }); !st) return st.error();
-  if (auto st = timed("resolve modules", [&] { return resolve_modules_pass(s); }); !st) return st.error();
-  if (auto st = timed("resolve ELF closure", [&] { return resolve_elf_pass(s); }); !st) return st.error();
+  if (auto st = timed("plan features", [&] { return plan_features_pass(s); }); !st)
+    return st.error();
+  if (auto st = timed("resolve modules", [&] { return resolve_modules_pass(s); }); !st)
+    return st.error();
+  if (auto st = timed("resolve ELF closure", [&] { return resolve_elf_pass(s); }); !st)
+    return st.error();
   if (auto st = timed("gather files", [&] { return gather_files_pass(s); }); !st) return st.error();
-  if (auto st = timed("embed key files", [&] { return embed_keys_pass(s); }); !st) return st.error();
+  if (auto st = timed("embed key files", [&] { return embed_keys_pass(s); }); !st)
+    return st.error();
   if (auto st = check_problems(s); !st) return st.error();
 
   auto out = OutputFile::create(opt.output);
   if (!out) return out.error();
-  if (auto st = timed("write + compress", [&] { return write_pass(s, *out); }); !st) return st.error();
+  if (auto st = timed("write + compress", [&] { return write_pass(s, *out); }); !st)
+    return st.error();
   if (auto st = timed("atomic rename", [&] { return out->commit(); }); !st) return st.error();
   return std::move(s.report);
 }

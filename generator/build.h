@@ -50,7 +50,7 @@ struct BuildReport {
   std::vector<std::string> features;  ///< planned features, in order
   std::vector<PassTime> passes;
   WriteStats written;
-  size_t modules = 0;                 ///< kernel modules in the image
+  size_t modules = 0;  ///< kernel modules in the image
 };
 
 /// The path inside the image where the runtime lives; /init points to it unless --init is given.

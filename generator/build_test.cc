@@ -10,17 +10,17 @@
 #include <filesystem>
 
 #include "boot_config.h"
-#include "image_reader.h"
 #include "build_fixture.h"
+#include "image_reader.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
 using namespace zinitrd;
 using namespace zinitrd::gen;
-using zinitrd::test::TempDir;
 using zinitrd::gen::build_fixture::count_files;
 using zinitrd::gen::build_fixture::make_module_root;
 using zinitrd::gen::build_fixture::options_for;
+using zinitrd::test::TempDir;
 
 TEST_CASE("build refuses an image without zfs.ko, lists every problem, writes nothing") {
   std::string kver = test::installed_kver();
@@ -73,7 +73,8 @@ TEST_CASE("build under --root warns about a missing /etc/hostid and never reads 
 TEST_CASE("a real image for the installed kernel: complete, mode 0600, byte-identical twice") {
   std::string kver = test::installed_kver();
   if (test::installed_zfs_ko(kver).empty() || !fs::exists("/usr/sbin/zpool")) {
-    MESSAGE("SKIPPED: zfs.ko or zpool not installed for '" << kver << "' (run scripts/setup-debian.sh)");
+    MESSAGE("SKIPPED: zfs.ko or zpool not installed for '" << kver
+                                                           << "' (run scripts/setup-debian.sh)");
     return;
   }
   TempDir outdir("zinitrd-build-out");

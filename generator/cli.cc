@@ -1,7 +1,8 @@
 // cli.cc: parses `zinitrd build|ls|cat|extract`, applies configuration files and defaults, and
 // reports results and errors once. Options come from the command line first, then from
 // ROOT/etc/zinitrd.conf and ROOT/etc/zinitrd.conf.d/*.conf (INI, same names): the command line
-// wins, and list options (add, omit, include, install, kmod, keyfile) accumulate across all sources.
+// wins, and list options (add, omit, include, install, kmod, keyfile) accumulate across all
+// sources.
 #include "cli.h"
 
 #include <sys/stat.h>
@@ -71,7 +72,8 @@ std::string default_output(const RootFs& root, const std::string& kver) {
     return std::string();
   };
   std::string ids = " " + field("ID=") + " " + field("ID_LIKE=") + " ";
-  bool debian = ids.find(" debian ") != std::string::npos || ids.find(" ubuntu ") != std::string::npos;
+  bool debian =
+      ids.find(" debian ") != std::string::npos || ids.find(" ubuntu ") != std::string::npos;
   return root.host_path(debian ? "/boot/initrd.img-" + kver : "/boot/initramfs-" + kver + ".img");
 }
 
@@ -89,24 +91,30 @@ Result<std::string> default_kver(const RootFs& root) {
 
 po::options_description build_options() {
   po::options_description d("zinitrd build options");
-  d.add_options()
-      ("kver,k", po::value<std::string>(), "kernel release (default: the running kernel)")
-      ("output,o", po::value<std::string>(), "image path (default: /boot/initrd.img-KVER on Debian/Ubuntu, /boot/initramfs-KVER.img elsewhere)")
-      ("root,r", po::value<std::string>()->default_value("/"), "build for the system mounted at DIR")
-      ("compress", po::value<std::string>()->default_value("zstd"), "zstd, gzip, xz, lz4 or none")
-      ("level", po::value<int>()->default_value(-1), "compression level (default: the compressor's)")
-      ("add,a", po::value<std::vector<std::string>>()->composing(), "add a feature of modules.d")
-      ("omit", po::value<std::vector<std::string>>()->composing(), "leave a feature out")
-      ("include", po::value<std::vector<std::string>>()->composing(), "copy host file SRC[:DST] into the image")
-      ("install", po::value<std::vector<std::string>>()->composing(), "add a program and its libraries")
-      ("kmod", po::value<std::vector<std::string>>()->composing(), "add a kernel module, loaded at boot")
-      ("keyfile", po::value<std::vector<std::string>>()->composing(), "embed ZFS key file SRC[:DST] (mode 0600)")
-      ("init", po::value<std::string>(), "use this program as /init instead of zinitrd's runtime")
-      ("host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")
-      ("generic", po::bool_switch(), "every storage driver, loaded by device (the default)")
-      ("stats", po::bool_switch(), "print the time of each pass")
-      ("verbose,v", po::bool_switch(), "print what went in")
-      ("quiet,q", po::bool_switch(), "print errors only");
+  d.add_options()("kver,k", po::value<std::string>(),
+                  "kernel release (default: the running kernel)")(
+      "output,o", po::value<std::string>(),
+      "image path (default: /boot/initrd.img-KVER on Debian/Ubuntu, /boot/initramfs-KVER.img "
+      "elsewhere)")("root,r", po::value<std::string>()->default_value("/"),
+                    "build for the system mounted at DIR")(
+      "compress", po::value<std::string>()->default_value("zstd"), "zstd, gzip, xz, lz4 or none")(
+      "level", po::value<int>()->default_value(-1),
+      "compression level (default: the compressor's)")(
+      "add,a", po::value<std::vector<std::string>>()->composing(), "add a feature of modules.d")(
+      "omit", po::value<std::vector<std::string>>()->composing(), "leave a feature out")(
+      "include", po::value<std::vector<std::string>>()->composing(),
+      "copy host file SRC[:DST] into the image")(
+      "install", po::value<std::vector<std::string>>()->composing(),
+      "add a program and its libraries")("kmod", po::value<std::vector<std::string>>()->composing(),
+                                         "add a kernel module, loaded at boot")(
+      "keyfile", po::value<std::vector<std::string>>()->composing(),
+      "embed ZFS key file SRC[:DST] (mode 0600)")(
+      "init", po::value<std::string>(), "use this program as /init instead of zinitrd's runtime")(
+      "host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")(
+      "generic", po::bool_switch(), "every storage driver, loaded by device (the default)")(
+      "stats", po::bool_switch(), "print the time of each pass")(
+      "verbose,v", po::bool_switch(), "print what went in")("quiet,q", po::bool_switch(),
+                                                            "print errors only");
   return d;
 }
 
@@ -133,7 +141,8 @@ std::vector<T> list(const po::variables_map& vm, const char* name) {
 }
 
 // Reads ROOT/etc/zinitrd.conf and ROOT/etc/zinitrd.conf.d/*.conf into VM (after the command line).
-void read_config_files(const RootFs& root, const po::options_description& desc, po::variables_map& vm) {
+void read_config_files(const RootFs& root, const po::options_description& desc,
+                       po::variables_map& vm) {
   std::vector<std::string> files;
   if (root.exists("/etc/zinitrd.conf")) files.push_back("/etc/zinitrd.conf");
   for (const auto& f : root.glob("/etc/zinitrd.conf.d/*.conf")) files.push_back(f);
@@ -199,7 +208,8 @@ int cmd_build(const std::vector<std::string>& args) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!quiet)
-    for (const auto& w : report->warnings) std::fprintf(stderr, "zinitrd: warning: %s\n", w.c_str());
+    for (const auto& w : report->warnings)
+      std::fprintf(stderr, "zinitrd: warning: %s\n", w.c_str());
   if (!quiet)
     for (const auto& n : report->notes) std::fprintf(stderr, "zinitrd: note: %s\n", n.c_str());
   if (verbose) {
@@ -219,8 +229,13 @@ int cmd_build(const std::vector<std::string>& args) {
 }
 
 std::string mode_string(mode_t m) {
-  std::string s = S_ISDIR(m) ? "d" : S_ISLNK(m) ? "l" : S_ISCHR(m) ? "c" : S_ISBLK(m) ? "b"
-                : S_ISFIFO(m) ? "p" : S_ISSOCK(m) ? "s" : "-";
+  std::string s = S_ISDIR(m)    ? "d"
+                  : S_ISLNK(m)  ? "l"
+                  : S_ISCHR(m)  ? "c"
+                  : S_ISBLK(m)  ? "b"
+                  : S_ISFIFO(m) ? "p"
+                  : S_ISSOCK(m) ? "s"
+                                : "-";
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; ++i) s += (m & (0400 >> i)) ? rwx[i] : '-';
   return s;
@@ -266,11 +281,11 @@ int cmd_extract(const std::vector<std::string>& args) {
 // `zinitrd check`: the boot chain of KVER as a checklist; exit 1 when an item would stop the boot.
 int cmd_check(const std::vector<std::string>& args) {
   po::options_description desc("zinitrd check options");
-  desc.add_options()
-      ("kver,k", po::value<std::string>(), "kernel release (default: the running kernel)")
-      ("image", po::value<std::string>(), "image to inspect (default: /boot/initrd.img-KVER or /boot/initramfs-KVER.img)")
-      ("json", po::bool_switch(), "print one JSON object")
-      ("help,h", "show this help");
+  desc.add_options()("kver,k", po::value<std::string>(),
+                     "kernel release (default: the running kernel)")(
+      "image", po::value<std::string>(),
+      "image to inspect (default: /boot/initrd.img-KVER or /boot/initramfs-KVER.img)")(
+      "json", po::bool_switch(), "print one JSON object")("help,h", "show this help");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);

@@ -97,7 +97,7 @@ TEST_CASE("cli: exit codes 0 / 1 / 2 and messages that say what to do") {
   CHECK(run_zinitrd("build --compress rar").status == 2);
   CHECK(run_zinitrd("build --host-only --generic").status == 2);
   auto r = run_zinitrd("build --root " + root.path().string() + " --kver 0.0.0-none -o " +
-                   (root / "x.img").string());
+                       (root / "x.img").string());
   CHECK(r.status == 1);
   CHECK(r.output.find("0.0.0-none") != std::string::npos);
   CHECK_FALSE(fs::exists(root / "x.img"));

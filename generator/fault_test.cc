@@ -11,21 +11,21 @@
 #include <filesystem>
 
 #include "build.h"
+#include "build_fixture.h"
 #include "cli.h"
 #include "image_reader.h"
-#include "build_fixture.h"
 #include "test_support.h"
 
 namespace zinitrd::gen {
 namespace {
 
 namespace fs = std::filesystem;
-using test::slurp;
-using test::TempDir;
 using build_fixture::count_files;
 using build_fixture::kVirtioBlk;
 using build_fixture::make_module_root;
 using build_fixture::options_for;
+using test::slurp;
+using test::TempDir;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -114,8 +114,8 @@ TEST_CASE("fault: a module behind an absolute symlink under --root is read insid
 
 TEST_CASE("fault: configuration values holding Boost's message tokens are reported, not a hang") {
   // Found by fuzz_config_file: Boost.Program_options' what() looped forever on these.
-  for (const char* text : {"level = %value%\n", "level = x%canonical_option%\n",
-                           "%option% = 1\n", "compress = %value%\n"}) {
+  for (const char* text : {"level = %value%\n", "level = x%canonical_option%\n", "%option% = 1\n",
+                           "compress = %value%\n"}) {
     std::string error = check_config_text(text);
     INFO(text);
     CHECK(error != "");

@@ -86,18 +86,22 @@ Result<Feature> parse_feature(std::string_view name, std::string_view dir, std::
   f.dir = std::string(dir);
   std::string file = f.dir + "/" + std::string(kConfName);
   int lineno = 0;
-  auto fail = [&](const std::string& what) { return Error::msg(file + ":" + std::to_string(lineno) + ": " + what); };
+  auto fail = [&](const std::string& what) {
+    return Error::msg(file + ":" + std::to_string(lineno) + ": " + what);
+  };
 
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view raw =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++lineno;
     std::string_view line = trim(strip_comment(raw));
     if (line.empty()) continue;
     size_t eq = line.find('=');
-    if (eq == std::string_view::npos) return fail("expected 'key = value', got '" + std::string(line) + "'");
+    if (eq == std::string_view::npos)
+      return fail("expected 'key = value', got '" + std::string(line) + "'");
     std::string key(trim(line.substr(0, eq)));
     std::string_view value = trim(line.substr(eq + 1));
     if (key.empty()) return fail("missing key before '='");

@@ -151,7 +151,8 @@ TEST_CASE("feature plan: order, conditions, add, omit") {
     CHECK(names(*p2) == names(*p));
   }
   SUBCASE("requirements come first even when named later") {
-    std::vector<Feature> v = {make("a", Feature::When::kAlways, {"c"}), make("b", Feature::When::kOnRequest),
+    std::vector<Feature> v = {make("a", Feature::When::kAlways, {"c"}),
+                              make("b", Feature::When::kOnRequest),
                               make("c", Feature::When::kOnRequest, {"b"})};
     auto p = plan_features(v, {}, {}, root);
     REQUIRE(p.ok());
@@ -179,11 +180,13 @@ TEST_CASE("feature plan: order, conditions, add, omit") {
     all.push_back(make("iscsi", Feature::When::kAlways, {"network"}));
     auto r = plan_features(all, {}, {}, root);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message.find("'iscsi' requires unknown feature 'network'") != std::string::npos);
+    CHECK(r.error().message.find("'iscsi' requires unknown feature 'network'") !=
+          std::string::npos);
     CHECK(r.error().message.starts_with("modules.d/iscsi/feature.conf"));
   }
   SUBCASE("cycles") {
-    std::vector<Feature> v = {make("a", Feature::When::kAlways, {"b"}), make("b", Feature::When::kOnRequest, {"a"})};
+    std::vector<Feature> v = {make("a", Feature::When::kAlways, {"b"}),
+                              make("b", Feature::When::kOnRequest, {"a"})};
     auto p = plan_features(v, {}, {}, root);
     REQUIRE_FALSE(p.ok());
     CHECK(p.error().message.find("a -> b -> a") != std::string::npos);

@@ -50,17 +50,20 @@ Result<std::string> zfs_pool_mounted_at(std::string_view mounts_text, std::strin
   return dataset->substr(0, dataset->find('/'));
 }
 
-Result<std::string> zfs_dataset_mounted_at(std::string_view mounts_text, std::string_view mountpoint) {
+Result<std::string> zfs_dataset_mounted_at(std::string_view mounts_text,
+                                           std::string_view mountpoint) {
   std::istringstream in{std::string(mounts_text)};
   std::string line, found;
   while (std::getline(in, line)) {
     std::istringstream f(line);
     std::string src, dir, type;
     if (!(f >> src >> dir >> type)) continue;
-    if (unescape_mount_field(dir) == mountpoint) found = type == "zfs" ? unescape_mount_field(src) : "";
+    if (unescape_mount_field(dir) == mountpoint)
+      found = type == "zfs" ? unescape_mount_field(src) : "";
   }
   if (found.empty())
-    return Error::msg("'" + std::string(mountpoint) + "' is not a mounted ZFS dataset on this host");
+    return Error::msg("'" + std::string(mountpoint) +
+                      "' is not a mounted ZFS dataset on this host");
   return found;
 }
 
@@ -95,7 +98,8 @@ Status collect_device_drivers(const std::string& sysfs, dev_t dev, DeviceDrivers
 
 Result<DeviceDrivers> root_pool_drivers(const std::string& root_dir) {
   auto fail = [](std::string why) {
-    return Error::msg("--host-only: " + why + "; build a generic image instead (without --host-only)");
+    return Error::msg("--host-only: " + why +
+                      "; build a generic image instead (without --host-only)");
   };
   std::ifstream mounts("/proc/self/mounts");
   std::stringstream text;
@@ -111,7 +115,8 @@ Result<DeviceDrivers> root_pool_drivers(const std::string& root_dir) {
   std::string output;
   char buf[4096];
   for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
-  if (int rc = ::pclose(p); rc != 0) return fail("`" + cmd.substr(0, cmd.size() - 5) + "` failed: " + output);
+  if (int rc = ::pclose(p); rc != 0)
+    return fail("`" + cmd.substr(0, cmd.size() - 5) + "` failed: " + output);
 
   DeviceDrivers drivers;
   auto vdevs = parse_zpool_vdevs(output);
@@ -120,7 +125,8 @@ Result<DeviceDrivers> root_pool_drivers(const std::string& root_dir) {
     struct stat st;
     if (::stat(v.c_str(), &st) != 0) return fail(Error::sys("stat", v, errno).message);
     if (!S_ISBLK(st.st_mode)) return fail(v + " is not a block device (file vdevs need no driver)");
-    if (auto s = collect_device_drivers("/sys", st.st_rdev, drivers); !s) return fail(s.error().message);
+    if (auto s = collect_device_drivers("/sys", st.st_rdev, drivers); !s)
+      return fail(s.error().message);
   }
   return drivers;
 }

@@ -25,7 +25,8 @@ struct DeviceDrivers {
 };
 
 /// The ZFS dataset mounted at MOUNTPOINT in MOUNTS_TEXT (/proc/self/mounts format).
-Result<std::string> zfs_dataset_mounted_at(std::string_view mounts_text, std::string_view mountpoint);
+Result<std::string> zfs_dataset_mounted_at(std::string_view mounts_text,
+                                           std::string_view mountpoint);
 
 /// The pool of the ZFS dataset mounted at MOUNTPOINT in MOUNTS_TEXT (/proc/self/mounts format).
 Result<std::string> zfs_pool_mounted_at(std::string_view mounts_text, std::string_view mountpoint);

@@ -1,6 +1,6 @@
 // host_only_test.cc: the pieces of --host-only that do not need a pool on this host: the root
-// pool from /proc/mounts, vdevs from zpool output, the sysfs walk on a fixture tree, and a host-only
-// build with injected drivers.
+// pool from /proc/mounts, vdevs from zpool output, the sysfs walk on a fixture tree, and a
+// host-only build with injected drivers.
 #include "host_only.h"
 
 #include <doctest/doctest.h>
@@ -56,7 +56,8 @@ TEST_CASE("host-only: the sysfs walk collects drivers and modaliases up to the b
   fs::create_symlink(sys / "module/virtio_blk", sys / "bus/virtio/drivers/virtio_blk/module");
   fs::create_symlink(sys / "bus/pci/drivers/virtio-pci", pci / "driver");
   fs::create_symlink(sys / "bus/virtio/drivers/virtio_blk", pci / "virtio1/driver");
-  zinitrd::test::write_file(pci / "modalias", "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\n");
+  zinitrd::test::write_file(pci / "modalias",
+                            "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\n");
   zinitrd::test::write_file(pci / "virtio1/modalias", "virtio:d00000002v00001AF4\n");
   fs::create_directories(sys / "dev/block");
   fs::create_symlink(disk / "vda1", sys / "dev/block/254:1");
@@ -64,8 +65,9 @@ TEST_CASE("host-only: the sysfs walk collects drivers and modaliases up to the b
   DeviceDrivers d;
   REQUIRE(collect_device_drivers(sys.path().string(), makedev(254, 1), d).ok());
   CHECK(d.modules == std::vector<std::string>{"virtio_blk", "virtio_pci"});
-  CHECK(d.modaliases == std::vector<std::string>{"virtio:d00000002v00001AF4",
-                                                 "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"});
+  CHECK(d.modaliases ==
+        std::vector<std::string>{"virtio:d00000002v00001AF4",
+                                 "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"});
   DeviceDrivers none;
   CHECK_FALSE(collect_device_drivers(sys.path().string(), makedev(8, 0), none).ok());
 }
@@ -83,7 +85,8 @@ TEST_CASE("host-only build: only the found drivers, with a warning naming what w
   o.feature_dirs = {ZINITRD_SOURCE_DIR "/modules.d"};
   o.runtime = ZINITRD_BINARY_DIR "/lib/zinitrd/init";
   o.host_only = true;
-  o.host_drivers = DeviceDrivers{{"virtio_blk"}, {"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"}};
+  o.host_drivers =
+      DeviceDrivers{{"virtio_blk"}, {"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"}};
   auto r = build_image(o);
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   auto members = list_image(o.output);
@@ -98,6 +101,7 @@ TEST_CASE("host-only build: only the found drivers, with a warning naming what w
   CHECK_FALSE(has("/ahci.ko"));
   CHECK_FALSE(has("/nvme.ko"));
   CHECK(std::any_of(r->warnings.begin(), r->warnings.end(), [](const std::string& w) {
-    return w.find("--host-only") != std::string::npos && w.find("kernel/drivers/ata/") != std::string::npos;
+    return w.find("--host-only") != std::string::npos &&
+           w.find("kernel/drivers/ata/") != std::string::npos;
   }));
 }

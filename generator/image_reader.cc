@@ -7,7 +7,6 @@
 // compressed segment the walk stops (libarchive does not say reliably how many input bytes a
 // filter consumed). extract_image() creates every file itself, relative to directory
 // descriptors opened with O_NOFOLLOW component by component, so no symlink is ever followed.
-#include "hex.h"
 #include "image_reader.h"
 
 #include <archive.h>
@@ -23,6 +22,7 @@
 #include <memory>
 
 #include "fd.h"
+#include "hex.h"
 
 namespace zinitrd::gen {
 

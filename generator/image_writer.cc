@@ -205,9 +205,10 @@ class Lz4LegacySink : public Sink {
   }
   Status flush() {
     int cap = static_cast<int>(out_buf_.size() - 4);
-    int n = level_ >= 3
-                ? LZ4_compress_HC(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap, level_)
-                : LZ4_compress_default(in_.data(), out_buf_.data() + 4, static_cast<int>(in_.size()), cap);
+    int n = level_ >= 3 ? LZ4_compress_HC(in_.data(), out_buf_.data() + 4,
+                                          static_cast<int>(in_.size()), cap, level_)
+                        : LZ4_compress_default(in_.data(), out_buf_.data() + 4,
+                                               static_cast<int>(in_.size()), cap);
     if (n <= 0) return Error::msg("lz4: compression failed");
     put_le32(reinterpret_cast<uint8_t*>(out_buf_.data()), static_cast<uint32_t>(n));
     in_.clear();

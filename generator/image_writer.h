@@ -25,9 +25,9 @@ std::string_view compression_name(Compression c);
 /// How to write an image.
 struct WriteOptions {
   Compression compression = Compression::kZstd;
-  int level = -1;       ///< compressor level; -1 = the compressor's sensible default
-  int64_t mtime = 0;    ///< mtime of every entry (SOURCE_DATE_EPOCH when set)
-  int threads = 0;      ///< compression threads; 0 = number of CPUs
+  int level = -1;     ///< compressor level; -1 = the compressor's sensible default
+  int64_t mtime = 0;  ///< mtime of every entry (SOURCE_DATE_EPOCH when set)
+  int threads = 0;    ///< compression threads; 0 = number of CPUs
 };
 
 /// What was written.

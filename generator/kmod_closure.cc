@@ -133,8 +133,8 @@ struct KmodClosure::Impl {
 
   RootFs root;
   std::string kver;
-  std::string modules_host_dir;  // host path of the (resolved) modules dir, no trailing '/'
-  std::string modules_root_dir;  // "/lib/modules/KVER": how paths appear in the image
+  std::string modules_host_dir;       // host path of the (resolved) modules dir, no trailing '/'
+  std::string modules_root_dir;       // "/lib/modules/KVER": how paths appear in the image
   std::vector<std::string> kmod_log;  // must outlive ctx (it is the log sink's data)
   CtxPtr ctx;
   std::unordered_set<std::string> builtin;  // from modules.builtin
@@ -163,9 +163,9 @@ struct KmodClosure::Impl {
     std::string options;
     std::vector<std::string> aliases, firmware;
     std::string vermagic;
-    bool required = false;   // reached from a required request
-    int origin = -1;         // index of the first request reaching it (-1: directory)
-    std::string problem;     // non-empty: unusable (bad vermagic, unreadable)
+    bool required = false;  // reached from a required request
+    int origin = -1;        // index of the first request reaching it (-1: directory)
+    std::string problem;    // non-empty: unusable (bad vermagic, unreadable)
     bool dropped = false;
   };
   std::unordered_map<std::string, Node> nodes;
@@ -184,7 +184,8 @@ struct KmodClosure::Impl {
     if (p.starts_with(modules_host_dir) && p.size() > modules_host_dir.size() &&
         p[modules_host_dir.size()] == '/')
       return modules_root_dir + std::string(p.substr(modules_host_dir.size()));
-    if (!root.is_host() && p.starts_with(root.root())) return std::string(p.substr(root.root().size()));
+    if (!root.is_host() && p.starts_with(root.root()))
+      return std::string(p.substr(root.root().size()));
     return std::string(p);
   }
 
@@ -307,7 +308,8 @@ struct KmodClosure::Impl {
     std::vector<std::string> pre_names, post_names;
     for (const Softdep& sd : softdeps) {
       if (fnmatch(sd.pattern.c_str(), name.c_str(), 0) != 0) continue;
-      for (const auto& [names, into] : {std::pair{&sd.pre, &pre_names}, std::pair{&sd.post, &post_names}}) {
+      for (const auto& [names, into] :
+           {std::pair{&sd.pre, &pre_names}, std::pair{&sd.post, &post_names}}) {
         for (const std::string& s : *names) {
           const Lookup& r = lookup(s);
           if (r.modules.empty() && r.builtin.empty())
@@ -338,8 +340,8 @@ struct KmodClosure::Impl {
     if (!root.is_host()) {
       auto resolved = root.resolve(n.root_path);
       if (!resolved) {
-        n.problem = n.root_path + " cannot be read: " + resolved.error().message + " (run `depmod " +
-                    kver + "` if it was removed)";
+        n.problem = n.root_path + " cannot be read: " + resolved.error().message +
+                    " (run `depmod " + kver + "` if it was removed)";
         return;
       }
       static const char* const kNoConfig[] = {nullptr};
@@ -355,8 +357,8 @@ struct KmodClosure::Impl {
     int err = kmod_module_get_info(mod, &raw);
     InfoListPtr info(raw);
     if (err < 0) {
-      n.problem = n.root_path + " cannot be read: " + std::strerror(-err) + " (run `depmod " + kver +
-                  "` if it was removed)";
+      n.problem = n.root_path + " cannot be read: " + std::strerror(-err) + " (run `depmod " +
+                  kver + "` if it was removed)";
       return;
     }
     for (kmod_list* l = info.get(); l; l = kmod_list_next(info.get(), l)) {
@@ -374,9 +376,10 @@ struct KmodClosure::Impl {
     }
     if (n.vermagic != kver) {
       std::string file = n.root_path.substr(n.root_path.rfind('/') + 1);
-      n.problem = file + " (" + n.root_path + ") was built for " +
-                  (n.vermagic.empty() ? std::string("an unknown kernel (no vermagic)") : n.vermagic) +
-                  ", not " + kver;
+      n.problem =
+          file + " (" + n.root_path + ") was built for " +
+          (n.vermagic.empty() ? std::string("an unknown kernel (no vermagic)") : n.vermagic) +
+          ", not " + kver;
     }
   }
 
@@ -419,7 +422,8 @@ struct KmodClosure::Impl {
       if (!skip && !name.empty() && !excluded_names.count(name)) names.push_back(std::move(name));
     }
     if (ec)
-      out.warnings.push_back("reading " + dir.string() + ": " + ec.message() + " (some modules skipped)");
+      out.warnings.push_back("reading " + dir.string() + ": " + ec.message() +
+                             " (some modules skipped)");
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
       kmod_module* raw = nullptr;
@@ -456,9 +460,10 @@ ModuleClosure KmodClosure::Impl::resolve() {
       if (std::find(out.builtin.begin(), out.builtin.end(), b) == out.builtin.end())
         out.builtin.push_back(b);
     if (!l.modules.empty() || !l.builtin.empty()) continue;
-    std::string msg = "kernel module " + r.name + " (" +
-                      (r.requested_by.empty() ? std::string("requested") : "needed by " + r.requested_by) +
-                      ") was not found in " + modules_root_dir;
+    std::string msg =
+        "kernel module " + r.name + " (" +
+        (r.requested_by.empty() ? std::string("requested") : "needed by " + r.requested_by) +
+        ") was not found in " + modules_root_dir;
     if (r.required) {
       out.missing.push_back(msg + "." + (r.hint.empty() ? "" : " " + expand_kver(r.hint, kver)));
     } else {
@@ -495,8 +500,8 @@ ModuleClosure KmodClosure::Impl::resolve() {
         if (it == nodes.end()) continue;
         char& st = state[it->first];
         if (st == kActive) {
-          out.warnings.push_back("dependency cycle between " + node->name + " and " + dep +
-                                 ": " + dep + " is not loaded first");
+          out.warnings.push_back("dependency cycle between " + node->name + " and " + dep + ": " +
+                                 dep + " is not loaded first");
           continue;
         }
         if (st == kDone) continue;
@@ -523,7 +528,8 @@ ModuleClosure KmodClosure::Impl::resolve() {
     if (why.empty()) continue;
     n->dropped = true;
     if (n->required) {
-      out.missing.push_back(n->problem.empty() ? n->name + " " + why + "." : why + "." + hint_of(n->origin));
+      out.missing.push_back(n->problem.empty() ? n->name + " " + why + "."
+                                               : why + "." + hint_of(n->origin));
     } else {
       out.warnings.push_back(n->name + " skipped: " + why);
     }
@@ -553,8 +559,8 @@ ModuleClosure KmodClosure::Impl::resolve() {
     }
     if (absent.empty()) continue;
     if (n->required)
-      out.warnings.push_back(n->name + ": firmware not found under /lib/firmware, skipped: " + absent +
-                             " (install the firmware package that provides it)");
+      out.warnings.push_back(n->name + ": firmware not found under /lib/firmware, skipped: " +
+                             absent + " (install the firmware package that provides it)");
     else
       firmware_absent.push_back(n->name);
   }
@@ -562,9 +568,10 @@ ModuleClosure KmodClosure::Impl::resolve() {
   if (!firmware_absent.empty()) {
     std::string drivers;
     for (const auto& m : firmware_absent) drivers += (drivers.empty() ? "" : " ") + m;
-    out.warnings.push_back(std::to_string(firmware_absent.size()) +
-                           " drivers loaded only for matching devices lack their firmware (" + drivers +
-                           "); if this machine boots from such a device, install its firmware package");
+    out.warnings.push_back(
+        std::to_string(firmware_absent.size()) +
+        " drivers loaded only for matching devices lack their firmware (" + drivers +
+        "); if this machine boots from such a device, install its firmware package");
   }
   std::sort(out.files.begin(), out.files.end());
   out.files.erase(std::unique(out.files.begin(), out.files.end()), out.files.end());
@@ -599,7 +606,8 @@ Result<std::unique_ptr<KmodClosure>> KmodClosure::open(const RootFs& root, std::
   struct stat st;
   if (::stat(dep.c_str(), &st) != 0) {
     int e = errno;
-    std::string fix = root.is_host() ? "depmod " + impl->kver : "depmod -b " + root.root() + " " + impl->kver;
+    std::string fix =
+        root.is_host() ? "depmod " + impl->kver : "depmod -b " + root.root() + " " + impl->kver;
     return Error{"stat '" + dep + "': " + std::strerror(e) + ": run `" + fix + "` to create it", e};
   }
 
@@ -611,7 +619,8 @@ Result<std::unique_ptr<KmodClosure>> KmodClosure::open(const RootFs& root, std::
     auto r = root.resolve(d);
     if (!r) continue;
     std::string host = root.host_path(r->path);
-    if (std::find(conf_dirs.begin(), conf_dirs.end(), host) == conf_dirs.end()) conf_dirs.push_back(host);
+    if (std::find(conf_dirs.begin(), conf_dirs.end(), host) == conf_dirs.end())
+      conf_dirs.push_back(host);
   }
   // An empty list would make libkmod fall back to the host's directories: give it one that
   // cannot exist instead.
@@ -624,8 +633,8 @@ Result<std::unique_ptr<KmodClosure>> KmodClosure::open(const RootFs& root, std::
   if (!impl->ctx) return Error{"cannot initialise libkmod for " + impl->modules_host_dir, ENOMEM};
   kmod_set_log_fn(impl->ctx.get(), kmod_log_sink, &impl->kmod_log);
   if (int err = kmod_load_resources(impl->ctx.get()); err < 0)
-    return Error{"loading the module indexes of " + impl->modules_host_dir + ": " + std::strerror(-err) +
-                     ": run `depmod " + impl->kver + "`",
+    return Error{"loading the module indexes of " + impl->modules_host_dir + ": " +
+                     std::strerror(-err) + ": run `depmod " + impl->kver + "`",
                  -err};
   impl->load_builtin();
   impl->load_softdeps();

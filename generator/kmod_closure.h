@@ -21,22 +21,22 @@ namespace zinitrd::gen {
 
 /// One module wanted by a feature.
 struct KmodRequest {
-  std::string name;           ///< module name or alias ("zfs", "virtio-blk", "crypto-crc32c")
-  bool required = true;       ///< missing => error (else a warning)
-  bool load_at_boot = true;   ///< load unconditionally at boot (else only on a matching device)
-  std::string requested_by;   ///< feature name, for messages
-  std::string hint;           ///< appended to the error when missing or unusable ({kver} expanded)
+  std::string name;          ///< module name or alias ("zfs", "virtio-blk", "crypto-crc32c")
+  bool required = true;      ///< missing => error (else a warning)
+  bool load_at_boot = true;  ///< load unconditionally at boot (else only on a matching device)
+  std::string requested_by;  ///< feature name, for messages
+  std::string hint;          ///< appended to the error when missing or unusable ({kver} expanded)
 };
 
 /// Result of resolving all requests.
 struct ModuleClosure {
-  std::vector<BootModule> modules;   ///< every module to include, dependencies first
-  std::vector<std::string> load;     ///< modules to load at every boot, in request order
-  std::vector<BootAlias> aliases;    ///< modalias table of the included modules
-  std::vector<std::string> files;    ///< in-root paths to copy: .ko files and firmware
-  std::vector<std::string> builtin;  ///< requested modules that are built into the kernel
-  std::vector<std::string> missing;  ///< errors: each a full sentence with what to do
-  std::vector<std::string> warnings; ///< non-fatal: what was skipped and why
+  std::vector<BootModule> modules;    ///< every module to include, dependencies first
+  std::vector<std::string> load;      ///< modules to load at every boot, in request order
+  std::vector<BootAlias> aliases;     ///< modalias table of the included modules
+  std::vector<std::string> files;     ///< in-root paths to copy: .ko files and firmware
+  std::vector<std::string> builtin;   ///< requested modules that are built into the kernel
+  std::vector<std::string> missing;   ///< errors: each a full sentence with what to do
+  std::vector<std::string> warnings;  ///< non-fatal: what was skipped and why
 };
 
 /// Resolves module requests against one kernel's modules tree inside a root.

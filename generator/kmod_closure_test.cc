@@ -136,14 +136,16 @@ TEST_CASE("kmod closure: fixture root") {
     REQUIRE(c.missing.size() == 2);
     CHECK(any_contains(c.missing, "zinitrd_missing_mod", "run `dkms autoinstall -k " + kver + "`"));
     std::string loop_path = "/lib/modules/" + kver + "/kernel/drivers/block/loop.ko";
-    CHECK(any_contains(c.missing, "loop.ko (" + loop_path + ") was built for " + other + ", not " + kver,
+    CHECK(any_contains(c.missing,
+                       "loop.ko (" + loop_path + ") was built for " + other + ", not " + kver,
                        "rebuild it for " + kver));
   }
   SUBCASE("warnings: optional module, missing softdep, missing directory, absent firmware") {
     CHECK(any_contains(c.warnings, "zinitrd_optional_mod"));
     CHECK(any_contains(c.warnings, "zinitrd_no_such_module", "virtio_blk"));
     CHECK(any_contains(c.warnings, "zinitrd-nonexistent"));
-    CHECK(any_contains(c.warnings, "qla1280", "lack their firmware"));  // coldplug: one summary line
+    CHECK(
+        any_contains(c.warnings, "qla1280", "lack their firmware"));  // coldplug: one summary line
     CHECK_FALSE(any_contains(c.warnings, "qla1280", "qlogic/1280.bin"));
   }
   SUBCASE("built-in modules are listed, not errors") {
@@ -181,7 +183,8 @@ TEST_CASE("kmod closure: fixture root") {
     CHECK(c.load == std::vector<std::string>{"virtio_blk", "ahci"});
     index_of(c, "sd_mod");  // from the directory request
     index_of(c, "qla1280");
-    CHECK(std::none_of(c.modules.begin(), c.modules.end(), [](auto& m) { return m.name == "loop"; }));
+    CHECK(
+        std::none_of(c.modules.begin(), c.modules.end(), [](auto& m) { return m.name == "loop"; }));
   }
   SUBCASE("options from ROOT's modprobe.d only, /etc overriding /lib") {
     CHECK(c.modules[index_of(c, "virtio_blk")].options == "queue_depth=64");
@@ -205,7 +208,8 @@ TEST_CASE("kmod closure: fixture root") {
     CHECK(std::binary_search(c.files.begin(), c.files.end(), m + "scsi/scsi_mod.ko"));
     CHECK_FALSE(std::binary_search(c.files.begin(), c.files.end(), m + "block/loop.ko"));
     CHECK(std::binary_search(c.files.begin(), c.files.end(), "/lib/firmware/qlogic/1280.bin.xz"));
-    CHECK(std::binary_search(c.files.begin(), c.files.end(), "/lib/firmware/updates/qlogic/1040.bin"));
+    CHECK(std::binary_search(c.files.begin(), c.files.end(),
+                             "/lib/firmware/updates/qlogic/1040.bin"));
     CHECK(c.files.size() == c.modules.size() + 2);
   }
 }
@@ -230,8 +234,10 @@ TEST_CASE("kmod closure: installed kernel, storage + zfs") {
   }
   bool have_zfs = !test::installed_zfs_ko(kver).empty();
   if (!have_zfs)
-    MESSAGE("SKIPPED PART: /lib/modules/" << kver
-            << "/updates/dkms/zfs.ko does not exist (zfs-dkms not built yet?): checking storage only");
+    MESSAGE(
+        "SKIPPED PART: /lib/modules/"
+        << kver
+        << "/updates/dkms/zfs.ko does not exist (zfs-dkms not built yet?): checking storage only");
   // The requests of the repo's own features, as the build does.
   auto features = load_features({ZINITRD_SOURCE_DIR "/modules.d"});
   REQUIRE_MESSAGE(features.ok(), (features.ok() ? "" : features.error().message));
@@ -254,20 +260,21 @@ TEST_CASE("kmod closure: installed kernel, storage + zfs") {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   uintmax_t bytes = 0;
   for (const auto& m : c.modules) bytes += fs::file_size(m.path);
-  MESSAGE("installed " << kver << std::string(have_zfs ? " storage+zfs" : " storage") << ": " << c.modules.size()
-                       << " modules, " << bytes / 1024 << " KiB, " << c.aliases.size() << " aliases, "
-                       << c.files.size() << " files, " << c.warnings.size() << " warnings, resolved in "
-                       << secs * 1000 << " ms");
+  MESSAGE("installed " << kver << std::string(have_zfs ? " storage+zfs" : " storage") << ": "
+                       << c.modules.size() << " modules, " << bytes / 1024 << " KiB, "
+                       << c.aliases.size() << " aliases, " << c.files.size() << " files, "
+                       << c.warnings.size() << " warnings, resolved in " << secs * 1000 << " ms");
   for (const auto& m : c.missing) MESSAGE("missing: " << m);
   CHECK(c.missing.empty());
   CHECK(c.modules.size() > 200);
-  for (const char* m : {"virtio_blk", "virtio_pci", "virtio_scsi", "ahci", "nvme", "sd_mod", "usb_storage",
-                        "xhci_pci", "usbhid", "dm_mod"})
+  for (const char* m : {"virtio_blk", "virtio_pci", "virtio_scsi", "ahci", "nvme", "sd_mod",
+                        "usb_storage", "xhci_pci", "usbhid", "dm_mod"})
     index_of(c, m);
   if (have_zfs) {
     CHECK(std::find(c.load.begin(), c.load.end(), "zfs") != c.load.end());
     size_t zfs = index_of(c, "zfs");
-    for (const char* dep : {"spl", "znvpair", "zcommon", "zunicode", "zavl", "icp", "zlua", "zzstd"})
+    for (const char* dep :
+         {"spl", "znvpair", "zcommon", "zunicode", "zavl", "icp", "zlua", "zzstd"})
       CHECK(index_of(c, dep) < zfs);
   }
 }

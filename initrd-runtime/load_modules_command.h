@@ -1,4 +1,5 @@
-// load_modules_command.h: `init load-modules [NAME...]`, the runtime used as a command rather than as PID 1.
+// load_modules_command.h: `init load-modules [NAME...]`, the runtime used as a command rather than
+// as PID 1.
 //
 // Scripts that build test pools inside an image (with /proc, /sys and devtmpfs already mounted)
 // load the image's modules exactly as the boot does: dependencies first, options from the boot

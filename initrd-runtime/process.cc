@@ -38,9 +38,8 @@ bool wait_until(pid_t pid, int& status, int64_t deadline) {
   }
 }
 
-Result<ProcessResult> run(const std::vector<std::string>& argv,
-                          const std::vector<std::string>& env, int64_t timeout_ms,
-                          const std::string_view* input);
+Result<ProcessResult> run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                          int64_t timeout_ms, const std::string_view* input);
 
 }  // namespace
 
@@ -64,9 +63,8 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
 
 namespace {
 
-Result<ProcessResult> run(const std::vector<std::string>& argv,
-                          const std::vector<std::string>& env, int64_t timeout_ms,
-                          const std::string_view* input) {
+Result<ProcessResult> run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                          int64_t timeout_ms, const std::string_view* input) {
   ProcessResult res;
   res.command = format_command(argv);
   if (argv.empty()) return Error::msg("run: empty command");

@@ -1,5 +1,4 @@
 // util.cc: string and file-system helpers (see util.h).
-#include "hex.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -11,6 +10,7 @@
 #include <cstdio>
 
 #include "fd.h"
+#include "hex.h"
 
 namespace zinitrd::rt {
 
