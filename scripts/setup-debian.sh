@@ -14,7 +14,7 @@ log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
 build_pkgs=(build-essential cmake pkg-config libkmod-dev libarchive-dev libzstd-dev libelf-dev liblzma-dev liblz4-dev
             libboost-program-options-dev doctest-dev cpio zstd xz-utils lz4 gzip python3 file dpkg-dev
-            clang libclang-rt-14-dev
+            clang libclang-rt-14-dev clang-format
             kmod systemd bsdextrautils util-linux debianutils)  # depmod, kernel-install, column, setpriv, run-parts
 kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
 zfs_pkgs=(zfs-dkms zfsutils-linux)

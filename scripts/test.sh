@@ -8,6 +8,9 @@ jobs=$(nproc)
 
 bash scripts/setup-debian.sh
 
+echo "== the tree is formatted (.clang-format)"
+git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
+
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DZINITRD_SANITIZE=ON -DZINITRD_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs" --target common_test runtime_test generator_test
