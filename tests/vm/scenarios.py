@@ -51,6 +51,11 @@ SCENARIOS = {
                                root="fpool/root"),
     "missing_pool": Fails("root=zfs:nopool/ROOT/x rd.timeout=5", messages=[r"nopool", RESCUE]),
     "misspelled_dataset": Fails("root=zfs:rpool/ROOT/debain", messages=[r"rpool/ROOT/debain", RESCUE]),
+    # rd.break stops after the import with a shell that sees the pool; its exit resumes the boot.
+    "rd_break_then_exit": Boot("root=zfs:rpool/ROOT/debian rd.break=pre-mount",
+                               interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
+                                         (r"# ", "zpool list -H -o name\n"),
+                                         (r"^rpool$", "exit\n")], **DEBIAN),
     "hotplug_late_disk": Boot("root=zfs:rpool/ROOT/debian", disks=(), hotplug="rpool", **DEBIAN),
 }
 
