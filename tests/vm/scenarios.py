@@ -37,6 +37,9 @@ SCENARIOS = {
     "zfs_equals_rw": Boot("zfs=rpool/ROOT/debian rw", mode="rw", **DEBIAN),
     "rootfstype_zfs": Boot("rootfstype=zfs root=rpool/ROOT/debian", **DEBIAN),
     "root_zfs_auto": Boot("root=zfs:AUTO", **DEBIAN),
+    # AUTO with two pools: mpool (no bootfs) is tried and exported, rpool's bootfs is booted.
+    "root_zfs_auto_two_pools": Boot("root=zfs:AUTO rd.debug", disks=("mirror-a", "mirror-b", "rpool"),
+                                    **DEBIAN),
     "legacy_root": Boot("root=zfs:rpool/ROOT/legacy", root="rpool/ROOT/legacy"),
     "space_as_plus": Boot("root=zfs:rpool/ROOT/my+root", root=r"rpool/ROOT/my\040root"),
     "deep_non_rpool": Boot("root=zfs:tank/sys/os/roots/main", disks=("tank",),
@@ -123,10 +126,13 @@ def run(paths, name, echo=False):
         if isinstance(sc, Boot):
             secs, m = vm.expect(MARKER)
             bootlog = re.search(r" bootlog=(\S+)", m.group(5))
+            pools = re.search(r" pools=(\S*)", m.group(5))
             got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4),
-                       bootlog=bootlog and bootlog.group(1))
-            # bootlog: /run/zinitrd/boot.log, with the summary line, survives switch_root.
-            want = dict(root=sc.root, usr=sc.usr, pid="1", mode=sc.mode, bootlog="yes")
+                       bootlog=bootlog and bootlog.group(1), pools=pools and pools.group(1))
+            # bootlog: /run/zinitrd/boot.log, with the summary line, survives switch_root;
+            # pools: the root pool only is imported, whatever else is attached.
+            want = dict(root=sc.root, usr=sc.usr, pid="1", mode=sc.mode, bootlog="yes",
+                        pools=sc.root.split("/")[0])
             if getattr(sc, "extra", None) is not None:  # extra= of the marker (guest_init.sh)
                 extra = re.search(r" extra=(\S*)", m.group(5))
                 got["extra"], want["extra"] = extra and extra.group(1), sc.extra

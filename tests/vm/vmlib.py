@@ -339,4 +339,10 @@ def pool_disks(paths, k):
             f.write(vm.text())
         subprocess.run(["rm", "-rf", d], check=True)
         os.rename(tmp, d)
+        # Keep the newest few sets (other checkouts may still use theirs); drop the rest.
+        sets = sorted((os.path.join(CACHE, e) for e in os.listdir(CACHE)
+                       if e.startswith("pools-") and not e.endswith(".tmp")),
+                      key=os.path.getmtime, reverse=True)
+        for old in sets[3:]:
+            subprocess.run(["rm", "-rf", old], check=True)
         return disks
