@@ -13,8 +13,12 @@
 #include <fstream>
 #include <map>
 
+#include "test_support.h"
+
 namespace fs = std::filesystem;
 using namespace zinitrd::gen;
+using zinitrd::test::TempDir;
+using zinitrd::test::write_file;
 
 namespace {
 
@@ -57,23 +61,6 @@ CheckItem find(const std::vector<CheckItem>& items, std::string_view id) {
   return {};
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "zinitrd-check-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-void write_file(const fs::path& p, std::string_view text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
-
 // A runner answering from a table keyed by the joined argv; anything else "is not installed".
 struct FakeRunner {
   std::map<std::string, CommandOutput> answers;
@@ -87,16 +74,10 @@ struct FakeRunner {
   }
 };
 
+// The installed kernel when DKMS has built zfs.ko for it, else "".
 std::string installed_kver() {
-  std::vector<std::string> found;
-  std::error_code ec;
-  for (fs::directory_iterator it("/lib/modules", ec), end; !ec && it != end; it.increment(ec)) {
-    std::string n = it->path().filename().string();
-    if (n.starts_with("6.1.0-") && fs::exists(it->path() / "updates/dkms/zfs.ko"))
-      found.push_back(n);
-  }
-  std::sort(found.begin(), found.end());
-  return found.empty() ? std::string() : found.back();
+  std::string k = zinitrd::test::installed_kver();
+  return zinitrd::test::installed_zfs_ko(k).empty() ? std::string() : k;
 }
 
 }  // namespace
@@ -338,23 +319,23 @@ TEST_CASE("run_command captures stdout and the exit status") {
 TEST_CASE(
     "run_checks on a fixture root without modules: every item answers, pool items from fakes") {
   TempDir t;
-  write_file(t.path / "etc/hostid", hostid_bytes(243042830));
-  write_file(t.path / "etc/zfs/zpool.cache", "binary nvlist, read through zdb");
-  write_file(t.path / "proc/cmdline", "root=zfs:AUTO ro");
+  write_file(t.path() / "etc/hostid", hostid_bytes(243042830));
+  write_file(t.path() / "etc/zfs/zpool.cache", "binary nvlist, read through zdb");
+  write_file(t.path() / "proc/cmdline", "root=zfs:AUTO ro");
   FakeRunner fake;
-  std::string cache = (t.path / "etc/zfs/zpool.cache").string();
+  std::string cache = (t.path() / "etc/zfs/zpool.cache").string();
   fake.answers["dkms status -k " + std::string(kKver)] = {true, 0, "zfs/2.1.11: added\n"};
   fake.answers["zfs version"] = {true, 1, ""};
   fake.answers["dpkg-query -W -f=${Version} zfsutils-linux"] = {true, 0, "2.1.11-1+deb12u1"};
   fake.answers["zdb -C -U " + cache] = {true, 0, kZdbCache};
-  fake.answers["findmnt -n -o FSTYPE,SOURCE --mountpoint " + t.path.string()] = {
+  fake.answers["findmnt -n -o FSTYPE,SOURCE --mountpoint " + t.path().string()] = {
       true, 0, "zfs   rpool/ROOT/debian\n"};
   fake.answers["zpool list -H -o name"] = {true, 0, "rpool\n"};
   fake.answers["zfs list -H -o name rpool/ROOT/debian"] = {true, 0, "rpool/ROOT/debian\n"};
   fake.answers["zpool get -H -o value bootfs rpool"] = {true, 0, "rpool/ROOT/debian\n"};
 
   CheckOptions opt;
-  opt.root = t.path.string();
+  opt.root = t.path().string();
   opt.kver = kKver;
   auto items = run_checks(opt, std::ref(fake));
   CHECK(find(items, "zfs-module").state == CheckState::kFail);
@@ -367,7 +348,7 @@ TEST_CASE(
   CHECK(find(items, "root-dataset").detail == "bootfs rpool/ROOT/debian exists");
   CHECK(find(items, "zpool-cache").state == CheckState::kWarn);  // tank is cached, not imported
   CHECK(find(items, "image").detail ==
-        "no image at " + (t.path / "boot/initrd.img-6.1.0-28-amd64").string());
+        "no image at " + (t.path() / "boot/initrd.img-6.1.0-28-amd64").string());
   CHECK(check_exit_status(items) == 1);
 
   // Without the zfs module on the host: pool items are unknown, never failed.
@@ -387,7 +368,7 @@ TEST_CASE("run_checks on the installed kernel with an image built by zinitrd") {
     return;
   }
   TempDir t;
-  std::string image = (t.path / "initrd.img").string();
+  std::string image = (t.path() / "initrd.img").string();
   std::string cmd =
       std::string(ZINITRD_BINARY_DIR) + "/bin/zinitrd build -q --kver " + kver + " -o " + image;
   REQUIRE(std::system(cmd.c_str()) == 0);
@@ -410,7 +391,7 @@ TEST_CASE("run_checks on the installed kernel with an image built by zinitrd") {
   CHECK(find(items, "root-dataset").state == CheckState::kUnknown);
 
   // The image of another kernel's name: fails, with the command that fixes it.
-  opt.image = (t.path / "absent.img").string();
+  opt.image = (t.path() / "absent.img").string();
   items = run_checks(opt, std::ref(fake));
   CHECK(find(items, "image").state == CheckState::kFail);
   CHECK(check_exit_status(items) == 1);
