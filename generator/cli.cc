@@ -57,7 +57,8 @@ std::string running_kernel() {
 
 // The default image path by distribution convention, read from ROOT's os-release.
 std::string default_output(const RootFs& root, const std::string& kver) {
-  std::string os = root.read_file("/etc/os-release").ok() ? *root.read_file("/etc/os-release") : "";
+  auto read = root.read_file("/etc/os-release");
+  std::string os = read ? std::move(*read) : std::string();
   auto field = [&](std::string_view key) {
     size_t p = 0;
     while ((p = os.find(key, p)) != std::string::npos) {
