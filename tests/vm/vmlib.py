@@ -80,14 +80,16 @@ def kernel_image(k):
 
 
 VM_SLOTS = int(os.environ.get("ZINITRD_VM_SLOTS", "2"))
+# Machine-wide, whatever ZINITRD_CACHE a checkout uses: two VMs at a time on the whole machine.
+SLOT_DIR = "/tmp/zinitrd-vm-slots"
 
 
 def _take_slot():
     """Blocks until one of VM_SLOTS machine-wide slots is free (TCG: two VMs at a time at most)."""
-    os.makedirs(CACHE, exist_ok=True)
+    os.makedirs(SLOT_DIR, exist_ok=True)
     while True:
         for i in range(VM_SLOTS):
-            f = open(os.path.join(CACHE, f"vm-slot-{i}.lock"), "w")
+            f = open(os.path.join(SLOT_DIR, f"vm-slot-{i}.lock"), "w")
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return f
@@ -307,6 +309,7 @@ def pool_disks(paths, k):
     with open(os.path.join(CACHE, "pools.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(os.path.join(d, "done")):
+            os.utime(d)  # in use: kept by the pruning below
             return disks
         log(f"making pool disks in {d} (one VM boot, about a minute under TCG)")
         tmp = d + ".tmp"
@@ -339,10 +342,12 @@ def pool_disks(paths, k):
             f.write(vm.text())
         subprocess.run(["rm", "-rf", d], check=True)
         os.rename(tmp, d)
-        # Keep the newest few sets (other checkouts may still use theirs); drop the rest.
+        # Keep the newest few sets and any used in the last day (other checkouts may still use
+        # theirs); drop the rest.
         sets = sorted((os.path.join(CACHE, e) for e in os.listdir(CACHE)
                        if e.startswith("pools-") and not e.endswith(".tmp")),
                       key=os.path.getmtime, reverse=True)
         for old in sets[3:]:
-            subprocess.run(["rm", "-rf", old], check=True)
+            if time.time() - os.path.getmtime(old) > 86400:
+                subprocess.run(["rm", "-rf", old], check=True)
         return disks
