@@ -114,7 +114,11 @@ std::string write_boot_config(const BootConfig& c) {
   for (const auto& f : c.features) append_record(out, {"feature", f});
   for (const auto& m : c.modules)
     append_record(out, {"module", m.name, m.path, join(m.deps, ','), m.options});
+  for (const auto& m : c.modules)
+    if (!m.pre.empty() || !m.post.empty())
+      append_record(out, {"softdep", m.name, join(m.pre, ','), join(m.post, ',')});
   for (const auto& l : c.load) append_record(out, {"load", l});
+  for (const auto& b : c.blacklist) append_record(out, {"blacklist", b});
   for (const auto& a : c.aliases) append_record(out, {"alias", a.pattern, a.module});
   for (const auto& [k, v] : c.settings) append_record(out, {"set", k, v});
   return out;
@@ -161,6 +165,17 @@ Result<BootConfig> parse_boot_config(std::string_view text) {
       if (!need(5)) return bad("module takes 4 fields");
       if (f[1].empty() || f[2].empty()) return bad("module needs a name and a path");
       c.modules.push_back(BootModule{f[1], f[2], split_list(f[3]), f[4]});
+    } else if (kind == "softdep") {
+      if (!need(4)) return bad("softdep takes 3 fields");
+      BootModule* m = nullptr;
+      for (auto& mod : c.modules)
+        if (mod.name == f[1]) m = &mod;
+      if (!m) return bad("softdep of '" + f[1] + "', which no module record names before it");
+      m->pre = split_list(f[2]);
+      m->post = split_list(f[3]);
+    } else if (kind == "blacklist") {
+      if (!need(2)) return bad("blacklist takes 1 field");
+      c.blacklist.push_back(normalize_module_name(f[1]));
     } else if (kind == "load") {
       if (!need(2)) return bad("load takes 1 field");
       c.load.push_back(f[1]);

@@ -9,7 +9,9 @@
 //   kver<TAB>6.1.0-28-amd64
 //   feature<TAB>zfs
 //   module<TAB>zfs<TAB>/lib/modules/.../zfs.ko<TAB>spl,znvpair<TAB>zfs_arc_max=1073741824
+//   softdep<TAB>crc_t10dif<TAB>crct10dif_pclmul<TAB>
 //   load<TAB>zfs
+//   blacklist<TAB>nouveau
 //   alias<TAB>pci:v00001AF4d00001001sv*sd*bc*sc*i*<TAB>virtio_pci
 //   set<TAB>rescue_shell<TAB>/bin/sh
 //
@@ -36,8 +38,12 @@ inline constexpr int kBootConfigVersion = 1;
 struct BootModule {
   std::string name;               ///< module name with '_' (as /sys/module shows it)
   std::string path;               ///< absolute path of the .ko (maybe .ko.xz/.ko.zst) in the image
-  std::vector<std::string> deps;  ///< modules to load first (hard deps and softdep "pre:"), by name
+  std::vector<std::string> deps;  ///< hard dependencies (modules.dep): loaded first, must load
   std::string options;            ///< options from modprobe.d, space separated (cmdline adds more)
+  /// softdep "pre:" modules: loaded first when they can be; a failure is noted, never fatal
+  /// (modprobe's rule). Stored in a `softdep` record so older readers still parse `module`.
+  std::vector<std::string> pre = {};
+  std::vector<std::string> post = {};  ///< softdep "post:" modules: loaded after, failures noted
 
   bool operator==(const BootModule&) const = default;
 };
@@ -59,6 +65,9 @@ struct BootConfig {
   std::vector<std::string> load;      ///< modules loaded unconditionally, in this order
   std::vector<BootAlias> aliases;     ///< coldplug/hotplug table: load only what is present
   std::map<std::string, std::string> settings;  ///< defaults, e.g. rescue_shell, ld_library_path
+  /// modprobe.d `blacklist` names: never loaded for a device's modalias (coldplug, hotplug), still
+  /// loaded when named or needed as a dependency, as modprobe does.
+  std::vector<std::string> blacklist = {};
 
   bool operator==(const BootConfig&) const = default;
 

@@ -10,8 +10,10 @@ TEST_CASE("boot config round-trips, including fields that need escaping") {
   c.features = {"base", "storage", "zfs"};
   c.modules = {
       {"spl", "/lib/modules/k/updates/dkms/spl.ko", {}, "spl_hostid=0x1234"},
-      {"zfs", "/lib/modules/k/updates/dkms/zfs.ko", {"spl", "znvpair"}, "a=\"x\ty\" b=\\"}};
+      {"zfs", "/lib/modules/k/updates/dkms/zfs.ko", {"spl", "znvpair"}, "a=\"x\ty\" b=\\"},
+      {"crc_t10dif", "/lib/modules/k/crc-t10dif.ko", {}, "", {"crct10dif_pclmul"}, {"x", "y"}}};
   c.load = {"zfs"};
+  c.blacklist = {"nouveau", "floppy"};
   c.aliases = {{"pci:v00001AF4d00001001sv*sd*bc*sc*i*", "virtio_pci"}};
   c.settings = {{"rescue_shell", "/bin/sh"}, {"multi", "line1\nline2"}};
   auto text = write_boot_config(c);
@@ -19,6 +21,9 @@ TEST_CASE("boot config round-trips, including fields that need escaping") {
   REQUIRE(back.ok());
   CHECK(*back == c);
   CHECK(back->find_module("zfs")->deps.size() == 2);
+  CHECK(back->find_module("crc_t10dif")->pre == std::vector<std::string>{"crct10dif_pclmul"});
+  CHECK(back->find_module("crc_t10dif")->deps.empty());
+  CHECK(back->blacklist.size() == 2);
   CHECK(back->find_module("no-such") == nullptr);
   CHECK(back->setting("rescue_shell") == "/bin/sh");
   CHECK(back->setting("absent", "dflt") == "dflt");
@@ -34,6 +39,12 @@ TEST_CASE("boot config rejects what it cannot trust") {
   REQUIRE_FALSE(short_module.ok());
   CHECK(short_module.error().message.find("line 2") != std::string::npos);
   CHECK_FALSE(parse_boot_config("zinitrd-boot-config\t1\nkver\tbad\\q\n").ok());
+}
+
+TEST_CASE("a softdep record needs its module first") {
+  auto orphan = parse_boot_config("zinitrd-boot-config\t1\nsoftdep\tx\ta\t\n");
+  REQUIRE_FALSE(orphan.ok());
+  CHECK(orphan.error().message.find("softdep") != std::string::npos);
 }
 
 TEST_CASE("unknown record kinds from a newer generator are skipped") {

@@ -112,6 +112,7 @@ Status resolve_modules_pass(BuildState& s) {
   s.boot.modules = s.modules.modules;
   s.boot.load = s.modules.load;
   s.boot.aliases = s.modules.aliases;
+  s.boot.blacklist = s.modules.blacklist;
   s.report.modules = s.modules.modules.size();
   return Ok{};
 }

@@ -8,8 +8,9 @@
 //
 // Two libkmod behaviours are worked around on purpose:
 //  - kmod_config_new() also parses the *host's* /proc/cmdline and turns `mod.param=value` into
-//    module options. Those belong to the running boot, not to the image (the runtime re-reads the
-//    command line of the boot it serves), so they are removed from kmod_module_get_options().
+//    module options and `modprobe.blacklist=` into blacklist entries. Those belong to the running
+//    boot, not to the image (the runtime re-reads the command line of the boot it serves), so they
+//    are removed from kmod_module_get_options() and from the blacklist.
 //  - kmod_module_get_softdeps() silently drops softdep names that resolve to nothing; the softdep
 //    table is read through kmod_config_get_softdeps() instead (same data, same first-match rule)
 //    so that a missing softdep can be reported as a warning.
@@ -143,6 +144,7 @@ struct KmodClosure::Impl {
     std::vector<std::string> pre, post;
   };
   std::vector<Softdep> softdeps;
+  std::vector<std::string> blacklist;  // modprobe.d `blacklist` lines, normalised, sorted
   std::unordered_map<std::string, std::vector<std::string>> cmdline_options;
 
   std::vector<KmodRequest> requests;
@@ -158,8 +160,9 @@ struct KmodClosure::Impl {
     std::string name;
     std::string host_path;
     std::string root_path;
-    std::vector<std::string> deps;  // hard + softdep pre, by name
-    std::vector<std::string> post;  // softdep post (included, not deps)
+    std::vector<std::string> deps;  // hard dependencies (modules.dep), by name
+    std::vector<std::string> pre;   // softdep pre: loaded first when they can be
+    std::vector<std::string> post;  // softdep post: loaded after when they can be
     std::string options;
     std::vector<std::string> aliases, firmware;
     std::string vermagic;
@@ -224,6 +227,27 @@ struct KmodClosure::Impl {
       }
       softdeps.push_back(std::move(sd));
     }
+  }
+
+  void load_blacklist() {
+    ConfigIterPtr it(kmod_config_get_blacklists(ctx.get()));
+    if (!it) return;
+    // libkmod adds the host's `modprobe.blacklist=` words (see the file comment): not ROOT's.
+    std::unordered_set<std::string> host;
+    if (auto c = cmdline_options.find("modprobe"); c != cmdline_options.end())
+      for (const std::string& w : c->second)
+        if (w.starts_with("blacklist="))
+          for (size_t i = 10; i <= w.size();) {
+            size_t comma = std::min(w.find(',', i), w.size());
+            if (comma > i) host.insert(normalize_module_name(w.substr(i, comma - i)));
+            i = comma + 1;
+          }
+    while (kmod_config_iter_next(it.get())) {
+      std::string name = normalize_module_name(kmod_config_iter_get_key(it.get()));
+      if (!host.count(name)) blacklist.push_back(std::move(name));
+    }
+    std::sort(blacklist.begin(), blacklist.end());
+    blacklist.erase(std::unique(blacklist.begin(), blacklist.end()), blacklist.end());
   }
 
   // modprobe.d options of MODULE, minus what libkmod took from the host's command line.
@@ -321,11 +345,18 @@ struct KmodClosure::Impl {
       }
       break;
     }
-    // `nodes` may have rehashed meanwhile, but references to its elements stay valid.
-    for (auto& p : pre_names)
-      if (std::find(dep_names.begin(), dep_names.end(), p) == dep_names.end())
-        dep_names.push_back(std::move(p));
+    // `nodes` may have rehashed meanwhile, but references to its elements stay valid. A softdep
+    // that is also a hard dependency is a hard dependency.
+    for (auto* soft : {&pre_names, &post_names}) {
+      std::vector<std::string> kept;
+      for (auto& p : *soft)
+        if (std::find(dep_names.begin(), dep_names.end(), p) == dep_names.end() &&
+            std::find(kept.begin(), kept.end(), p) == kept.end())
+          kept.push_back(std::move(p));
+      *soft = std::move(kept);
+    }
     n.deps = std::move(dep_names);
+    n.pre = std::move(pre_names);
     n.post = std::move(post_names);
     if (n.problem.empty()) read_modinfo(n, mod);
     return n;
@@ -396,7 +427,8 @@ struct KmodClosure::Impl {
       if (n.origin < 0) n.origin = origin, changed = true;
       if (required && !n.required) n.required = true, changed = true;
       if (!changed) continue;
-      // Post softdeps are not followed: they are nice to have, never what makes a request work.
+      // Softdeps are not followed: they are nice to have, never what makes a request work (a
+      // softdep that cannot be used is a warning, not an error).
       for (const auto& d : n.deps) stack.push_back(&d);
     }
   }
@@ -494,14 +526,20 @@ ModuleClosure KmodClosure::Impl::resolve() {
     state[*root_name] = kActive;
     while (!stack.empty()) {
       auto& [node, next] = stack.back();
-      if (next < node->deps.size()) {
-        const std::string& dep = node->deps[next++];
+      // Hard dependencies, then pre softdeps: both are loaded before the module.
+      if (next < node->deps.size() + node->pre.size()) {
+        const std::string& dep = next < node->deps.size()
+                                     ? node->deps[next]
+                                     : node->pre[next - node->deps.size()];
+        ++next;
         auto it = nodes.find(dep);
         if (it == nodes.end()) continue;
         char& st = state[it->first];
         if (st == kActive) {
-          out.warnings.push_back("dependency cycle between " + node->name + " and " + dep + ": " +
-                                 dep + " is not loaded first");
+          // Softdeps commonly point back (a pre softdep whose own post names the first).
+          if (next <= node->deps.size())
+            out.warnings.push_back("dependency cycle between " + node->name + " and " + dep +
+                                   ": " + dep + " is not loaded first");
           continue;
         }
         if (st == kDone) continue;
@@ -539,9 +577,16 @@ ModuleClosure KmodClosure::Impl::resolve() {
   std::string fw_dirs[] = {"/lib/firmware/updates/" + kver, "/lib/firmware/updates",
                            "/lib/firmware/" + kver, "/lib/firmware"};
   std::vector<std::string> firmware_absent;  // drivers not required by any feature
+  auto usable = [&](const std::vector<std::string>& wanted) {
+    std::vector<std::string> kept;
+    for (const auto& m : wanted)
+      if (auto it = nodes.find(m); it != nodes.end() && !it->second.dropped) kept.push_back(m);
+    return kept;
+  };
   for (Node* n : order) {
     if (n->dropped) continue;
-    out.modules.push_back(BootModule{n->name, n->root_path, n->deps, n->options});
+    out.modules.push_back(
+        BootModule{n->name, n->root_path, n->deps, n->options, usable(n->pre), usable(n->post)});
     out.files.push_back(n->root_path);
     for (const auto& a : n->aliases) out.aliases.push_back(BootAlias{a, n->name});
     std::string absent;
@@ -586,6 +631,7 @@ ModuleClosure KmodClosure::Impl::resolve() {
       if (loaded.insert(m).second) out.load.push_back(m);
     }
   }
+  out.blacklist = blacklist;
   for (auto& msg : kmod_log) out.warnings.push_back(std::move(msg));
   kmod_log.clear();
   return std::move(out);
@@ -639,6 +685,7 @@ Result<std::unique_ptr<KmodClosure>> KmodClosure::open(const RootFs& root, std::
   impl->load_builtin();
   impl->load_softdeps();
   impl->cmdline_options = host_cmdline_options();
+  impl->load_blacklist();
   return std::unique_ptr<KmodClosure>(new KmodClosure(std::move(impl)));
 }
 

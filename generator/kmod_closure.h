@@ -2,7 +2,8 @@
 //
 // Features request modules by name or alias (loaded at every boot, e.g. zfs) or whole module
 // directories for coldplug (e.g. every storage driver: included with their modaliases, loaded at
-// boot only when a device matches). The closure adds hard dependencies and softdep "pre:" modules,
+// boot only when a device matches). The closure adds hard dependencies and softdep "pre:"/"post:"
+// modules (kept apart: at boot a softdep may fail, as with modprobe, a hard dependency may not),
 // the firmware each module names, and modprobe.d options, all read from ROOT/lib/modules/KVER and
 // ROOT/{etc,lib,usr/lib,run}/modprobe.d. Built-in modules are recognised and skipped. Every
 // problem is collected; nothing is reported one at a time.
@@ -35,6 +36,7 @@ struct ModuleClosure {
   std::vector<BootAlias> aliases;     ///< modalias table of the included modules
   std::vector<std::string> files;     ///< in-root paths to copy: .ko files and firmware
   std::vector<std::string> builtin;   ///< requested modules that are built into the kernel
+  std::vector<std::string> blacklist;  ///< modprobe.d `blacklist` names of the root, sorted
   std::vector<std::string> missing;   ///< errors: each a full sentence with what to do
   std::vector<std::string> warnings;  ///< non-fatal: what was skipped and why
 };

@@ -93,7 +93,9 @@ TEST_CASE("kmod closure: fixture root") {
   const std::string& kver = fx.kver;
   fx.copy_with_deps({"kernel/drivers/block/virtio_blk.ko", "kernel/drivers/virtio/virtio_pci.ko",
                      "kernel/drivers/ata/ahci.ko", "kernel/drivers/scsi/sd_mod.ko",
-                     "kernel/drivers/scsi/qla1280.ko", "kernel/drivers/net/dummy.ko"});
+                     "kernel/drivers/scsi/qla1280.ko", "kernel/drivers/net/dummy.ko",
+                     "kernel/arch/x86/crypto/crct10dif-pclmul.ko",
+                     "kernel/crypto/crct10dif_generic.ko"});
   // loop.ko, claiming to be built for another kernel (same length, so .modinfo stays valid).
   std::string other = kver;
   {
@@ -111,7 +113,9 @@ TEST_CASE("kmod closure: fixture root") {
   write_file(root / "etc/modprobe.d/test.conf",
              "options virtio_blk queue_depth=64\n"
              "softdep virtio_blk pre: zinitrd_no_such_module post: dummy\n"
-             "softdep ahci pre: dummy\n");
+             "softdep ahci pre: dummy\n"
+             "blacklist qla1280\n"
+             "blacklist zinitrd-other-driver\n");
   write_file(root / "lib/modprobe.d/test.conf", "options virtio_blk queue_depth=1\n");
   write_file(root / "lib/modprobe.d/other.conf", "options sd_mod zinitrd_from_lib=1\n");
   // Firmware of qla1280: one compressed, one in updates/, the third absent.
@@ -159,12 +163,25 @@ TEST_CASE("kmod closure: fixture root") {
       }
     CHECK(index_of(c, "virtio") < index_of(c, "virtio_blk"));
     CHECK(index_of(c, "libata") < index_of(c, "ahci"));
-    CHECK(index_of(c, "dummy") < index_of(c, "ahci"));  // softdep pre:
+    CHECK(index_of(c, "dummy") < index_of(c, "ahci"));  // softdep pre: loaded first
     const BootModule& vb = c.modules[index_of(c, "virtio_blk")];
     CHECK(std::find(vb.deps.begin(), vb.deps.end(), "virtio_ring") != vb.deps.end());
     CHECK(std::find(vb.deps.begin(), vb.deps.end(), "dummy") == vb.deps.end());  // post: only
+    CHECK(vb.post == std::vector<std::string>{"dummy"});
+    CHECK(vb.pre.empty());  // its pre: softdep does not exist
     const BootModule& ahci = c.modules[index_of(c, "ahci")];
-    CHECK(std::find(ahci.deps.begin(), ahci.deps.end(), "dummy") != ahci.deps.end());
+    // Softdeps are kept apart from hard dependencies: at boot they may fail.
+    CHECK(std::find(ahci.deps.begin(), ahci.deps.end(), "dummy") == ahci.deps.end());
+    CHECK(ahci.pre == std::vector<std::string>{"dummy"});
+    // The kernel's own softdep (modules.softdep): crc_t10dif pre: crct10dif, an alias of the
+    // PCLMULQDQ variant and the generic one; sd_mod reaches crc_t10dif through t10_pi.
+    const BootModule& crc = c.modules[index_of(c, "crc_t10dif")];
+    CHECK(crc.deps == std::vector<std::string>{"crct10dif_common"});
+    CHECK(std::find(crc.pre.begin(), crc.pre.end(), "crct10dif_pclmul") != crc.pre.end());
+    CHECK(std::find(crc.pre.begin(), crc.pre.end(), "crct10dif_generic") != crc.pre.end());
+    CHECK(index_of(c, "crct10dif_pclmul") < index_of(c, "crc_t10dif"));
+    CHECK(index_of(c, "crc_t10dif") < index_of(c, "t10_pi"));
+    CHECK(index_of(c, "t10_pi") < index_of(c, "sd_mod"));
     CHECK(vb.path == "/lib/modules/" + kver + "/kernel/drivers/block/virtio_blk.ko");
     // Same inputs, same closure.
     auto again = KmodClosure::open(rootfs, kver);
@@ -211,6 +228,9 @@ TEST_CASE("kmod closure: fixture root") {
     CHECK(std::binary_search(c.files.begin(), c.files.end(),
                              "/lib/firmware/updates/qlogic/1040.bin"));
     CHECK(c.files.size() == c.modules.size() + 2);
+  }
+  SUBCASE("modprobe.d blacklist lines reach the boot config, the host's command line does not") {
+    CHECK(c.blacklist == std::vector<std::string>{"qla1280", "zinitrd_other_driver"});
   }
 }
 

@@ -277,7 +277,9 @@ void Boot::finish_coldplug() {
 
 std::optional<Failure> Boot::do_modules() {
   const int64_t t0 = monotonic_ms();
-  if (!loader_) loader_.emplace(config_, request_.module_params);
+  if (!loader_)
+    loader_.emplace(config_, request_.module_params, request_.blacklist,
+                    request_.module_blacklist);
   if (!hotplug_.active()) {
     // Opened before the coldplug walk, so no device added meanwhile is missed.
     Status st = hotplug_.open();

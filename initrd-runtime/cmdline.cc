@@ -215,6 +215,15 @@ void Parser::add(const KernelParam& p) {
   } else if (k == "bootfs.rollback") {
     r_.bootfs_rollback = true;
     r_.bootfs_rollback_name = v;
+  } else if (k == "modprobe.blacklist" || k == "rd.driver.blacklist" || k == "module_blacklist") {
+    if (!need_value()) return;
+    auto& into = k == "module_blacklist" ? r_.module_blacklist : r_.blacklist;
+    for (const auto& word : split_words(v, ",")) {
+      if (valid_module_name(word))
+        into.push_back(normalize_module_name(word));
+      else
+        diag("'" + k + "=" + shown(v) + "': '" + shown(word) + "' is not a module name; ignored");
+    }
   } else if (starts_with(k, "rd.")) {
     diag("'" + shown(k) + "' is a dracut option that zinitrd does not implement; ignored");
   } else if (k.find('.') != std::string::npos && !is_own_dotted_key(k)) {

@@ -70,6 +70,10 @@ struct BootRequest {
   /// MODULE.param[=value] parameters by normalised module name, each "param" or "param=value"
   /// (values containing spaces are re-quoted for the kernel's parser).
   std::map<std::string, std::vector<std::string>> module_params;
+  /// modprobe.blacklist= / rd.driver.blacklist= names: not loaded for a device's modalias.
+  std::vector<std::string> blacklist;
+  /// module_blacklist= names: the kernel refuses to load them at all.
+  std::vector<std::string> module_blacklist;
 
   std::vector<Stage> breaks;          ///< rd.break stages (bare rd.break = pre-pivot)
   std::optional<bool> shell;          ///< rd.shell (bare/1 = allow, 0 = never start a shell)

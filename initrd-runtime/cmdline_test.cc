@@ -323,3 +323,14 @@ TEST_CASE("decode_dataset") {
   CHECK_FALSE(decode_dataset("///", ds, snap, why));
   CHECK_FALSE(decode_dataset("p/x@a/b", ds, snap, why));
 }
+
+TEST_CASE("blacklists: modprobe.blacklist= and rd.driver.blacklist= (modalias), module_blacklist=") {
+  BootRequest r = parse_cmdline(
+      "root=zfs:rpool/x modprobe.blacklist=nouveau,floppy rd.driver.blacklist=pata-acpi "
+      "module_blacklist=crct10dif_pclmul modprobe.blacklist=bad/name");
+  CHECK(r.blacklist == std::vector<std::string>{"nouveau", "floppy", "pata_acpi"});
+  CHECK(r.module_blacklist == std::vector<std::string>{"crct10dif_pclmul"});
+  CHECK(r.module_params.count("modprobe") == 0);
+  REQUIRE(r.diagnostics.size() == 1);
+  CHECK(r.diagnostics[0].find("bad/name") != std::string::npos);
+}

@@ -65,19 +65,25 @@ int load_for(const std::vector<std::string>& modaliases, const BootConfig& confi
     auto mods = match_modalias(config.aliases, alias);
     if (!mods.empty()) ++matched;
     for (auto& m : mods) {
-      if (ModuleLoader::is_present(m) || !seen.insert(m).second) continue;
+      if (!seen.insert(m).second || loader.present(m)) continue;
       log_debug("%s: %s needs %s", why, alias.c_str(), m.c_str());
       wanted.push_back(std::move(m));
     }
   }
-  if (!wanted.empty()) {
-    Status st = loader.load(wanted);
-    if (!st)
-      // Info, not warning: a matched driver whose init finds nothing to do (-ENODEV) is common
-      // on real hardware, and the disk that matters is reported by the import if it is missing.
-      log_info("%s: some drivers did not load (the devices they serve stay unusable):\n%s", why,
-               st.error().message.c_str());
-  }
+  if (wanted.empty()) return matched;
+  LoadReport report = loader.load_report(wanted, true);
+  // A matched driver whose init finds nothing to do (ENODEV/ENXIO: another variant of the
+  // hardware, a CPU without the feature) is normal: a debug line. Other failures are info, not
+  // warnings: the disk that matters is reported by the import if it is missing.
+  std::vector<std::string> no_device, broken;
+  for (const auto& f : report.failures)
+    (is_no_device_error(f.err) ? no_device : broken).push_back(f.message);
+  if (!no_device.empty())
+    log_debug("%s: drivers without a device or CPU feature to serve:\n%s", why,
+              join(no_device, "\n").c_str());
+  if (!broken.empty())
+    log_info("%s: some drivers did not load (the devices they serve stay unusable):\n%s", why,
+             join(broken, "\n").c_str());
   return matched;
 }
 

@@ -1,4 +1,4 @@
-// module_loader.cc: dependency planning and finit_module(2) (see module_loader.h).
+// module_loader.cc: modprobe's loading rules on finit_module(2) (see module_loader.h).
 #include "module_loader.h"
 
 #include <fcntl.h>
@@ -25,17 +25,34 @@ void visit(const BootConfig& config, const std::string& name, std::set<std::stri
     plan.absent.push_back(n);
     return;
   }
+  for (const auto& dep : m->pre) visit(config, dep, seen, plan);
   for (const auto& dep : m->deps) visit(config, dep, seen, plan);
   plan.order.push_back(m);
+  for (const auto& dep : m->post) visit(config, dep, seen, plan);
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+bool is_compressed(const std::string& path) {
+  return ends_with(path, ".xz") || ends_with(path, ".zst") || ends_with(path, ".gz");
+}
+
 std::string running_kernel() {
   struct utsname u;
   return ::uname(&u) == 0 ? std::string(u.release) : std::string();
+}
+
+int finit(const BootModule& m, const std::string& opts) {
+  Fd fd(::open(m.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno == 0 ? EIO : -errno;  // negative: the open failed
+  int flags = 0;
+#ifdef MODULE_INIT_COMPRESSED_FILE
+  if (is_compressed(m.path)) flags |= MODULE_INIT_COMPRESSED_FILE;
+#endif
+  if (::syscall(SYS_finit_module, fd.get(), opts.c_str(), flags) != 0) return errno;
+  return 0;
 }
 
 }  // namespace
@@ -59,95 +76,181 @@ std::string module_options(const BootModule& module, const ModuleParams& params)
   return opts;
 }
 
-ModuleLoader::ModuleLoader(const BootConfig& config, const ModuleParams& params)
-    : config_(config), params_(params) {}
+bool is_no_device_error(int err) { return err == ENODEV || err == ENXIO; }
+
+bool LoadReport::only_no_device() const {
+  for (const auto& f : failures)
+    if (!is_no_device_error(f.err)) return false;
+  return true;
+}
+
+std::string LoadReport::describe() const {
+  std::vector<std::string> lines;
+  for (const auto& f : failures) lines.push_back(f.message);
+  return join(lines, "\n");
+}
+
+ModuleKernel real_module_kernel() {
+  return ModuleKernel{finit, [](std::string_view name) { return ModuleLoader::is_present(name); }};
+}
+
+ModuleLoader::ModuleLoader(const BootConfig& config, const ModuleParams& params,
+                           const std::vector<std::string>& blacklist_alias,
+                           const std::vector<std::string>& blacklist_kernel, ModuleKernel kernel)
+    : config_(config), params_(params), kernel_(std::move(kernel)) {
+  for (const auto& b : config.blacklist) blacklist_.alias.insert(normalize_module_name(b));
+  for (const auto& b : blacklist_alias) blacklist_.alias.insert(normalize_module_name(b));
+  for (const auto& b : blacklist_kernel) blacklist_.kernel.insert(normalize_module_name(b));
+}
 
 bool ModuleLoader::is_present(std::string_view name) {
   return path_exists("/sys/module/" + normalize_module_name(name));
 }
 
+bool ModuleLoader::alias_blacklisted(std::string_view name) const {
+  std::string n = normalize_module_name(name);
+  return blacklist_.alias.count(n) > 0 || blacklist_.kernel.count(n) > 0;
+}
+
 Status ModuleLoader::insert(const BootModule& m) {
-  if (attempted_.count(m.name) || is_present(m.name)) return Ok{};
-  Fd fd(::open(m.path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    int e = errno;
-    return Error::msg("load module " + m.name + ": open '" + m.path + "': " + strerror(e) +
-                      " (the image is incomplete: rebuild it with zinitrd)");
-  }
   std::string opts = module_options(m, params_);
-  int flags = 0;
-  bool compressed =
-      ends_with(m.path, ".xz") || ends_with(m.path, ".zst") || ends_with(m.path, ".gz");
-#ifdef MODULE_INIT_COMPRESSED_FILE
-  if (compressed) flags |= MODULE_INIT_COMPRESSED_FILE;
-#endif
   const int64_t t0 = monotonic_ms();
-  if (::syscall(SYS_finit_module, fd.get(), opts.c_str(), flags) != 0) {
-    int e = errno;
-    if (e == EEXIST) {
-      attempted_.insert(m.name);
-      return Ok{};
-    }
-    std::string msg = "load module " + m.name + " (" + m.path +
-                      (opts.empty() ? "" : ", options '" + opts + "'") + "): " + strerror(e);
-    std::string kver = running_kernel();
-    if (e == ENOEXEC && !config_.kver.empty() && kver != config_.kver)
-      msg += "\n  the image was built for kernel " + config_.kver + " but " + kver +
-             " is running: boot the matching kernel or rebuild the image for " + kver;
-    else if (e == ENOEXEC)
-      msg += "\n  the module does not fit the running kernel " + kver +
-             ": rebuild it (dkms autoinstall -k " + kver + ") and the image";
-    else if (compressed && (e == EINVAL || e == EOPNOTSUPP))
-      msg +=
-          "\n  this kernel cannot load compressed modules itself (needs Linux 6.4+ with "
-          "CONFIG_MODULE_DECOMPRESS): rebuild the image with uncompressed modules";
-    else if (e == EKEYREJECTED || e == EPERM)
-      msg +=
-          "\n  the kernel refused the module (Secure Boot or module.sig_enforce with an "
-          "unsigned module?): sign it with the MOK key or disable signature enforcement";
-    else if (e == ENOENT)
-      msg +=
-          "\n  unknown symbol: a dependency is missing or built for another kernel; `dmesg` says "
-          "which";
-    else if (e == EINVAL && !opts.empty())
-      msg += "\n  a module option may be malformed: check modprobe.d and " + m.name +
-             ".PARAM= on the kernel command line";
-    return Error{msg, e};
+  int e = kernel_.insert(m, opts);
+  if (e == 0 || e == EEXIST) {
+    if (e == 0) ++loaded_;
+    log_debug("loaded module %s in %lld ms%s%s", m.name.c_str(),
+              static_cast<long long>(monotonic_ms() - t0), opts.empty() ? "" : " with options ",
+              opts.c_str());
+    return Ok{};
   }
-  attempted_.insert(m.name);
-  ++loaded_;
-  log_debug("loaded module %s in %lld ms%s%s", m.name.c_str(),
-            static_cast<long long>(monotonic_ms() - t0), opts.empty() ? "" : " with options ",
-            opts.c_str());
-  return Ok{};
+  if (e < 0) {
+    return Error{"load module " + m.name + ": open '" + m.path + "': " + strerror(-e) +
+                     " (the image is incomplete: rebuild it with zinitrd)",
+                 -e};
+  }
+  std::string msg = "load module " + m.name + " (" + m.path +
+                    (opts.empty() ? "" : ", options '" + opts + "'") + "): " + strerror(e);
+  std::string kver = running_kernel();
+  if (e == ENOEXEC && !config_.kver.empty() && kver != config_.kver)
+    msg += "\n  the image was built for kernel " + config_.kver + " but " + kver +
+           " is running: boot the matching kernel or rebuild the image for " + kver;
+  else if (e == ENOEXEC)
+    msg += "\n  the module does not fit the running kernel " + kver +
+           ": rebuild it (dkms autoinstall -k " + kver + ") and the image";
+  else if (is_no_device_error(e))
+    msg += "\n  the driver found no device or CPU feature it supports here (normal for a "
+           "hardware-specific driver)";
+  else if (is_compressed(m.path) && (e == EINVAL || e == EOPNOTSUPP))
+    msg +=
+        "\n  this kernel cannot load compressed modules itself (needs Linux 6.4+ with "
+        "CONFIG_MODULE_DECOMPRESS): rebuild the image with uncompressed modules";
+  else if (e == EKEYREJECTED || e == EPERM)
+    msg +=
+        "\n  the kernel refused the module (Secure Boot or module.sig_enforce with an "
+        "unsigned module?): sign it with the MOK key or disable signature enforcement";
+  else if (e == ENOENT)
+    msg +=
+        "\n  unknown symbol: a dependency is missing or built for another kernel; `dmesg` says "
+        "which";
+  else if (e == EINVAL && !opts.empty())
+    msg += "\n  a module option may be malformed: check modprobe.d and " + m.name +
+           ".PARAM= on the kernel command line";
+  return Error{msg, e};
+}
+
+void ModuleLoader::load_soft(const std::vector<std::string>& names, const std::string& module,
+                             const char* when, std::vector<std::string>& notes) {
+  for (const auto& s : names) {
+    std::vector<ModuleFailure> soft;
+    if (load_one(s, soft, notes)) continue;
+    for (const auto& f : soft)
+      notes.push_back("softdep " + std::string(when) + " " + s + " of " + module +
+                      " did not load; " + module + " loads without it (" + f.message + ")");
+  }
+}
+
+bool ModuleLoader::load_one(const std::string& name, std::vector<ModuleFailure>& failures,
+                            std::vector<std::string>& notes) {
+  const std::string n = normalize_module_name(name);
+  if (auto it = state_.find(n); it != state_.end()) {
+    if (it->second == State::kFailed) {
+      failures.push_back({n, 0, "module " + n + " did not load earlier in this boot"});
+      return false;
+    }
+    return true;  // loaded, or being loaded further up this chain (a cycle: cut it)
+  }
+  if (blacklist_.kernel.count(n)) {
+    state_[n] = State::kFailed;
+    failures.push_back({n, EPERM,
+                        "module " + n +
+                            " is not loaded: module_blacklist= on the kernel command line names "
+                            "it (the kernel refuses it)"});
+    return false;
+  }
+  if (kernel_.present(n)) {
+    state_[n] = State::kLoaded;
+    return true;
+  }
+  const BootModule* m = config_.find_module(n);
+  if (!m) {
+    state_[n] = State::kFailed;
+    failures.push_back({n, ENOENT,
+                        "module " + n +
+                            " is not in the image and not built into the kernel: rebuild the "
+                            "image with it"});
+    return false;
+  }
+  state_[n] = State::kLoading;
+  load_soft(m->pre, n, "pre", notes);
+  for (const auto& d : m->deps) {
+    if (load_one(d, failures, notes)) continue;
+    state_[n] = State::kFailed;
+    failures.push_back({n, 0,
+                        "module " + n + " skipped: it needs " + normalize_module_name(d) +
+                            ", which did not load"});
+    return false;
+  }
+  Status st = insert(*m);
+  if (!st) {
+    state_[n] = State::kFailed;
+    failures.push_back({n, st.error().errnum, st.error().message});
+    return false;
+  }
+  state_[n] = State::kLoaded;
+  load_soft(m->post, n, "post", notes);
+  return true;
+}
+
+LoadReport ModuleLoader::load_report(const std::vector<std::string>& names, bool by_alias) {
+  LoadReport report;
+  for (const auto& name : names) {
+    if (by_alias && alias_blacklisted(name)) {
+      report.notes.push_back(normalize_module_name(name) +
+                             " is blacklisted (modprobe.d or the kernel command line): not "
+                             "loaded for the device");
+      continue;
+    }
+    std::vector<ModuleFailure> failures;
+    load_one(name, failures, report.notes);
+    // A dependency that failed is reported once, with the module that needed it.
+    for (auto& f : failures) {
+      bool dup = false;
+      for (const auto& o : report.failures) dup |= o.module == f.module && o.message == f.message;
+      if (!dup) report.failures.push_back(std::move(f));
+    }
+  }
+  for (const auto& note : report.notes) log_debug("modules: %s", note.c_str());
+  return report;
 }
 
 Status ModuleLoader::load(const std::vector<std::string>& names) {
-  ModulePlan plan = plan_modules(config_, names);
-  std::vector<std::string> errors;
-  for (const auto& name : plan.absent) {
-    if (is_present(name)) continue;  // built in
-    errors.push_back(
-        "module " + name +
-        " is not in the image and not built into the kernel: rebuild the image with it");
-  }
-  std::set<std::string> failed;
-  for (const BootModule* m : plan.order) {
-    bool dep_failed = false;
-    for (const auto& d : m->deps) dep_failed |= failed.count(normalize_module_name(d)) > 0;
-    if (dep_failed) {
-      failed.insert(m->name);
-      errors.push_back("module " + m->name + " skipped: a module it depends on failed to load");
-      continue;
-    }
-    Status st = insert(*m);
-    if (!st) {
-      failed.insert(m->name);
-      errors.push_back(st.error().message);
-    }
-  }
-  if (errors.empty()) return Ok{};
-  return Error::msg(join(errors, "\n"));
+  // An explicit request (the load list, a retry after the rescue shell) tries failed modules
+  // again; drivers matched by modalias are not retried on every uevent.
+  for (auto it = state_.begin(); it != state_.end();)
+    it = it->second == State::kFailed ? state_.erase(it) : std::next(it);
+  LoadReport r = load_report(names, false);
+  if (r.ok()) return Ok{};
+  return Error{r.describe(), r.failures.front().err};
 }
 
 }  // namespace zinitrd::rt
