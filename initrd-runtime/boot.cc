@@ -367,7 +367,9 @@ std::optional<Failure> Boot::do_mount() {
     snapshots_done_ = true;
   }
   root.dataset = dataset_;
-  root.options = root_mount_options(request_.rootflags, request_.read_only);
+  RootMode mode = choose_root_mode(request_.rootflags, request_.kernel_read_only);
+  log_info("root mounted %s: %s", mode.read_only ? "read-only" : "read-write", mode.reason.c_str());
+  root.options = root_mount_options(request_.rootflags, mode.read_only);
   auto f = mount_root_dataset(*tools_, root, children_);
   mount_ms_ += monotonic_ms() - t0;
   return f;

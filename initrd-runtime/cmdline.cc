@@ -150,9 +150,9 @@ void Parser::add(const KernelParam& p) {
   } else if (k == "rootflags") {
     if (need_value()) r_.rootflags = v;
   } else if (k == "ro" && !p.has_value) {
-    r_.read_only = true;
+    r_.kernel_read_only = true;
   } else if (k == "rw" && !p.has_value) {
-    r_.read_only = false;
+    r_.kernel_read_only = false;
   } else if (k == "init") {
     if (!need_value()) return;
     if (v.empty() || v[0] != '/' || v.size() > 4096)

@@ -62,7 +62,9 @@ struct BootRequest {
   std::string root_error;   ///< kInvalid/kForeign: why, and what to write instead
 
   std::string rootflags;               ///< rootflags=, as given
-  bool read_only = true;               ///< kernel default; `rw` clears it, `ro` sets it (last wins)
+  /// `ro` (true) or `rw` (false), the last one given; nullopt when neither. For a ZFS root this
+  /// does not decide the mount mode (see choose_root_mode in zfs_mount.h).
+  std::optional<bool> kernel_read_only;
   std::string init;                    ///< init=, empty for the default (/sbin/init)
   bool force = false;                  ///< zfs_force / zfs.force / zfsforce
   std::optional<uint32_t> spl_hostid;  ///< spl_hostid=HEX: written to /etc/hostid

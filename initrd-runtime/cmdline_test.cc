@@ -164,10 +164,10 @@ TEST_CASE("repeated root= : the last one wins, as in the kernel") {
 TEST_CASE("rootflags, ro and rw, init") {
   BootRequest r = parse("root=zfs:a/b rootflags=noatime,xattr=sa init=/lib/systemd/systemd");
   CHECK(r.rootflags == "noatime,xattr=sa");
-  CHECK(r.read_only);  // the kernel's default
+  CHECK_FALSE(r.kernel_read_only.has_value());  // neither: ZFSBootMenu's default
   CHECK(r.init == "/lib/systemd/systemd");
-  CHECK_FALSE(parse("ro rw").read_only);
-  CHECK(parse("rw ro").read_only);
+  CHECK(parse("ro rw").kernel_read_only == false);
+  CHECK(parse("rw ro").kernel_read_only == true);
   BootRequest bad = parse("init=sbin/init");
   CHECK(bad.init.empty());
   CHECK(bad.diagnostics.size() == 1);
