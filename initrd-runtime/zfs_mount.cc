@@ -150,8 +150,9 @@ RootMode choose_root_mode(std::string_view rootflags, std::optional<bool> kernel
         "nothing remounts a ZFS root that /etc/fstab does not list, so it is mounted read-write "
         "(rootflags=ro gives a read-only root)";
   } else {
-    m.reason = kernel_read_only ? "`rw` on the kernel command line"
-                                : "the default for a ZFS root (rootflags=ro gives a read-only root)";
+    m.reason = kernel_read_only
+                   ? "`rw` on the kernel command line"
+                   : "the default for a ZFS root (rootflags=ro gives a read-only root)";
   }
   return m;
 }
