@@ -385,6 +385,8 @@ std::optional<Failure> Boot::do_mount() {
   // Encryption keys (zfs_keys.h) and snapshot boot (zfs_snapshot.h): a clone replaces dataset_.
   RootMount root;
   root.keys.consoles = request_.consoles;
+  if (loader_ && hotplug_.active())
+    root.keys.background = {hotplug_.fd(), [this] { hotplug_.poll(0, config_, *loader_); }};
   root.noauto_children = !request_.snapshot.empty();
   if (!snapshots_done_) {
     SnapshotRequest snap{request_.bootfs_snapshot, request_.bootfs_snapshot_name,
