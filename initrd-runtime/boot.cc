@@ -483,8 +483,11 @@ Step Boot::handle_failure(Step s, const Failure& f) {
   const int64_t now = monotonic_ms();
   if (first_failure_ms_ < 0) first_failure_ms_ = now;
   const int64_t limit = give_up_ms(request_);
-  if (limit > 0 && now - first_failure_ms_ >= limit)
-    reboot_now("giving up: the boot kept failing for " + format_seconds(now - first_failure_ms_));
+  if (no_shell_action(f.retryable, now - first_failure_ms_, limit) == NoShellAction::kReboot)
+    reboot_now(f.retryable ? "giving up: the boot kept failing for " +
+                                 format_seconds(now - first_failure_ms_)
+                           : "giving up: waiting does not cure this failure (" + f.summary +
+                                 ") and there is no rescue shell");
   std::string why = !request_.shell.value_or(true) ? "rd.shell=0 forbids the rescue shell"
                     : shell_disabled_              ? "the rescue shell is unusable"
                                                    : "this image has no rescue shell";
@@ -577,6 +580,12 @@ int64_t import_timeout_ms(const BootRequest& request, const BootConfig& config) 
 int64_t give_up_ms(const BootRequest& request) {
   if (request.timeout_s) return int64_t{*request.timeout_s} * 1000;
   return int64_t{kDefaultGiveUpS} * 1000;
+}
+
+NoShellAction no_shell_action(bool retryable, int64_t failing_ms, int64_t limit_ms) {
+  if (limit_ms == 0) return NoShellAction::kRetry;  // rd.timeout=0: never reboot
+  if (!retryable || failing_ms >= limit_ms) return NoShellAction::kReboot;
+  return NoShellAction::kRetry;
 }
 
 void boot_main(int argc, char** argv, char** envp) {

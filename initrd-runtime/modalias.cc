@@ -27,7 +27,10 @@ constexpr int kMaxColdplugPasses = 5;
 constexpr int64_t kSettleMs = 200;
 
 void walk(int dirfd, int depth, std::vector<std::string>& out) {
-  if (depth > kMaxDepth) return;
+  if (depth > kMaxDepth) {
+    ::close(dirfd);  // the walk owns DIRFD at every depth
+    return;
+  }
   DIR* dir = ::fdopendir(dirfd);
   if (!dir) {
     ::close(dirfd);

@@ -90,6 +90,18 @@ Failure import_failure(const ProcessResult& run, const ImportDiagnosis& d, const
   return f;
 }
 
+// /dev paths of the members the listing found ONLINE (zpool names them by their current path).
+std::vector<std::string> online_devices(const PoolCandidate& p) {
+  std::vector<std::string> out;
+  for (const auto& d : p.devices) {
+    bool missing = false;
+    for (const auto& m : p.missing) missing |= starts_with(m, d + " ");
+    std::string path = "/dev/" + d;
+    if (!missing && path_exists(path)) out.push_back(path);
+  }
+  return out;
+}
+
 // The dataset path with its pool part replaced by GUID: what to write on the command line.
 std::string with_guid(const std::string& dataset, const std::string& guid) {
   size_t slash = dataset.find('/');
@@ -191,6 +203,10 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
       }
       std::vector<std::string> args{"import", "-N"};
       if (ctx.force) args.push_back("-f");
+      // The listing found the members: point zpool at them instead of scanning every device
+      // again (a second scan costs as much as the listing). A member that moved meanwhile makes
+      // this fail with "no such pool", and the next round lists again.
+      for (const auto& dev : online_devices(p)) args.insert(args.end(), {"-d", dev});
       args.push_back(p.guid);
       auto r = tools.zpool(args);
       if (!r) return ZfsTools::failure("import", "cannot run zpool", r.error());
