@@ -9,6 +9,7 @@
 #include <string>
 
 #include "build.h"
+#include "test_support.h"
 
 namespace zinitrd::gen::build_fixture {
 
@@ -37,7 +38,7 @@ inline bool make_module_root(const std::filesystem::path& root, const std::strin
   for (const char* rel :
        {kVirtioBlk, "kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko"}) {
     if (!fs::exists(src / rel)) {
-      MESSAGE("SKIPPED: " << (src / rel).string() << " is not installed");
+      test::skip((src / rel).string() + " is not installed (run scripts/setup-debian.sh)");
       return false;
     }
     fs::create_directories((dst / rel).parent_path());

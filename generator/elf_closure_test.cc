@@ -171,8 +171,7 @@ TEST_CASE("elf_closure: host /bin/ls matches ldd") {
 
 TEST_CASE("elf_closure: host zpool matches ldd") {
   if (!fs::exists("/usr/sbin/zpool")) {
-    MESSAGE("SKIPPED: /usr/sbin/zpool is not installed (apt-get install zfsutils-linux)");
-    return;
+    return zinitrd::test::skip("/usr/sbin/zpool is not installed (run scripts/setup-debian.sh)");
   }
   check_against_ldd("/usr/sbin/zpool");
 }
@@ -367,8 +366,9 @@ TEST_CASE("elf_closure: scripts bring their interpreter; static binaries need no
   std::ofstream(src) << "int main(void) { return 0; }\n";
   if (std::system(("cc -static -o '" + t.path("/usr/bin/static") + "' '" + src + "'").c_str()) !=
       0) {
-    MESSAGE("SKIPPED static binary check: `cc -static` failed (libc6-dev's libc.a missing?)");
-    return;
+    return zinitrd::test::skip(
+        "static binary check: `cc -static` failed (libc6-dev's libc.a missing? run "
+        "scripts/setup-debian.sh)");
   }
   ElfClosure st(root);
   REQUIRE(st.add_program("static"));

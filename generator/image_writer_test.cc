@@ -223,8 +223,7 @@ TEST_CASE("image writer: a full output reports ENOSPC") {
   REQUIRE(t.add_data("/x", "some content").ok());
   Fd fd(::open("/dev/full", O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    MESSAGE("SKIPPED: /dev/full is not available");
-    return;
+    return zinitrd::test::skip("/dev/full is not available");
   }
   WriteOptions o;
   o.compression = Compression::kNone;
@@ -262,8 +261,8 @@ TEST_CASE("image writer: speed on a ~40 MB, ~1600-file tree of real binaries") {
   for (size_t i = 0; i < small.size() && files < 1550; ++i) add(small[i]);
   for (size_t i = 0; i < big.size() && total + big[i].second <= (40u << 20); ++i) add(big[i]);
   if (total < (10u << 20)) {
-    MESSAGE("SKIPPED: not enough host files to build a benchmark tree");
-    return;
+    return zinitrd::test::skip(
+        "not enough host files to build a benchmark tree (run scripts/setup-debian.sh)");
   }
   TempDir tmp("zinitrd-writer");
   for (auto c : {Compression::kZstd, Compression::kNone}) {

@@ -1,6 +1,6 @@
 // test_support.h: small helpers every unit test binary shares (linked with the doctest main):
-// temporary directories and fixture roots, whole-file reads and writes, the installed kernel to
-// test against, and how doctest prints path lists.
+// honest skips, temporary directories and fixture roots, whole-file reads and writes, the
+// installed kernel to test against, and how doctest prints path lists.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -11,6 +11,16 @@
 #include <vector>
 
 namespace zinitrd::test {
+
+/// Exit status of a test binary when no test case failed but some skipped: CTest's
+/// SKIP_RETURN_CODE (the automake convention), so CTest reports Skipped, not Passed.
+inline constexpr int kSkipExitCode = 77;
+
+/// Marks the running test case as skipped and prints "SKIPPED: <test case>: REASON" to stderr;
+/// the caller returns right after. REASON names what is missing and how to get it (every
+/// prerequisite of the unit tests comes with scripts/setup-debian.sh, run as root, so
+/// scripts/test.sh fails when anything skipped).
+void skip(std::string_view reason);
 
 /// A fresh directory under $TMPDIR (REQUIREd to be made), removed with everything in it at
 /// scope exit.
