@@ -3,44 +3,16 @@
 #include "result.h"
 
 #include <doctest/doctest.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <functional>
 #include <string>
 
+#include "test_support.h"
+
 using namespace zinitrd;
 
 namespace {
-
-struct Ended {
-  int signal = 0;  // the signal that ended the child, 0 when it exited
-  std::string err;
-};
-
-// Runs BODY in a child process with stderr captured, and says how the child ended.
-Ended in_child(const std::function<void()>& body) {
-  int p[2];
-  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(p[1], 2);
-    body();
-    ::_exit(0);
-  }
-  ::close(p[1]);
-  Ended e;
-  char buf[512];
-  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) e.err.append(buf, size_t(n));
-  ::close(p[0]);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  e.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  return e;
-}
 
 struct Pair {
   int a = 1;
@@ -65,13 +37,13 @@ TEST_CASE("Result: the value of an error is a reported internal error, never a w
   for (auto access : std::initializer_list<std::function<void()>>{
            [&] { (void)e.value().a; }, [&] { (void)(*e).a; }, [&] { (void)e->a; },
            [&] { (void)Result<Pair>(Error::msg("the pool is gone")).value().a; }}) {
-    Ended end = in_child(access);
+    test::ChildEnd end = test::run_in_child(access);
     INFO(end.err);
     CHECK(end.signal == SIGABRT);  // std::terminate(), not SIGSEGV
     CHECK(end.err.find("zinitrd: internal error: value of a Result that holds an error (the "
                        "error: the pool is gone)") != std::string::npos);
   }
-  Ended end = in_child([] { (void)Result<int>(3).error(); });
+  test::ChildEnd end = test::run_in_child([] { (void)Result<int>(3).error(); });
   CHECK(end.signal == SIGABRT);
   CHECK(end.err.find("internal error: error() of a Result that holds a value") !=
         std::string::npos);

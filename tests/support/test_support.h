@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,15 @@ inline constexpr int kSkipExitCode = 77;
 /// prerequisite of the unit tests comes with scripts/setup-debian.sh, run as root, so
 /// scripts/test.sh fails when anything skipped).
 void skip(std::string_view reason);
+
+/// How a child process ended, and what it wrote to stderr.
+struct ChildEnd {
+  int exit_code = -1;  ///< exit status, -1 when killed
+  int signal = 0;      ///< the signal that killed it, 0 when it exited
+  std::string err;     ///< its standard error
+};
+/// Runs BODY in a forked child (which exits 0 if BODY returns) with stderr captured.
+ChildEnd run_in_child(const std::function<void()>& body);
 
 /// A fresh directory under $TMPDIR (REQUIREd to be made), removed with everything in it at
 /// scope exit.
