@@ -19,7 +19,9 @@
 #include "key_files.h"
 #include "kmod_closure.h"
 #include "output_file.h"
+#include "process.h"
 #include "root_fs.h"
+#include "text.h"
 
 namespace zinitrd::gen {
 namespace {
@@ -37,20 +39,6 @@ struct BuildState {
   ImageTree tree;
   std::vector<std::string> problems;  // collected across passes; any => nothing is written
 };
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string s;
-  for (const auto& e : v) {
-    if (!s.empty()) s += sep;
-    s += e;
-  }
-  return s;
-}
-
-std::string expand_kver(std::string text, const std::string& kver) {
-  for (size_t p; (p = text.find("{kver}")) != std::string::npos;) text.replace(p, 6, kver);
-  return text;
-}
 
 // Pass 1: which features this image has, in dependency order.
 Status plan_features_pass(BuildState& s) {
@@ -106,7 +94,7 @@ Status resolve_modules_pass(BuildState& s) {
   }
   for (const auto& m : s.opt.kmods) (*kmod)->request({m, true, true, "--kmod", ""});
   s.modules = (*kmod)->resolve();
-  for (auto& m : s.modules.missing) s.problems.push_back(expand_kver(m, s.opt.kver));
+  for (auto& m : s.modules.missing) s.problems.push_back(m);  // hints have {kver} expanded
   for (auto& w : s.modules.warnings) s.report.warnings.push_back(w);
   s.boot.kver = s.opt.kver;
   s.boot.modules = s.modules.modules;
@@ -244,7 +232,8 @@ Status embed_keys_pass(BuildState& s) {
   auto dataset = zfs_dataset_mounted_at(text.str(), real ? real : s.opt.root);
   ::free(real);
   if (dataset) {
-    auto found = dataset_key_files(*dataset, run_command);
+    auto found = dataset_key_files(
+        *dataset, [](const std::vector<std::string>& argv) { return run_command(argv); });
     if (!found)
       s.report.warnings.push_back(
           found.error().message + ": key files of " + *dataset +

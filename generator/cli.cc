@@ -297,7 +297,7 @@ int cmd_check(const std::vector<std::string>& args) {
   CheckOptions opt;
   opt.kver = vm.count("kver") ? vm["kver"].as<std::string>() : running_kernel();
   if (vm.count("image")) opt.image = vm["image"].as<std::string>();
-  auto items = run_checks(opt, run_command);
+  auto items = run_checks(opt, run_check_command);
   std::string out = vm["json"].as<bool>() ? format_check_json(opt.kver, items)
                                           : format_check_text(opt.kver, items);
   std::fwrite(out.data(), 1, out.size(), stdout);

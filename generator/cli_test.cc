@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <string>
 
+#include "image_reader.h"
+#include "process.h"
 #include "test_support.h"
+#include "text.h"
 
 namespace fs = std::filesystem;
 using zinitrd::test::TempDir;
@@ -31,16 +34,18 @@ struct Run {
   std::string output;
 };
 
-// Runs zinitrd ARGS with stdout and stderr captured.
-Run run_zinitrd(const std::string& args) {
-  std::string cmd = ZINITRD_BINARY_DIR "/bin/zinitrd " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  int rc = ::pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+// Runs zinitrd ARGS (words separated by blanks) after the words of WRAPPER (env, taskset...),
+// with stdout and stderr captured.
+Run run_zinitrd(const std::string& args, std::vector<std::string> wrapper = {}) {
+  std::vector<std::string> argv = std::move(wrapper);
+  argv.push_back(ZINITRD_BINARY_DIR "/bin/zinitrd");
+  for (auto& w : zinitrd::split_words(args)) argv.push_back(std::move(w));
+  zinitrd::gen::CommandOptions o;
+  o.merge_stderr = true;
+  o.timeout_ms = 300'000;
+  auto r = zinitrd::gen::run_command(argv, o);
+  REQUIRE(r.ran);
+  return {r.status, r.out};
 }
 
 std::string magic(const fs::path& p) { return zinitrd::test::slurp(p).substr(0, 6); }

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "check.h"
+#include "process.h"
 #include "result.h"
 
 namespace zinitrd::gen {

@@ -29,6 +29,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -192,16 +193,7 @@ struct KmodClosure::Impl {
     return std::string(p);
   }
 
-  void load_builtin() {
-    std::ifstream in(modules_host_dir + "/modules.builtin");
-    std::string line;
-    while (std::getline(in, line)) {
-      size_t slash = line.rfind('/');
-      std::string name =
-          module_name_from_file(slash == std::string::npos ? line : line.substr(slash + 1));
-      if (!name.empty()) builtin.insert(std::move(name));
-    }
-  }
+  void load_builtin() { builtin = builtin_modules(root, modules_root_dir); }
 
   void load_softdeps() {
     ConfigIterPtr it(kmod_config_get_softdeps(ctx.get()));
@@ -528,9 +520,8 @@ ModuleClosure KmodClosure::Impl::resolve() {
       auto& [node, next] = stack.back();
       // Hard dependencies, then pre softdeps: both are loaded before the module.
       if (next < node->deps.size() + node->pre.size()) {
-        const std::string& dep = next < node->deps.size()
-                                     ? node->deps[next]
-                                     : node->pre[next - node->deps.size()];
+        const std::string& dep =
+            next < node->deps.size() ? node->deps[next] : node->pre[next - node->deps.size()];
         ++next;
         auto it = nodes.find(dep);
         if (it == nodes.end()) continue;
@@ -538,8 +529,8 @@ ModuleClosure KmodClosure::Impl::resolve() {
         if (st == kActive) {
           // Softdeps commonly point back (a pre softdep whose own post names the first).
           if (next <= node->deps.size())
-            out.warnings.push_back("dependency cycle between " + node->name + " and " + dep +
-                                   ": " + dep + " is not loaded first");
+            out.warnings.push_back("dependency cycle between " + node->name + " and " + dep + ": " +
+                                   dep + " is not loaded first");
           continue;
         }
         if (st == kDone) continue;
@@ -635,6 +626,21 @@ ModuleClosure KmodClosure::Impl::resolve() {
   for (auto& msg : kmod_log) out.warnings.push_back(std::move(msg));
   kmod_log.clear();
   return std::move(out);
+}
+
+std::unordered_set<std::string> builtin_modules(const RootFs& root,
+                                                const std::string& modules_dir) {
+  std::unordered_set<std::string> out;
+  auto text = root.read_file(modules_dir + "/modules.builtin");
+  if (!text) return out;
+  std::istringstream in(*text);
+  for (std::string line; std::getline(in, line);) {
+    size_t slash = line.rfind('/');
+    std::string name =
+        module_name_from_file(slash == std::string::npos ? line : line.substr(slash + 1));
+    if (!name.empty()) out.insert(std::move(name));
+  }
+  return out;
 }
 
 Result<std::unique_ptr<KmodClosure>> KmodClosure::open(const RootFs& root, std::string kver) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "boot_config.h"
@@ -31,15 +32,20 @@ struct KmodRequest {
 
 /// Result of resolving all requests.
 struct ModuleClosure {
-  std::vector<BootModule> modules;    ///< every module to include, dependencies first
-  std::vector<std::string> load;      ///< modules to load at every boot, in request order
-  std::vector<BootAlias> aliases;     ///< modalias table of the included modules
-  std::vector<std::string> files;     ///< in-root paths to copy: .ko files and firmware
-  std::vector<std::string> builtin;   ///< requested modules that are built into the kernel
+  std::vector<BootModule> modules;     ///< every module to include, dependencies first
+  std::vector<std::string> load;       ///< modules to load at every boot, in request order
+  std::vector<BootAlias> aliases;      ///< modalias table of the included modules
+  std::vector<std::string> files;      ///< in-root paths to copy: .ko files and firmware
+  std::vector<std::string> builtin;    ///< requested modules that are built into the kernel
   std::vector<std::string> blacklist;  ///< modprobe.d `blacklist` names of the root, sorted
-  std::vector<std::string> missing;   ///< errors: each a full sentence with what to do
-  std::vector<std::string> warnings;  ///< non-fatal: what was skipped and why
+  std::vector<std::string> missing;    ///< errors: each a full sentence with what to do
+  std::vector<std::string> warnings;   ///< non-fatal: what was skipped and why
 };
+
+/// The names of the modules built into the kernel (normalised: '-' read as '_'), from
+/// modules.builtin of MODULES_DIR (in-root, e.g. "/lib/modules/KVER"), read inside ROOT. Empty
+/// when there is no such file.
+std::unordered_set<std::string> builtin_modules(const RootFs& root, const std::string& modules_dir);
 
 /// Resolves module requests against one kernel's modules tree inside a root.
 class KmodClosure {
