@@ -90,6 +90,25 @@ Result<std::string> default_kver(const RootFs& root) {
                     " kernels found in " + root.host_path("/lib/modules"));
 }
 
+// SOURCE_DATE_EPOCH (reproducible-builds.org): the mtime of every entry, as decimal seconds
+// since 1970 and nothing else; newc stores 32 bits, so at most 4294967295. Set but empty counts
+// as unset, as in most build tools.
+Result<int64_t> source_date_epoch(std::string_view text) {
+  constexpr int64_t kMax = 0xffffffffLL;
+  int64_t v = 0;
+  bool ok = !text.empty() && text.size() <= 10;
+  for (char c : text) {
+    if (c < '0' || c > '9') ok = false;
+    if (ok) v = v * 10 + (c - '0');
+  }
+  if (!ok || v > kMax)
+    return Error::msg("SOURCE_DATE_EPOCH='" + std::string(text) +
+                      "' is not a time: it must be decimal seconds since 1970 (digits only, at "
+                      "most " +
+                      std::to_string(kMax) + ", the latest a cpio archive holds); fix or unset it");
+  return v;
+}
+
 po::options_description build_options() {
   po::options_description d("zinitrd build options");
   d.add_options()("kver,k", po::value<std::string>(),
@@ -185,7 +204,11 @@ int cmd_build(const std::vector<std::string>& args) {
   if (!compression) throw po::error(compression.error().message);
   opt.write.compression = *compression;
   opt.write.level = vm["level"].as<int>();
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) opt.write.mtime = std::atoll(epoch);
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
+    auto mtime = source_date_epoch(epoch);
+    if (!mtime) throw po::error(mtime.error().message);
+    opt.write.mtime = *mtime;
+  }
   opt.feature_dirs = {data_dir() / "modules.d", root.host_path("/etc/zinitrd/modules.d")};
   opt.add = list<std::string>(vm, "add");
   opt.omit = list<std::string>(vm, "omit");

@@ -112,3 +112,49 @@ TEST_CASE("cli: exit codes 0 / 1 / 2 and messages that say what to do") {
   CHECK(r.output.find("dkms") != std::string::npos);
   CHECK_FALSE(fs::exists(root / "y.img"));
 }
+
+TEST_CASE("cli: SOURCE_DATE_EPOCH sets every mtime, and anything but a time is refused") {
+  TempDir root("zinitrd-cli");
+  make_root(root.path());
+  std::string base = "build -q --omit zfs --root " + root.path().string() + " --kver " + kKver;
+  auto r = run_zinitrd(base + " -o " + (root / "a.img").string(),
+                       {"env", "SOURCE_DATE_EPOCH=1234567890"});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  auto members = zinitrd::gen::list_image((root / "a.img").string());
+  REQUIRE(members.ok());
+  for (const auto& m : *members) CHECK(m.mtime == 1234567890);
+  // Set but empty: unset, as in most build tools.
+  CHECK(run_zinitrd(base + " -o " + (root / "b.img").string(), {"env", "SOURCE_DATE_EPOCH="})
+            .status == 0);
+  for (const char* bad :
+       {"12abc", "-5", " 12", "1e9", "0x10", "4294967296", "99999999999999999999"}) {
+    CAPTURE(bad);
+    r = run_zinitrd(base + " -o " + (root / "c.img").string(),
+                    {"env", std::string("SOURCE_DATE_EPOCH=") + bad});
+    CHECK(r.status == 2);
+    CHECK(r.output.find("SOURCE_DATE_EPOCH='" + std::string(bad) + "' is not a time") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(root / "c.img"));
+  }
+}
+
+TEST_CASE("cli: one CPU or many, the image is byte-identical (taskset -c 0)") {
+  // On a 1-CPU machine both runs use one worker; the writer's own test compares 1 and N threads.
+  TempDir root("zinitrd-cli");
+  make_root(root.path());
+  // Several MB of incompressible data, so that zstd's workers split the input between them.
+  std::string data;
+  for (uint32_t i = 0, x = 1; i < (12u << 20); ++i)
+    data += static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+  write_file(root / "data.bin", data);
+  std::string base = "build -q --omit zfs --root " + root.path().string() + " --kver " + kKver +
+                     " --include " + (root / "data.bin").string() + ":/data.bin -o ";
+  auto many = run_zinitrd(base + (root / "many.img").string());
+  INFO(many.output);
+  REQUIRE(many.status == 0);
+  auto one = run_zinitrd(base + (root / "one.img").string(), {"taskset", "-c", "0"});
+  INFO(one.output);
+  REQUIRE(one.status == 0);
+  CHECK(zinitrd::test::slurp(root / "one.img") == zinitrd::test::slurp(root / "many.img"));
+}

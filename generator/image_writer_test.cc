@@ -205,6 +205,29 @@ TEST_CASE("image writer: every compression round-trips in the format the kernel 
   }
 }
 
+TEST_CASE("image writer: the same bytes whatever the number of threads (1-CPU builders too)") {
+  // Bigger than one zstd job and one xz block, so that several workers really split the input.
+  ImageTree t;
+  for (int i = 0; i < 24; ++i)
+    REQUIRE(t.add_data("/f" + std::to_string(i),
+                       pseudo_random(1 << 19, i) + std::string(1 << 19, char('a' + i)))
+                .ok());
+  TempDir tmp("zinitrd-writer");
+  for (auto c : {Compression::kZstd, Compression::kXz}) {
+    CAPTURE(compression_name(c));
+    WriteOptions o;
+    o.compression = c;
+    o.threads = 1;
+    write_to(t, o, tmp / "one");
+    for (int threads : {2, 3, 8}) {
+      CAPTURE(threads);
+      o.threads = threads;
+      write_to(t, o, tmp / "many");
+      CHECK(slurp(tmp / "one") == slurp(tmp / "many"));
+    }
+  }
+}
+
 TEST_CASE("image writer: a file that cannot be read names its source") {
   TempDir tmp("zinitrd-writer");
   write_file(tmp / "gone", "x");
