@@ -71,12 +71,12 @@ CheckItem check_zfs_module(std::string_view kver, const std::vector<ModuleFact>&
     std::string d;
     if (!missing.empty()) {
       d = "missing for " + k + ":";
-      for (const auto& n : missing) d += " " + n;
+      d += " " + join(missing, " ");
     }
     if (!mismatched.empty()) {
       if (!d.empty()) d += "; ";
       d += "vermagic does not match " + k + ":";
-      for (const auto& n : mismatched) d += " " + n;
+      d += " " + join(mismatched, " ");
     }
     return item("zfs-module", CheckState::kFail, d, fix_build);
   }
@@ -203,8 +203,7 @@ CheckItem check_zpool_cache(const PoolFacts& pools) {
                 "cannot read /etc/zfs/zpool.cache: " + pools.cache_error,
                 "run `zdb -C -U /etc/zfs/zpool.cache` to see why");
   std::vector<std::string> cached = parse_zdb_pools(*pools.cache);
-  std::string list;
-  for (const auto& p : cached) list += " " + p;
+  std::string list = cached.empty() ? "" : " " + join(cached, " ");
   if (!pools.unusable.empty())
     return item("zpool-cache", CheckState::kUnknown,
                 "zpool.cache lists" + (list.empty() ? std::string(" no pool") : list) +
@@ -216,8 +215,7 @@ CheckItem check_zpool_cache(const PoolFacts& pools) {
   if (absent.empty())
     return item("zpool-cache", CheckState::kOk,
                 "zpool.cache lists" + (list.empty() ? std::string(" no pool") : list));
-  std::string a;
-  for (const auto& p : absent) a += " " + p;
+  std::string a = " " + join(absent, " ");
   return item(
       "zpool-cache", CheckState::kWarn, "zpool.cache lists pools that are not imported:" + a,
       "remove /etc/zfs/zpool.cache, run `zpool set cachefile=/etc/zfs/zpool.cache POOL` for each "

@@ -23,6 +23,7 @@
 #include "check.h"
 #include "image_reader.h"
 #include "root_fs.h"
+#include "text.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -237,9 +238,8 @@ int cmd_build(const std::vector<std::string>& args) {
   if (!quiet)
     for (const auto& n : report->notes) std::fprintf(stderr, "zinitrd: note: %s\n", n.c_str());
   if (verbose) {
-    std::string f;
-    for (const auto& n : report->features) f += " " + n;
-    std::fprintf(stderr, "zinitrd: features:%s; %zu kernel modules\n", f.c_str(), report->modules);
+    std::fprintf(stderr, "zinitrd: features: %s; %zu kernel modules\n",
+                 join(report->features, " ").c_str(), report->modules);
   }
   if (stats)
     for (const auto& p : report->passes)

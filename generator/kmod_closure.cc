@@ -34,6 +34,7 @@
 #include <unordered_set>
 
 #include "boot_config.h"
+#include "text.h"
 
 namespace zinitrd::gen {
 namespace {
@@ -253,12 +254,7 @@ struct KmodClosure::Impl {
         if (pos != words.end()) words.erase(pos);
       }
     }
-    std::string s;
-    for (const auto& w : words) {
-      if (!s.empty()) s += ' ';
-      s += w;
-    }
-    return s;
+    return join(words, " ");
   }
 
   const Lookup& lookup(const std::string& name) {
@@ -602,8 +598,7 @@ ModuleClosure KmodClosure::Impl::resolve() {
   }
   // Generic images carry hundreds of drivers for hardware this machine may not have: one line.
   if (!firmware_absent.empty()) {
-    std::string drivers;
-    for (const auto& m : firmware_absent) drivers += (drivers.empty() ? "" : " ") + m;
+    std::string drivers = join(firmware_absent, " ");
     out.warnings.push_back(
         std::to_string(firmware_absent.size()) +
         " drivers loaded only for matching devices lack their firmware (" + drivers +
