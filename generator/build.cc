@@ -42,7 +42,7 @@ struct BuildState {
 
 // Pass 1: which features this image has, in dependency order.
 Status plan_features_pass(BuildState& s) {
-  auto all = load_features(s.opt.feature_dirs);
+  auto all = load_features(s.opt.feature_dirs, s.root);
   if (!all) return all.error();
   s.all_features = std::move(*all);
   auto planned = plan_features(s.all_features, s.opt.add, s.opt.omit, s.root);
@@ -246,15 +246,18 @@ Status embed_keys_pass(BuildState& s) {
   }
   std::vector<std::string> embedded;
   for (const auto& k : keys) {
-    // The root's copy, else the host's (an installer may keep the key outside the target).
-    std::string host = s.root.exists(k.source) ? s.root.host_path(k.source) : k.source;
+    // Inside the root only: a --root build is what the system would build for itself, so a key
+    // it lacks is never taken from the host (copy it into the root).
+    auto found_in_root = s.root.resolve(k.source);
+    std::string host = found_in_root ? s.root.host_path(found_in_root->path) : std::string();
     struct stat st;
-    if (::stat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (host.empty() || ::stat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       s.problems.push_back(
           "key file " + k.source +
           (k.encroot.empty() ? "" : " (keylocation of " + k.encroot + ")") + ": not found in " +
-          s.root.root() + (s.root.is_host() ? "" : " nor on this host") +
-          ": without it the pool asks for a key at boot; restore it or change keylocation");
+          s.root.root() +
+          ": without it the pool asks for a key at boot; restore it (under --root: copy it into "
+          "the root) or change keylocation");
       continue;
     }
     if (auto st2 = s.tree.add_file(k.dest, host, 0600); !st2) {

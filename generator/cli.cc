@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -76,16 +75,20 @@ std::string default_output(const RootFs& root, const std::string& kver) {
   std::string ids = " " + field("ID=") + " " + field("ID_LIKE=") + " ";
   bool debian =
       ids.find(" debian ") != std::string::npos || ids.find(" ubuntu ") != std::string::npos;
-  return root.host_path(debian ? "/boot/initrd.img-" + kver : "/boot/initramfs-" + kver + ".img");
+  std::string name = debian ? "initrd.img-" + kver : "initramfs-" + kver + ".img";
+  // ROOT's /boot, resolved inside the root: a link there must not lead to the host's /boot.
+  auto boot = root.resolve("/boot");
+  return root.host_path((boot ? boot->path : std::string("/boot")) + "/" + name);
 }
 
 // A default kernel release: the running one on the host; the only one installed under --root.
 Result<std::string> default_kver(const RootFs& root) {
   if (root.is_host()) return running_kernel();
   std::vector<std::string> kvers;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root.host_path("/lib/modules"), ec))
-    if (fs::exists(e.path() / "modules.dep")) kvers.push_back(e.path().filename());
+  for (const auto& dep : root.glob("/lib/modules/*/modules.dep")) {
+    std::string dir = dep.substr(0, dep.rfind('/'));
+    kvers.push_back(dir.substr(dir.rfind('/') + 1));
+  }
   if (kvers.size() == 1) return kvers[0];
   return Error::msg("--kver is required with --root: " + std::to_string(kvers.size()) +
                     " kernels found in " + root.host_path("/lib/modules"));
@@ -168,8 +171,10 @@ void read_config_files(const RootFs& root, const po::options_description& desc,
   if (root.exists("/etc/zinitrd.conf")) files.push_back("/etc/zinitrd.conf");
   for (const auto& f : root.glob("/etc/zinitrd.conf.d/*.conf")) files.push_back(f);
   for (const auto& f : files) {
-    std::string host = root.host_path(f);
-    std::ifstream in(host);
+    std::string host = root.host_path(f);  // for messages; the file is read inside the root
+    auto text = root.read_file(f);
+    if (!text) throw po::error(text.error().message + " (in " + root.root() + ")");
+    std::istringstream in(*text);
     try {
       po::store(po::parse_config_file(in, desc), vm);
     } catch (po::error& e) {
@@ -210,7 +215,7 @@ int cmd_build(const std::vector<std::string>& args) {
     if (!mtime) throw po::error(mtime.error().message);
     opt.write.mtime = *mtime;
   }
-  opt.feature_dirs = {data_dir() / "modules.d", root.host_path("/etc/zinitrd/modules.d")};
+  opt.feature_dirs = {data_dir() / "modules.d"};  // then ROOT's /etc/zinitrd/modules.d
   opt.add = list<std::string>(vm, "add");
   opt.omit = list<std::string>(vm, "omit");
   opt.includes = list<std::string>(vm, "include");

@@ -158,3 +158,67 @@ TEST_CASE("cli: one CPU or many, the image is byte-identical (taskset -c 0)") {
   REQUIRE(one.status == 0);
   CHECK(zinitrd::test::slurp(root / "one.img") == zinitrd::test::slurp(root / "many.img"));
 }
+
+TEST_CASE("cli: --root never reads the host, whatever the root's links say") {
+  // HOST stands for the host: every file in it has a twin inside the root (ROOT + the same
+  // absolute path) or none. The root reaches HOST's paths only through absolute symlinks, which
+  // the kernel would follow to HOST but zinitrd must resolve inside the root.
+  TempDir root("zinitrd-cli-root"), host("zinitrd-cli-host");
+  const std::string marker = "HOST-ONLY-BYTES-4f1e9c";
+  auto in_root = [&](const fs::path& host_path) { return root / host_path.string(); };
+  make_root(root.path());
+  // Merged /usr with an absolute link: /lib -> /usr/lib (the host has kernels there too).
+  fs::create_directories(root / "usr");
+  fs::rename(root / "lib", root / "usr/lib");
+  zinitrd::test::write_symlink(root / "lib", "/usr/lib");
+  write_file(root / "etc/os-release", "ID=debian\n");
+  write_file(root / "etc/hostid", std::string("\x5a\x17\x0c\x3e", 4));
+  // The configuration file: the host's twin would ask for gzip and keep zfs (which cannot build).
+  write_file(host / "zinitrd.conf", "compress = gzip\n# " + marker + "\n");
+  write_file(in_root(host / "zinitrd.conf"),
+             "compress = none\nomit = zfs\nkeyfile = /etc/zfs/keys/rpool.key\n");
+  zinitrd::test::write_symlink(root / "etc/zinitrd.conf", (host / "zinitrd.conf").string());
+  // The key file, behind an absolute link.
+  write_file(host / "rpool.key", marker);
+  write_file(in_root(host / "rpool.key"), "ROOT-KEY");
+  zinitrd::test::write_symlink(root / "etc/zfs/keys/rpool.key", (host / "rpool.key").string());
+  // A feature folder only the host has, and one of the root's own.
+  write_file(host / "spy/feature.conf", "when = always\nset = spy=" + marker + "\n");
+  zinitrd::test::write_symlink(root / "etc/zinitrd/modules.d/spy", (host / "spy").string());
+  write_file(root / "etc/zinitrd/modules.d/local/feature.conf",
+             "when = always\nhostid = yes\nset = origin=root\n");
+  // /boot, where the default output goes.
+  fs::create_directories(host / "boot");
+  fs::create_directories(in_root(host / "boot"));
+  zinitrd::test::write_symlink(root / "boot", (host / "boot").string());
+
+  // No --kver (the only kernel of the root), no -o (the root's /boot).
+  auto r = run_zinitrd("build -q --root " + root.path().string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(fs::is_empty(host / "boot"));
+  fs::path image = in_root(host / "boot") / ("initrd.img-" + std::string(kKver));
+  REQUIRE(fs::exists(image));
+  std::string bytes = zinitrd::test::slurp(image);
+  CHECK(magic(image) == "070701");  // compress = none: the root's configuration
+  CHECK(bytes.find(marker) == std::string::npos);
+  auto member = [&](const char* path) {
+    auto m = zinitrd::gen::read_image_member(image.string(), path);
+    return m ? *m : std::string("(missing)");
+  };
+  CHECK(member("/etc/zfs/keys/rpool.key") == "ROOT-KEY");
+  CHECK(member("/etc/hostid") == std::string("\x5a\x17\x0c\x3e", 4));
+  CHECK(zinitrd::test::slurp("/etc/hostid") != member("/etc/hostid"));
+  std::string boot_conf = member("/etc/zinitrd/boot.conf");
+  CHECK(boot_conf.find("origin\troot") != std::string::npos);
+  CHECK(boot_conf.find("spy") == std::string::npos);
+
+  // A key the root lacks is refused, never taken from the host that has it.
+  write_file(host / "only-here.key", marker);
+  r = run_zinitrd("build -q --root " + root.path().string() + " --keyfile " +
+                  (host / "only-here.key").string() + " -o " + (root / "k.img").string());
+  CHECK(r.status == 1);
+  CHECK(r.output.find("key file " + (host / "only-here.key").string() + ": not found in " +
+                      root.path().string()) != std::string::npos);
+  CHECK_FALSE(fs::exists(root / "k.img"));
+}

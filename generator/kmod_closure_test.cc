@@ -255,7 +255,7 @@ TEST_CASE("kmod closure: installed kernel, storage + zfs") {
   }
   bool have_zfs = !test::installed_zfs_ko(kver).empty();
   // The requests of the repo's own features, as the build does.
-  auto features = load_features({ZINITRD_SOURCE_DIR "/modules.d"});
+  auto features = load_features({ZINITRD_SOURCE_DIR "/modules.d"}, RootFs("/nonexistent"));
   REQUIRE_MESSAGE(features.ok(), (features.ok() ? "" : features.error().message));
   RootFs root("/");
   auto t0 = std::chrono::steady_clock::now();
