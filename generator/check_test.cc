@@ -413,9 +413,10 @@ TEST_CASE("run_checks on the installed kernel with an image built by zinitrd") {
   }
   TempDir t;
   std::string image = (t.path() / "initrd.img").string();
-  std::string cmd =
-      std::string(ZINITRD_BINARY_DIR) + "/bin/zinitrd build -q --kver " + kver + " -o " + image;
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  REQUIRE(
+      run_command({ZINITRD_BINARY_DIR "/bin/zinitrd", "build", "-q", "--kver", kver, "-o", image},
+                  CommandOptions{300'000, false})
+          .ok());
   FakeRunner fake;
   fake.answers["dkms status -k " + kver] = {true, 0,
                                             "zfs/2.1.11, " + kver + ", x86_64: installed\n"};

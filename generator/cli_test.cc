@@ -25,8 +25,7 @@ void make_root(const fs::path& root) {
   fs::path mods = root / "lib/modules" / kKver;
   for (const char* f : {"modules.order", "modules.builtin", "modules.builtin.modinfo"})
     write_file(mods / f, "");
-  std::string cmd = "depmod -b '" + root.string() + "' " + kKver + " 2>/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  REQUIRE(zinitrd::gen::run_command({"depmod", "-b", root.string(), kKver}).ok());
 }
 
 struct Run {

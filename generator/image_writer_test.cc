@@ -15,6 +15,7 @@
 
 #include "fd.h"
 #include "image_reader.h"
+#include "process.h"
 #include "test_support.h"
 
 namespace zinitrd::gen {
@@ -84,14 +85,10 @@ TEST_CASE("image writer: uncompressed image lists the same in GNU cpio and image
   CHECK(st.compressed_bytes == fs::file_size(tmp / "img"));
 
   // GNU cpio's view, in archive order.
-  std::string cmd = "cpio -t --quiet < '" + (tmp / "img").string() + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string listed;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) listed.append(buf, n);
-  REQUIRE(pclose(p) == 0);
+  CommandOutput cpio = run_command({"cpio", "-t", "--quiet", "-F", (tmp / "img").string()},
+                                   CommandOptions{30'000, true});
+  REQUIRE(cpio.ok());
+  const std::string& listed = cpio.out;
   std::string expected;
   for (const ImageEntry* e : t.sorted()) expected += e->path.substr(1) + "\n";
   CHECK(listed == expected);

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "features.h"
+#include "process.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -64,8 +65,7 @@ struct Fixture {
   void finish() {
     for (const char* f : {"modules.builtin", "modules.builtin.modinfo", "modules.order"})
       if (fs::exists(src / f)) fs::copy_file(src / f, mods / f);
-    std::string cmd = "depmod -b '" + dir.path().string() + "' " + kver;
-    REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, cmd);
+    REQUIRE_MESSAGE(run_command({"depmod", "-b", dir.path().string(), kver}).ok(), "depmod");
   }
 };
 
