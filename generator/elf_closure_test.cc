@@ -294,8 +294,8 @@ TEST_CASE("elf_closure: libraries of the wrong class or machine are skipped") {
     f.put(static_cast<char>(183));  // e_machine = EM_AARCH64
   }
   t.program("/opt/zt/bin/prog", {"zt"}, {"libzt.so.1"},
-            "'-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib32:$ORIGIN/../libtext:$ORIGIN/../"
-            "libarm:$ORIGIN/../lib'");
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib32:$ORIGIN/../libtext:$ORIGIN/../"
+            "libarm:$ORIGIN/../lib");
   RootFs root(t.dir());
   ElfClosure closure(root);
   REQUIRE(closure.add_program("/opt/zt/bin/prog"));
