@@ -35,8 +35,10 @@ struct FatalConfig {
   /// Rescue shells to try, in order, null-terminated; null means the image's usual places
   /// (/usr/bin/busybox, /bin/busybox, /bin/sh, /usr/bin/sh). Busybox is run as `busybox sh`.
   const char* const* shells = nullptr;
-  /// Counts the restarts of this boot (survives the exec; /run/zinitrd is on the tmpfs /run).
-  const char* restart_count_file = "/run/zinitrd/fatal-restarts";
+  /// Counts the restarts of this boot: in the initramfs itself, which survives the exec and is
+  /// always writable (a file under /run would be hidden when a restarted boot mounts /run again
+  /// after an early failure); switch_root deletes it with the rest of the initramfs.
+  const char* restart_count_file = "/.zinitrd-fatal-restarts";
   int64_t restart_delay_ms = 10'000;  ///< wait before a restart when no shell ran
 };
 
