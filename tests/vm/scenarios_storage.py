@@ -23,7 +23,7 @@ from vmlib import RESCUE, Boot, Fails
 DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr", label="debian")
 ROOT = "root=zfs:rpool/ROOT/debian"
 BUSES = ("virtio-scsi", "sata", "nvme", "usb-storage", "usb-uas", "megasas", "lsi", "mptsas",
-         "pvscsi")
+         "pvscsi", "am53c974")
 CPU_MAX = ("sata", "nvme", "usb-storage")
 
 

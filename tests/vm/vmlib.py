@@ -106,6 +106,9 @@ def _take_slot():
 #   sata: q35's built-in ICH9 AHCI, six ports (ide.0 .. ide.5).
 #   usb-storage: the bulk-only transport; given drive= it makes its own SCSI bus and disk.
 #   usb-uas: USB Attached SCSI has a SCSI bus of its own, the disk is a scsi-hd on it.
+#   mptsas: Linux's mptsas finds a disk by its SAS address, which QEMU takes from the disk's
+#     wwn: without one (0) the HBA comes up with its phys, "attaching ssp device" never comes
+#     and no disk appears, so each disk gets a wwn of its own.
 BUSES = {
     "virtio-blk": (None, ["virtio-blk-pci,drive=d{i}"], "virtio_blk"),
     "virtio-scsi": ("virtio-scsi-pci,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "virtio_scsi"),
@@ -116,8 +119,10 @@ BUSES = {
                                       "scsi-hd,bus=uas{i}.0,scsi-id=0,lun=0,drive=d{i}"], "uas"),
     "megasas": ("megasas-gen2,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "megaraid_sas"),
     "lsi": ("lsi53c895a,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "sym53c8xx"),
-    "mptsas": ("mptsas1068,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "mptsas"),
+    "mptsas": ("mptsas1068,id={c}", ["scsi-hd,bus={c}.0,scsi-id={n},wwn=0x5000c500000000{n:02x},"
+                                     "drive=d{i}"], "mptsas"),
     "pvscsi": ("pvscsi,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "vmw_pvscsi"),
+    "am53c974": ("am53c974,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "am53c974"),
 }
 
 
