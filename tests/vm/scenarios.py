@@ -173,14 +173,16 @@ def run(paths, name, echo=False):
                    file={"driver": "file", "filename": overlay(paths, disks[hotplug])})
             vm.qmp("device_add", driver="virtio-blk-pci", drive="ov", bus="hp0", id="latedisk")
             vmlib.log(f"{name}: disk {hotplug} hot-plugged at {time.monotonic() - vm.start:.1f}s")
+        # A boot that fails where it should not stops the scenario at once, not at the timeout.
+        failed = RESCUE if isinstance(sc, Boot) else None
         for pattern, action in sc.interact:
-            vm.expect(pattern)
+            vm.expect(pattern, fail=failed)
             if callable(action):
                 action(vm)
             else:
                 vm.send(action)
         if isinstance(sc, Boot):
-            secs, m = vm.expect(MARKER)
+            secs, m = vm.expect(MARKER, fail=failed)
             rest = m.group(5)
             got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4),
                        bootlog=field(rest, "bootlog"), pools=field(rest, "pools"),

@@ -103,7 +103,8 @@ def _take_slot():
 # among those of its bus, {c} is the controller's id), and the driver the guest's marker names
 # for such a disk (guest_init.sh's disks=). All attach and boot under TCG with q35 and Debian's
 # 6.1 kernel (QEMU 7.2).
-#   sata: q35's built-in ICH9 AHCI, six ports (ide.0 .. ide.5).
+#   sata: q35's built-in ICH9 AHCI, six ports (ide.0 .. ide.5); QEMU's default CD-ROM takes
+#     ide.2, so disks go to 0, 1, 3, 4, 5 ({p}).
 #   usb-storage: the bulk-only transport; given drive= it makes its own SCSI bus and disk.
 #   usb-uas: USB Attached SCSI has a SCSI bus of its own, the disk is a scsi-hd on it.
 #   mptsas: Linux's mptsas finds a disk by its SAS address, which QEMU takes from the disk's
@@ -112,7 +113,7 @@ def _take_slot():
 BUSES = {
     "virtio-blk": (None, ["virtio-blk-pci,drive=d{i}"], "virtio_blk"),
     "virtio-scsi": ("virtio-scsi-pci,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "virtio_scsi"),
-    "sata": (None, ["ide-hd,bus=ide.{n},drive=d{i}"], "ahci"),
+    "sata": (None, ["ide-hd,bus=ide.{p},drive=d{i}"], "ahci"),
     "nvme": (None, ["nvme,serial=zinitrd{i},drive=d{i}"], "nvme"),
     "usb-storage": ("qemu-xhci,id=xhci", ["usb-storage,bus=xhci.0,drive=d{i}"], "usb-storage"),
     "usb-uas": ("qemu-xhci,id=xhci", ["usb-uas,bus=xhci.0,id=uas{i}",
@@ -147,7 +148,7 @@ def drive_args(disks, snapshot=True):
         else:
             args += ["-drive", f"file={path},if=none,id=d{i},format=raw,snapshot={'on' if snapshot else 'off'}"]
         for dev in devices:
-            args += ["-device", dev.format(i=i, n=n, c=c)]
+            args += ["-device", dev.format(i=i, n=n, c=c, p=n + (n >= 2))]
     return args
 
 
@@ -219,9 +220,11 @@ class Vm:
             print(f"[{stamp:6.2f}] {line}", flush=True)
         self._q.put((stamp, line))
 
-    def expect(self, pattern, timeout=240):
-        """Waits for a console line matching PATTERN; returns (seconds since start, match)."""
+    def expect(self, pattern, timeout=240, fail=None):
+        """Waits for a console line matching PATTERN; returns (seconds since start, match).
+        A line matching FAIL first (and not PATTERN) fails at once instead of at the timeout."""
         rx = re.compile(pattern)
+        fail_rx = re.compile(fail) if fail else None
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -238,6 +241,20 @@ class Vm:
             m = rx.search(item[1])
             if m:
                 return item[0], m
+            if fail_rx and fail_rx.search(item[1]):
+                self.lines_after(2)
+                raise AssertionError(f"{self.name}: /{fail}/ came before /{pattern}/"
+                                     f"\n--- console tail ---\n{self.tail()}")
+
+    def lines_after(self, seconds):
+        """Lets the console run SECONDS more, so that a failure's explanation is in the tail."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if self._q.get(timeout=max(0.01, deadline - time.monotonic())) is None:
+                    return
+            except queue.Empty:
+                return
 
     def send(self, text):
         """Types TEXT on the serial console."""
