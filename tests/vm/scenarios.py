@@ -162,7 +162,7 @@ def run(paths, name, echo=False):
         extra += ["-device", "pcie-root-port,id=hp0,bus=pcie.0,chassis=1",
                   "-blockdev", f"driver=file,node-name=late,filename={disks[hotplug]},read-only=on",
                   "-blockdev", "driver=raw,node-name=lateraw,file=late,read-only=on"]
-    qmp = bool(hotplug) or any(callable(action) for _, action in sc.interact)
+    qmp = bool(hotplug) or any(callable(step[1]) for step in sc.interact)
     vm = vmlib.Vm(vmlib.kernel_image(k), img, append, attach, name=name, qmp=qmp,
                   log_dir=paths.logs, echo=echo, extra=extra, cpu=sc.cpu)
     try:
@@ -175,8 +175,8 @@ def run(paths, name, echo=False):
             vmlib.log(f"{name}: disk {hotplug} hot-plugged at {time.monotonic() - vm.start:.1f}s")
         # A boot that fails where it should not stops the scenario at once, not at the timeout.
         failed = RESCUE if isinstance(sc, Boot) else None
-        for pattern, action in sc.interact:
-            vm.expect(pattern, fail=failed)
+        for pattern, action, *timeout in sc.interact:
+            vm.expect(pattern, *timeout, fail=failed)
             if callable(action):
                 action(vm)
             else:
@@ -210,7 +210,8 @@ def run(paths, name, echo=False):
             vm.expect(r"RESCUE-42", timeout=60)
             result = f"explained and rescue shell after {secs:.1f} s"
             vm.kill()  # the overlays are read below: QEMU must have let go of them
-        unseen = [rx for rx in sc.saw if not re.search(with_guids(rx, guids), vm.text(), re.M)]
+        saw = [with_guids(rx, guids) for rx in sc.saw]
+        unseen = [rx for rx in saw if not re.search(rx, vm.text(), re.M)]
         if unseen:
             raise AssertionError(f"{name}: the console never showed {unseen}\n{vm.tail()}")
         if "Kernel panic" in vm.text():

@@ -71,5 +71,5 @@ SCENARIOS = {
         "root=zfs:cpool/ROOT/pass", disks=("cpool",), root="cpool/ROOT/pass",
         usr="cpool/ROOT/pass/usr", label="crypt-pass", usbhid="yes", devices=["qemu-xhci,id=xhci"],
         interact=[(prompt("cpool/ROOT/pass", 1), plug_keyboard),
-                  (r"hid-generic .*USB HID .*Keyboard", PASS)]),
+                  (r"hid-generic .*USB HID .*Keyboard", PASS, 60)]),
 }

@@ -310,8 +310,8 @@ class Boot:
     """A boot that must reach the marker with the given / and /usr datasets.
 
     disks: pool disk names, or (name, bus) pairs (BUSES; virtio-blk when not given).
-    interact: (regex, action) pairs: wait for a console line matching regex, then type action
-      when it is text, or call action(vm) (QMP hot-plugging, say).
+    interact: (regex, action[, timeout]): wait for a console line matching regex (240 s unless
+      given), then type action when it is text, or call action(vm) (QMP hot-plugging, say).
     image_args: extra `zinitrd build` arguments; scenarios sharing them share one image.
     state: the root pool's health in the marker. label: the root's label (pool scripts'
     `populate`), checked when given. usbhid: "yes"/"no", checked when given.
