@@ -323,7 +323,7 @@ class Boot:
     In the append, messages and saw, GUID(name) stands for that pool's GUID (vmlib.pool_guids).
     """
 
-    def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="ro", hotplug=None,
+    def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="rw", hotplug=None,
                  interact=(), image_args=(), state="ONLINE", label=None, usbhid=None, cpu=None,
                  devices=(), untouched=(), saw=()):
         self.append, self.disks, self.root, self.usr, self.mode = append, disks, root, usr, mode
