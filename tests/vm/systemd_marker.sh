@@ -1,0 +1,46 @@
+#!/bin/sh
+# systemd_marker.sh: /usr/local/sbin/zinitrd-marker in the Debian root of the systemd scenarios,
+# run by zinitrd-marker.service once the boot is over. It reports what a user of that system would
+# see: the state systemd reaches (`running`, or `degraded` with the failed units), whether / is
+# writable, which datasets zfs-mount.service mounted, whether zinitrd's boot log survived the
+# switch, which pools are imported and the hostid; one marker line for the test, then the details
+# (failed units, the journal's warnings, the ZFS units' logs), then a clean `systemctl poweroff`.
+#
+# Everything goes to /dev/console (the serial console, console=ttyS0): unlike a file open on
+# /dev/ttyS0, it survives the vhangup() with which agetty takes the serial line over.
+exec >/dev/console 2>&1
+state=$(systemctl is-system-running --wait 2>/dev/null)
+up=$(cut -d' ' -f1 /proc/uptime)
+
+mounted() {  # mounted DIR: the source and the first option (ro/rw) of the last mount on DIR
+  awk -v m="$1" '$2 == m { s = $1; split($4, o, ","); f = o[1] } END { print (s == "" ? "none" : s), f }' /proc/mounts
+}
+list() { paste -s -d, - | sed 's/^$/none/'; }
+
+failed=$(systemctl list-units --state=failed --no-legend --plain | awk '{ print $1 }' | list)
+if touch /.zinitrd-rw-probe 2>/dev/null; then rm -f /.zinitrd-rw-probe; rw=yes; else rw=no; fi
+set -- $(mounted /)
+root=$1 mode=$2
+home=$(mounted /home | cut -d' ' -f1)
+varlog=$(mounted /var/log | cut -d' ' -f1)
+bootlog=no
+grep -q 'mounted .* on /sysroot (modules' /run/zinitrd/boot.log 2>/dev/null && bootlog=yes
+pools=$(zpool list -H -o name 2>/dev/null | sort | list)
+snapshots=$(zfs list -H -t snapshot -o name 2>/dev/null | list)
+unit() { systemctl show -P ActiveState "$1"; }
+
+echo "ZINITRD-SYSTEMD-MARKER state=$state uptime=$up failed=$failed rw=$rw mode=$mode root=$root" \
+  "home=$home varlog=$varlog bootlog=$bootlog pools=$pools hostid=$(hostid)" \
+  "zfs-mount=$(unit zfs-mount.service) zfs-import-cache=$(unit zfs-import-cache.service)" \
+  "snapshots=$snapshots"
+
+# The details, one prefix per kind so the test can file them.
+for u in $(echo "$failed" | tr , ' '); do
+  [ "$u" = none ] || systemctl status --no-pager --lines=20 "$u" | sed 's/^/ZINITRD-SYSTEMD-FAILED /'
+done
+journalctl -b -p warning -o short-monotonic --no-pager | sed 's/^/ZINITRD-SYSTEMD-JOURNAL /'
+journalctl -b -o short-monotonic --no-pager -u zfs-import-cache.service -u zfs-mount.service \
+  -u zfs-load-module.service | sed 's/^/ZINITRD-SYSTEMD-ZFS /'
+systemd-analyze 2>/dev/null | sed 's/^/ZINITRD-SYSTEMD-ANALYZE /'
+echo "ZINITRD-SYSTEMD-END"
+exec systemctl poweroff
