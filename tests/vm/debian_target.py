@@ -1,11 +1,11 @@
 """debian_target: a Debian 13 ("trixie") system made the way an installer makes its /target.
 
-debootstrap (debootstrap.sh) installs the distribution kernel with its headers, zfs-dkms and
-zfsutils-linux into a directory; DKMS builds ZFS 2.3 for the target's kernel inside it during the
-install. The host's zinitrd then builds images for it with `zinitrd build --root TREE --kver KVER`,
-without chroot, and the VM tests boot the target's kernel (platforms.py, platform `deb13`).
+make_target.sh debootstraps the distribution kernel with its headers and zfsutils-linux into a
+directory, then installs zfs-dkms in a chroot of it: DKMS builds ZFS 2.3 for the target's kernel
+inside the target, as an installer's `apt install zfs-dkms` does. The host's zinitrd then builds images for it with `zinitrd build --root TREE --kver KVER`,
+without chroot, and the VM tests boot the target's kernel (platforms.py, platform `trixie`).
 
-The tree is cached in vmlib.CACHE/target-SUITE-KEY/tree, KEY hashing debootstrap.sh, the suite,
+The tree is cached in vmlib.CACHE/target-SUITE-KEY/tree, KEY hashing make_target.sh, the suite,
 the package list, the mirror (read from this machine's apt sources at run time) and debootstrap's
 version: about 16 minutes on 2 cores the first time, then reused. facts.json records what making it
 cost and what it holds (kernel release, ZFS version, module compression).
@@ -24,12 +24,13 @@ import vmlib
 from debian_root import Missing, apt_mirror
 
 HERE = vmlib.HERE
-SCRIPT = os.path.join(HERE, "debootstrap.sh")
+SCRIPT = os.path.join(HERE, "make_target.sh")
 SUITE = "trixie"
-# What an installer of a ZFS-on-root Debian puts into /target, plus busybox-static: the tests'
-# pool VM and test roots run busybox from the image, which `--root` takes from the target.
-PACKAGES = ("systemd-sysv,udev,dbus,kmod,linux-image-amd64,linux-headers-amd64,zfs-dkms,"
-            "zfsutils-linux,busybox-static")
+# What an installer of a ZFS-on-root Debian puts into /target (zfs-dkms follows in a chroot:
+# make_target.sh), plus busybox-static: the tests' pool VM and test roots run busybox from the
+# image, which `--root` takes from the target.
+PACKAGES = ("systemd-sysv,udev,dbus,kmod,linux-image-amd64,linux-headers-amd64,zfsutils-linux,"
+            "busybox-static")
 HOSTNAME = "zinitrd-trixie"
 
 
@@ -93,24 +94,24 @@ def tree():
         if not os.path.exists(info):
             if os.geteuid() != 0:
                 raise Missing("debootstrap needs root")
-            vmlib.log(f"debootstrap {SUITE} with its kernel and zfs-dkms into {d} (about 16 min on "
-                      "2 cores, once per key)")
+            vmlib.log(f"debootstrap {SUITE} with its kernel, then zfs-dkms in a chroot, into {d} "
+                      "(minutes to build ZFS, once per key)")
             tmp = d + ".tmp"
             subprocess.run(["rm", "-rf", tmp], check=True)
             os.makedirs(tmp)
             t = time.monotonic()
-            with open(os.path.join(tmp, "debootstrap.log"), "w") as log:
-                p = subprocess.run(["bash", SCRIPT, SUITE, PACKAGES, mirror(), os.path.join(tmp, "tree")],
+            with open(os.path.join(tmp, "make_target.log"), "w") as log:
+                p = subprocess.run([SCRIPT, SUITE, PACKAGES, mirror(), os.path.join(tmp, "tree")],
                                    stdout=subprocess.PIPE, stderr=log, text=True)
             if p.returncode != 0:
-                tail = open(os.path.join(tmp, "debootstrap.log")).read()[-4000:]
-                raise AssertionError(f"debootstrap.sh {SUITE} failed ({p.returncode}); "
-                                     f"{tmp}/debootstrap.log ends:\n{tail}")
-            m = re.search(r"debootstrap_seconds=([\d.]+)", p.stdout)
+                tail = open(os.path.join(tmp, "make_target.log")).read()[-4000:]
+                raise AssertionError(f"make_target.sh {SUITE} failed ({p.returncode}); "
+                                     f"{tmp}/make_target.log ends:\n{tail}")
+            secs = {k: float(v) for k, v in re.findall(r"(\w+_seconds)=([\d.]+)", p.stdout)}
             with open(os.path.join(tmp, "tree/etc/hostname"), "w") as f:
                 f.write(HOSTNAME + "\n")
             facts = dict(_inspect(os.path.join(tmp, "tree")),
-                         debootstrap_seconds=float(m.group(1)) if m else None,
+                         **secs,
                          total_seconds=round(time.monotonic() - t, 1),
                          made=time.strftime("%Y-%m-%d %H:%M:%S"))
             with open(os.path.join(tmp, "facts.json"), "w") as f:

@@ -1,14 +1,14 @@
 """platforms: the systems the VM scenarios boot, each a kernel, its ZFS and a way to build images.
 
-  deb12  the host as CI has it: Debian 12, its newest installed kernel (6.1) with DKMS-built ZFS
+  bookworm  the host as CI has it: Debian 12, its newest installed kernel (6.1) with DKMS-built ZFS
          2.1 (uncompressed modules), images built for the running system (`zinitrd build`).
-  deb13  a Debian 13 target made as an installer makes it (debian_target.py: debootstrap with the
+  trixie  a Debian 13 target made as an installer makes it (debian_target.py: debootstrap with the
          distribution kernel 6.12, zfs-dkms 2.3 built inside the target, .ko.xz modules), images
          built from the host with `zinitrd build --root TARGET --kver KVER`, no chroot.
 
 Each platform makes its own pool disks (vmlib.pool_disks) in a VM booted with its own kernel and
-an image built its own way, so the pools of deb13 are made by ZFS 2.3 and those of deb12 by 2.1.
-A scenario runs on the platforms it names; the platform is part of its test name (deb13_NAME).
+an image built its own way, so the pools of trixie are made by ZFS 2.3 and those of bookworm by 2.1.
+A scenario runs on the platforms it names; the platform is part of its test name (trixie_NAME).
 """
 import os
 import shutil
@@ -19,7 +19,7 @@ import vmlib
 class Host:
     """The running system's newest installed kernel and its DKMS-built ZFS."""
 
-    name = "deb12"
+    name = "bookworm"
     root = None
 
     def kver(self):
@@ -33,6 +33,9 @@ class Host:
 
     def pool_disks(self, paths):
         return dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, self.kver())))
+
+    def pool_guids(self, paths):
+        return vmlib.pool_guids(paths, self.kver())
 
     def keyfile(self, src, dest):
         """The --keyfile value that embeds host file SRC at DEST."""
@@ -49,14 +52,14 @@ class Host:
 class Target:
     """A debootstrapped target (debian_target.py), built for with --root."""
 
-    name = "deb13"
+    name = "trixie"
 
     def __init__(self):
         self._tree = None
 
     def _made(self):
         if self._tree is None:
-            import debian_target  # debootstraps on first use: only when a deb13 test runs
+            import debian_target  # debootstraps on first use: only when a trixie test runs
             self._tree = debian_target.tree()
         return self._tree
 
@@ -76,9 +79,15 @@ class Target:
     def build(self, paths, output, *args):
         return vmlib.zinitrd_build(paths, self.kver(), output, *args, root=self.root)
 
+    def _prefix(self):
+        return f"{self.name}-pools-"  # not pools-*: the host's sets are pruned by that prefix
+
     def pool_disks(self, paths):
-        disks = vmlib.pool_disks(paths, self.kver(), root=self.root, prefix=f"pools-{self.name}-")
+        disks = vmlib.pool_disks(paths, self.kver(), root=self.root, prefix=self._prefix())
         return dict(zip(vmlib.POOL_DISKS, disks))
+
+    def pool_guids(self, paths):
+        return vmlib.pool_guids(paths, self.kver(), root=self.root, prefix=self._prefix())
 
     def keyfile(self, src, dest):
         """An installer keeps the key in the target: SRC is copied to DEST inside it, and the
@@ -103,7 +112,7 @@ PLATFORMS = {p.name: p for p in (Host(), Target())}
 
 
 def split(test_name):
-    """'deb13_root_zfs_colon' -> (platform, 'root_zfs_colon')."""
+    """'trixie_root_zfs_colon' -> (platform, 'root_zfs_colon')."""
     name, _, rest = test_name.partition("_")
     if name not in PLATFORMS or not rest:
         raise KeyError(f"{test_name}: a VM test name starts with a platform ({', '.join(PLATFORMS)})")
