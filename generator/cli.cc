@@ -135,6 +135,9 @@ po::options_description build_options() {
       "embed ZFS key file SRC[:DST] (mode 0600)")(
       "init", po::value<std::string>(), "use this program as /init instead of zinitrd's runtime")(
       "host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")(
+      "decompress-modules", po::value<std::string>()->default_value("auto"),
+      "compressed modules (.ko.xz, .ko.zst): yes (decompressed in the image), no (kept: the "
+      "kernel must decompress them) or auto (kept only when that is measured to pay off)")(
       "generic", po::bool_switch(), "every storage driver, loaded by device (the default)")(
       "stats", po::bool_switch(), "print the time of each pass")(
       "verbose,v", po::bool_switch(), "print what went in")("quiet,q", po::bool_switch(),
@@ -227,6 +230,9 @@ int cmd_build(const std::vector<std::string>& args) {
   if (vm["host-only"].as<bool>() && vm["generic"].as<bool>())
     throw po::error("--host-only and --generic exclude each other");
   opt.host_only = vm["host-only"].as<bool>();
+  auto decompress = parse_decompress_modules(vm["decompress-modules"].as<std::string>());
+  if (!decompress) throw po::error(decompress.error().message);
+  opt.decompress_modules = *decompress;
   bool quiet = vm["quiet"].as<bool>(), verbose = vm["verbose"].as<bool>();
   bool stats = vm["stats"].as<bool>();
 
@@ -246,6 +252,8 @@ int cmd_build(const std::vector<std::string>& args) {
     std::fprintf(stderr, "zinitrd: features: %s; %zu kernel modules\n",
                  join(report->features, " ").c_str(), report->modules);
   }
+  if ((verbose || stats) && !report->module_storage.empty())
+    std::fprintf(stderr, "zinitrd: %s\n", report->module_storage.c_str());
   if (stats)
     for (const auto& p : report->passes)
       std::fprintf(stderr, "zinitrd: pass %-20s %7.3f s\n", p.name.c_str(), p.seconds);
@@ -341,6 +349,8 @@ std::string check_config_text(const std::string& text) {
     po::store(po::parse_config_file(in, build_options()), vm);
     po::notify(vm);
     if (auto c = parse_compression(vm["compress"].as<std::string>()); !c) return c.error().message;
+    if (auto d = parse_decompress_modules(vm["decompress-modules"].as<std::string>()); !d)
+      return d.error().message;
     (void)vm["level"].as<int>();
   } catch (po::error& e) {
     return DefusedError::what_of(e);
