@@ -122,7 +122,7 @@ po::options_description build_options() {
       "host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")(
       "decompress-modules", po::value<std::string>()->default_value("auto"),
       "compressed modules (.ko.xz, .ko.zst): yes (decompressed in the image), no (kept: the "
-      "kernel must decompress them) or auto (kept only when that is measured to pay off)")(
+      "kernel must decompress them) or auto (kept when the kernel decompresses them)")(
       "generic", po::bool_switch(), "every storage driver, loaded by device (the default)")(
       "stats", po::bool_switch(), "print the time of each pass")(
       "verbose,v", po::bool_switch(), "print what went in")("quiet,q", po::bool_switch(),
