@@ -7,7 +7,7 @@ without chroot, and the VM tests boot the target's kernel (platforms.py, platfor
 
 The tree is cached in vmlib.CACHE/target-SUITE-KEY/tree, KEY hashing make_target.sh, the suite,
 the package list, the mirror (read from this machine's apt sources at run time) and debootstrap's
-version: about 16 minutes on 2 cores the first time, then reused. facts.json records what making it
+version: 35 minutes cold on 2 shared cores, then reused. facts.json records what making it
 cost and what it holds (kernel release, ZFS version, module compression).
 """
 import fcntl
