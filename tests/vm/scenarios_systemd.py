@@ -91,7 +91,7 @@ def file_details(paths, name, lines):
     """Writes the marker's detail lines (failed units, journal warnings, ZFS units) to NAME.journal."""
     with open(os.path.join(paths.logs, f"{name}.journal"), "w") as f:
         for _, line in lines:
-            m = re.search(r"ZINITRD-SYSTEMD-(FAILED|JOURNAL|ZFS|ANALYZE) (.*)", line)
+            m = re.search(r"ZINITRD-SYSTEMD-(FAILED|JOURNAL|ZFS|ANALYZE|JOBS) (.*)", line)
             if m:
                 f.write(f"{m.group(1).lower()}: {m.group(2)}\n")
 

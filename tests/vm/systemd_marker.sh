@@ -9,7 +9,9 @@
 # Everything goes to /dev/console (the serial console, console=ttyS0): unlike a file open on
 # /dev/ttyS0, it survives the vhangup() with which agetty takes the serial line over.
 exec >/dev/console 2>&1
-state=$(systemctl is-system-running --wait 2>/dev/null)
+# Bounded: a boot that never settles is reported (state=starting, with its jobs), not waited for.
+state=$(timeout 300 systemctl is-system-running --wait 2>/dev/null)
+[ -n "$state" ] || state=unsettled
 up=$(cut -d' ' -f1 /proc/uptime)
 
 mounted() {  # mounted DIR: the source and the first option (ro/rw) of the last mount on DIR
@@ -35,6 +37,21 @@ echo "ZINITRD-SYSTEMD-MARKER state=$state uptime=$up failed=$failed rw=$rw mode=
   "snapshots=$snapshots"
 
 # The details, one prefix per kind so the test can file them.
+# A boot that did not settle: its pending jobs, and where the main process of each unit that is
+# still starting waits in the kernel.
+if [ "$state" = unsettled ] || [ "$state" = starting ]; then
+  systemctl list-jobs --no-pager | sed 's/^/ZINITRD-SYSTEMD-JOBS /'
+  for u in $(systemctl list-units --state=activating --no-legend --plain | awk '{ print $1 }'); do
+    pid=$(systemctl show -P MainPID "$u")
+    {
+      systemctl status --no-pager --lines=20 "$u"
+      [ "$pid" -gt 0 ] 2>/dev/null && {
+        echo "$u: main process $pid, $(grep State /proc/$pid/status), wchan $(cat /proc/$pid/wchan)"
+        cat /proc/$pid/stack; ls -l /proc/$pid/fd
+      }
+    } 2>&1 | sed 's/^/ZINITRD-SYSTEMD-JOBS /'
+  done
+fi
 for u in $(echo "$failed" | tr , ' '); do
   [ "$u" = none ] || systemctl status --no-pager --lines=20 "$u" | sed 's/^/ZINITRD-SYSTEMD-FAILED /'
 done
