@@ -528,9 +528,8 @@ ModuleClosure KmodClosure::Impl::resolve() {
       auto& [node, next] = stack.back();
       // Hard dependencies, then pre softdeps: both are loaded before the module.
       if (next < node->deps.size() + node->pre.size()) {
-        const std::string& dep = next < node->deps.size()
-                                     ? node->deps[next]
-                                     : node->pre[next - node->deps.size()];
+        const std::string& dep =
+            next < node->deps.size() ? node->deps[next] : node->pre[next - node->deps.size()];
         ++next;
         auto it = nodes.find(dep);
         if (it == nodes.end()) continue;
@@ -538,8 +537,8 @@ ModuleClosure KmodClosure::Impl::resolve() {
         if (st == kActive) {
           // Softdeps commonly point back (a pre softdep whose own post names the first).
           if (next <= node->deps.size())
-            out.warnings.push_back("dependency cycle between " + node->name + " and " + dep +
-                                   ": " + dep + " is not loaded first");
+            out.warnings.push_back("dependency cycle between " + node->name + " and " + dep + ": " +
+                                   dep + " is not loaded first");
           continue;
         }
         if (st == kDone) continue;

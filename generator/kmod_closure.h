@@ -31,14 +31,14 @@ struct KmodRequest {
 
 /// Result of resolving all requests.
 struct ModuleClosure {
-  std::vector<BootModule> modules;    ///< every module to include, dependencies first
-  std::vector<std::string> load;      ///< modules to load at every boot, in request order
-  std::vector<BootAlias> aliases;     ///< modalias table of the included modules
-  std::vector<std::string> files;     ///< in-root paths to copy: .ko files and firmware
-  std::vector<std::string> builtin;   ///< requested modules that are built into the kernel
+  std::vector<BootModule> modules;     ///< every module to include, dependencies first
+  std::vector<std::string> load;       ///< modules to load at every boot, in request order
+  std::vector<BootAlias> aliases;      ///< modalias table of the included modules
+  std::vector<std::string> files;      ///< in-root paths to copy: .ko files and firmware
+  std::vector<std::string> builtin;    ///< requested modules that are built into the kernel
   std::vector<std::string> blacklist;  ///< modprobe.d `blacklist` names of the root, sorted
-  std::vector<std::string> missing;   ///< errors: each a full sentence with what to do
-  std::vector<std::string> warnings;  ///< non-fatal: what was skipped and why
+  std::vector<std::string> missing;    ///< errors: each a full sentence with what to do
+  std::vector<std::string> warnings;   ///< non-fatal: what was skipped and why
 };
 
 /// Resolves module requests against one kernel's modules tree inside a root.

@@ -35,6 +35,10 @@ constexpr int64_t kRebootDelayMs = 15'000;
 constexpr int64_t kQuickShellMs = 2'000;  // a shell that a user used lasts longer than this
 constexpr int kMaxQuickShellExits = 3;
 constexpr int64_t kColdplugWaitMs = 10'000;
+// Device discovery has settled when the kernel sent no uevent for this long (after coldplug):
+// long enough for a disk's partitions and a SCSI host's disks to follow their controller.
+constexpr int64_t kSettleQuietMs = 300;
+constexpr int64_t kSettleMaxMs = 5'000;
 
 // The steps of a boot; break points are steps too, so a retry never passes a break twice.
 enum class Step {
@@ -111,8 +115,12 @@ class Boot {
   void maybe_break(Stage stage);
   /// Starts loading the drivers of present devices in a child process (once per boot).
   void start_coldplug();
-  /// Waits (a bounded time) for the coldplug child, so it does not outlive the initramfs.
-  void finish_coldplug();
+  /// Waits (a bounded time) for the coldplug child; one still running then is ended, so it
+  /// never outlives the initramfs (switch_root deletes the modules it would load).
+  void finish_coldplug(bool end_it);
+  /// Lets device discovery settle before the first look at the disks: coldplug done, then the
+  /// kernel quiet for a moment (zfs_import.h).
+  void settle_devices();
   /// Runs the rescue shell after BANNER; false when it did not run as a usable shell.
   bool shell(const std::string& banner);
   /// Handles a failure of step S; returns the step to continue with.
@@ -258,28 +266,48 @@ void Boot::start_coldplug() {
   coldplug(config_, *loader_);
 }
 
-void Boot::finish_coldplug() {
+void Boot::finish_coldplug(bool end_it) {
   if (coldplug_pid_ <= 0) return;
   const int64_t deadline = monotonic_ms() + kColdplugWaitMs;
   for (;;) {
     int status;
     pid_t r = ::waitpid(coldplug_pid_, &status, WNOHANG);
-    if (r == coldplug_pid_ || (r < 0 && errno != EINTR)) break;  // done, or reaped by the shell
-    if (monotonic_ms() >= deadline) {
-      log_warning("coldplug is still loading drivers after %s; going on without waiting",
-                  format_seconds(kColdplugWaitMs).c_str());
-      break;
+    if (r == coldplug_pid_ || (r < 0 && errno != EINTR)) {  // done, or reaped by the shell
+      coldplug_pid_ = -1;
+      return;
     }
-    sleep_ms(10);
+    if (monotonic_ms() >= deadline) break;
+    if (loader_)
+      hotplug_.poll(10, config_, *loader_);  // keep the uevent queue drained meanwhile
+    else
+      sleep_ms(10);
+  }
+  if (!end_it) {
+    log_warning("coldplug is still loading drivers after %s; going on without waiting",
+                format_seconds(kColdplugWaitMs).c_str());
+    return;  // waited for again (and ended) before switch_root
+  }
+  // A driver init that hangs must not keep a child of the initramfs alive past switch_root.
+  log_warning("coldplug is still loading drivers after %s; ending it before switch_root",
+              format_seconds(kColdplugWaitMs).c_str());
+  ::kill(coldplug_pid_, SIGKILL);
+  int status;
+  while (::waitpid(coldplug_pid_, &status, 0) < 0 && errno == EINTR) {
   }
   coldplug_pid_ = -1;
+}
+
+void Boot::settle_devices() {
+  const int64_t t0 = monotonic_ms();
+  finish_coldplug(false);
+  if (loader_) hotplug_.settle(kSettleQuietMs, kSettleMaxMs, config_, *loader_);
+  log_debug("devices settled in %s", format_seconds(monotonic_ms() - t0).c_str());
 }
 
 std::optional<Failure> Boot::do_modules() {
   const int64_t t0 = monotonic_ms();
   if (!loader_)
-    loader_.emplace(config_, request_.module_params, request_.blacklist,
-                    request_.module_blacklist);
+    loader_.emplace(config_, request_.module_params, request_.blacklist, request_.module_blacklist);
   if (!hotplug_.active()) {
     // Opened before the coldplug walk, so no device added meanwhile is missed.
     Status st = hotplug_.open();
@@ -325,13 +353,17 @@ std::optional<Failure> Boot::do_import() {
   ctx.hotplug = &hotplug_;
   ctx.force = request_.force;
   ctx.timeout_ms = import_timeout_ms(request_, config_);
+  if (request_.member_wait_s) ctx.member_wait_ms = int64_t{*request_.member_wait_s} * 1000;
+  ctx.dataset = request_.dataset;
+  ctx.settle = [this] { settle_devices(); };
   std::optional<Failure> f;
   if (request_.root_kind == RootKind::kAuto) {
     f = import_bootfs_pool(ctx, pool_, dataset_);
   } else {
-    pool_ = request_.pool;
+    f = import_pool(ctx, request_.pool, pool_);
+    // root=zfs:GUID/...: the pool's name replaces the GUID in the dataset path.
     dataset_ = request_.dataset;
-    f = import_pool(ctx, pool_);
+    if (!f && pool_ != request_.pool) dataset_ = pool_ + dataset_.substr(request_.pool.size());
   }
   import_ms_ += monotonic_ms() - t0;
   return f;
@@ -353,6 +385,8 @@ std::optional<Failure> Boot::do_mount() {
   // Encryption keys (zfs_keys.h) and snapshot boot (zfs_snapshot.h): a clone replaces dataset_.
   RootMount root;
   root.keys.consoles = request_.consoles;
+  if (loader_ && hotplug_.active())
+    root.keys.background = {hotplug_.fd(), [this] { hotplug_.poll(0, config_, *loader_); }};
   root.noauto_children = !request_.snapshot.empty();
   if (!snapshots_done_) {
     SnapshotRequest snap{request_.bootfs_snapshot, request_.bootfs_snapshot_name,
@@ -367,7 +401,9 @@ std::optional<Failure> Boot::do_mount() {
     snapshots_done_ = true;
   }
   root.dataset = dataset_;
-  root.options = root_mount_options(request_.rootflags, request_.read_only);
+  RootMode mode = choose_root_mode(request_.rootflags, request_.kernel_read_only);
+  log_info("root mounted %s: %s", mode.read_only ? "read-only" : "read-write", mode.reason.c_str());
+  root.options = root_mount_options(request_.rootflags, mode.read_only);
   auto f = mount_root_dataset(*tools_, root, children_);
   mount_ms_ += monotonic_ms() - t0;
   return f;
@@ -382,7 +418,7 @@ std::optional<Failure> Boot::do_switch() {
            format_seconds(modules_ms_).c_str(), format_seconds(import_ms_).c_str(),
            format_seconds(mount_ms_).c_str(),
            children_ > 0 ? (" with " + std::to_string(children_) + " child datasets").c_str() : "");
-  finish_coldplug();
+  finish_coldplug(true);
   hotplug_.close();
   reap_zombies();
   return switch_root(kSysroot, init, init_args_, envp_);
@@ -447,8 +483,11 @@ Step Boot::handle_failure(Step s, const Failure& f) {
   const int64_t now = monotonic_ms();
   if (first_failure_ms_ < 0) first_failure_ms_ = now;
   const int64_t limit = give_up_ms(request_);
-  if (limit > 0 && now - first_failure_ms_ >= limit)
-    reboot_now("giving up: the boot kept failing for " + format_seconds(now - first_failure_ms_));
+  if (no_shell_action(f.retryable, now - first_failure_ms_, limit) == NoShellAction::kReboot)
+    reboot_now(f.retryable ? "giving up: the boot kept failing for " +
+                                 format_seconds(now - first_failure_ms_)
+                           : "giving up: waiting does not cure this failure (" + f.summary +
+                                 ") and there is no rescue shell");
   std::string why = !request_.shell.value_or(true) ? "rd.shell=0 forbids the rescue shell"
                     : shell_disabled_              ? "the rescue shell is unusable"
                                                    : "this image has no rescue shell";
@@ -541,6 +580,12 @@ int64_t import_timeout_ms(const BootRequest& request, const BootConfig& config) 
 int64_t give_up_ms(const BootRequest& request) {
   if (request.timeout_s) return int64_t{*request.timeout_s} * 1000;
   return int64_t{kDefaultGiveUpS} * 1000;
+}
+
+NoShellAction no_shell_action(bool retryable, int64_t failing_ms, int64_t limit_ms) {
+  if (limit_ms == 0) return NoShellAction::kRetry;  // rd.timeout=0: never reboot
+  if (!retryable || failing_ms >= limit_ms) return NoShellAction::kReboot;
+  return NoShellAction::kRetry;
 }
 
 void boot_main(int argc, char** argv, char** envp) {

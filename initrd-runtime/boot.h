@@ -32,6 +32,18 @@ int64_t import_timeout_ms(const BootRequest& request, const BootConfig& config);
 /// How long failing stages are retried without a shell before rebooting, ms, 0 = forever (pure).
 int64_t give_up_ms(const BootRequest& request);
 
+/// What a boot without a rescue shell does after a failure.
+enum class NoShellAction {
+  kRetry,   ///< wait a little (loading drivers of new devices) and try the stage again
+  kReboot,  ///< give up: a reboot may reach another boot entry or a fixed disk
+};
+
+/// The decision for a failure that RETRYABLE says waiting can (or cannot) cure, after failing
+/// for FAILING_MS, with LIMIT_MS from give_up_ms(): retry while waiting can help and the limit
+/// is not reached; a failure no waiting cures (a hostid, a misspelled dataset) reboots at once
+/// unless rd.timeout=0 asked never to reboot (pure).
+NoShellAction no_shell_action(bool retryable, int64_t failing_ms, int64_t limit_ms);
+
 /// Boots the machine as PID 1. Never returns.
 [[noreturn]] void boot_main(int argc, char** argv, char** envp);
 

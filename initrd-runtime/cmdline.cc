@@ -1,6 +1,7 @@
 // cmdline.cc: kernel command line tokenizer and the BootRequest parser (see cmdline.h).
 #include "cmdline.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "boot_config.h"
@@ -150,9 +151,9 @@ void Parser::add(const KernelParam& p) {
   } else if (k == "rootflags") {
     if (need_value()) r_.rootflags = v;
   } else if (k == "ro" && !p.has_value) {
-    r_.read_only = true;
+    r_.kernel_read_only = true;
   } else if (k == "rw" && !p.has_value) {
-    r_.read_only = false;
+    r_.kernel_read_only = false;
   } else if (k == "init") {
     if (!need_value()) return;
     if (v.empty() || v[0] != '/' || v.size() > 4096)
@@ -193,6 +194,12 @@ void Parser::add(const KernelParam& p) {
       r_.timeout_s = *s;
     else
       diag("'rd.timeout=" + shown(v) + "': expected seconds (0-86400); ignored");
+  } else if (k == "rd.zfs.member_wait") {
+    if (!need_value()) return;
+    if (auto s = parse_seconds(v, 3600))
+      r_.member_wait_s = *s;
+    else
+      diag("'rd.zfs.member_wait=" + shown(v) + "': expected seconds (0-3600); ignored");
   } else if (k == "rootdelay") {
     if (!need_value()) return;
     if (auto s = parse_seconds(v, 3600))
@@ -409,8 +416,14 @@ bool decode_dataset(std::string_view raw, std::string& dataset, std::string& sna
     why = "a dataset name does not start with '/' (that is a device path)";
     return false;
   }
-  if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z'))) {
-    why = "a pool name starts with a letter";
+  // A pool name starts with a letter; a pool part that is all digits is the pool's GUID (as
+  // initramfs-tools accepts it: the way to pick one of two pools of the same name).
+  const std::string pool_part = name.substr(0, name.find('/'));
+  const bool guid =
+      pool_part.size() <= 20 &&
+      std::all_of(pool_part.begin(), pool_part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!guid && !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z'))) {
+    why = "a pool name starts with a letter (or is the pool's numeric GUID)";
     return false;
   }
   if (name.find("//") != std::string::npos) {

@@ -61,11 +61,13 @@ struct BootRequest {
   std::string root_origin;  ///< the parameter that chose the root, for messages
   std::string root_error;   ///< kInvalid/kForeign: why, and what to write instead
 
-  std::string rootflags;               ///< rootflags=, as given
-  bool read_only = true;               ///< kernel default; `rw` clears it, `ro` sets it (last wins)
-  std::string init;                    ///< init=, empty for the default (/sbin/init)
-  bool force = false;                  ///< zfs_force / zfs.force / zfsforce
-  std::optional<uint32_t> spl_hostid;  ///< spl_hostid=HEX: written to /etc/hostid
+  std::string rootflags;  ///< rootflags=, as given
+  /// `ro` (true) or `rw` (false), the last one given; nullopt when neither. For a ZFS root this
+  /// does not decide the mount mode (see choose_root_mode in zfs_mount.h).
+  std::optional<bool> kernel_read_only;
+  std::string init;                       ///< init=, empty for the default (/sbin/init)
+  bool force = false;                     ///< zfs_force / zfs.force / zfsforce
+  std::optional<uint32_t> spl_hostid;     ///< spl_hostid=HEX: written to /etc/hostid
   std::optional<uint32_t> module_hostid;  ///< spl.spl_hostid=: passed to spl.ko
   /// MODULE.param[=value] parameters by normalised module name, each "param" or "param=value"
   /// (values containing spaces are re-quoted for the kernel's parser).
@@ -79,6 +81,7 @@ struct BootRequest {
   std::optional<bool> shell;          ///< rd.shell (bare/1 = allow, 0 = never start a shell)
   std::optional<int> timeout_s;       ///< rd.timeout= seconds (0 = wait forever)
   int rootdelay_s = 0;                ///< rootdelay= seconds to wait before importing
+  std::optional<int> member_wait_s;   ///< rd.zfs.member_wait=: how long a DEGRADED pool waits
   bool debug = false;                 ///< rd.debug
   bool quiet = false;                 ///< quiet
   int loglevel = -1;                  ///< loglevel=, -1 when not given

@@ -164,10 +164,10 @@ TEST_CASE("repeated root= : the last one wins, as in the kernel") {
 TEST_CASE("rootflags, ro and rw, init") {
   BootRequest r = parse("root=zfs:a/b rootflags=noatime,xattr=sa init=/lib/systemd/systemd");
   CHECK(r.rootflags == "noatime,xattr=sa");
-  CHECK(r.read_only);  // the kernel's default
+  CHECK_FALSE(r.kernel_read_only.has_value());  // neither: ZFSBootMenu's default
   CHECK(r.init == "/lib/systemd/systemd");
-  CHECK_FALSE(parse("ro rw").read_only);
-  CHECK(parse("rw ro").read_only);
+  CHECK(parse("ro rw").kernel_read_only == false);
+  CHECK(parse("rw ro").kernel_read_only == true);
   BootRequest bad = parse("init=sbin/init");
   CHECK(bad.init.empty());
   CHECK(bad.diagnostics.size() == 1);
@@ -324,7 +324,8 @@ TEST_CASE("decode_dataset") {
   CHECK_FALSE(decode_dataset("p/x@a/b", ds, snap, why));
 }
 
-TEST_CASE("blacklists: modprobe.blacklist= and rd.driver.blacklist= (modalias), module_blacklist=") {
+TEST_CASE(
+    "blacklists: modprobe.blacklist= and rd.driver.blacklist= (modalias), module_blacklist=") {
   BootRequest r = parse_cmdline(
       "root=zfs:rpool/x modprobe.blacklist=nouveau,floppy rd.driver.blacklist=pata-acpi "
       "module_blacklist=crct10dif_pclmul modprobe.blacklist=bad/name");
@@ -333,4 +334,15 @@ TEST_CASE("blacklists: modprobe.blacklist= and rd.driver.blacklist= (modalias), 
   CHECK(r.module_params.count("modprobe") == 0);
   REQUIRE(r.diagnostics.size() == 1);
   CHECK(r.diagnostics[0].find("bad/name") != std::string::npos);
+}
+
+TEST_CASE("rd.zfs.member_wait= and a pool GUID in place of the pool name") {
+  BootRequest r = parse_cmdline("root=zfs:7298839655711444730/ROOT/debian rd.zfs.member_wait=3");
+  CHECK(r.member_wait_s == 3);
+  CHECK(r.root_kind == RootKind::kDataset);
+  CHECK(r.pool == "7298839655711444730");
+  CHECK(r.dataset == "7298839655711444730/ROOT/debian");
+  BootRequest bad = parse_cmdline("root=zfs:rpool/x rd.zfs.member_wait=soon");
+  CHECK_FALSE(bad.member_wait_s.has_value());
+  CHECK(bad.diagnostics.size() == 1);
 }

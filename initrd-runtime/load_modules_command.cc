@@ -25,8 +25,7 @@ int load_modules_command(const std::vector<std::string>& names) {
   // Like kmod, apply MODULE.param=value from the kernel command line.
   auto cmdline = read_file("/proc/cmdline", 1 << 20);
   BootRequest request = parse_cmdline(cmdline ? *cmdline : std::string());
-  ModuleLoader loader(*config, request.module_params, request.blacklist,
-                      request.module_blacklist);
+  ModuleLoader loader(*config, request.module_params, request.blacklist, request.module_blacklist);
   Status st = loader.load(names.empty() ? config->load : names);
   int matched = 0;
   if (names.empty()) matched = coldplug(*config, loader);

@@ -27,7 +27,10 @@ constexpr int kMaxColdplugPasses = 5;
 constexpr int64_t kSettleMs = 200;
 
 void walk(int dirfd, int depth, std::vector<std::string>& out) {
-  if (depth > kMaxDepth) return;
+  if (depth > kMaxDepth) {
+    ::close(dirfd);  // the walk owns DIRFD at every depth
+    return;
+  }
   DIR* dir = ::fdopendir(dirfd);
   if (!dir) {
     ::close(dirfd);
@@ -174,6 +177,46 @@ Status HotplugListener::open() {
   return Ok{};
 }
 
+int HotplugListener::drain(int64_t timeout_ms, const BootConfig& config, ModuleLoader& loader,
+                           bool& block_added) {
+  struct pollfd pfd {
+    fd_.get(), POLLIN, 0
+  };
+  int r = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(timeout_ms, 0)));
+  if (r <= 0) return 0;  // timeout, or EINTR: the caller's loop looks at the clock again
+  int handled = 0;
+  std::vector<std::string> modaliases;
+  char buf[8192];
+  for (;;) {
+    struct sockaddr_nl from {};
+    socklen_t fromlen = sizeof from;
+    ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<struct sockaddr*>(&from),
+                           &fromlen);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ENOBUFS) {
+      // Events were lost: fall back to a full walk, and assume a disk may have appeared.
+      log_debug("hotplug: uevent buffer overflowed; walking /sys/devices again");
+      coldplug(config, loader);
+      block_added = true;
+      ++handled;
+      continue;
+    }
+    if (n <= 0) break;
+    if (from.nl_pid != 0) continue;  // only the kernel speaks on group 1
+    Uevent ev;
+    if (!parse_uevent(std::string_view(buf, static_cast<size_t>(n)), ev)) continue;
+    ++handled;
+    if (ev.action != "add") continue;
+    if (!ev.modalias.empty()) modaliases.push_back(ev.modalias);
+    if (ev.subsystem == "block") {
+      log_debug("hotplug: block device %s appeared", ev.devname.c_str());
+      block_added = true;
+    }
+  }
+  if (!modaliases.empty()) load_for(modaliases, config, loader, "hotplug");
+  return handled;
+}
+
 bool HotplugListener::poll(int64_t timeout_ms, const BootConfig& config, ModuleLoader& loader) {
   if (!fd_.valid()) {
     sleep_ms(timeout_ms);
@@ -184,42 +227,26 @@ bool HotplugListener::poll(int64_t timeout_ms, const BootConfig& config, ModuleL
   for (;;) {
     int64_t left = deadline - monotonic_ms();
     if (left <= 0) break;
-    struct pollfd pfd {
-      fd_.get(), POLLIN, 0
-    };
-    int r = ::poll(&pfd, 1, static_cast<int>(left));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    std::vector<std::string> modaliases;
-    char buf[8192];
-    for (;;) {
-      struct sockaddr_nl from {};
-      socklen_t fromlen = sizeof from;
-      ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0,
-                             reinterpret_cast<struct sockaddr*>(&from), &fromlen);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == ENOBUFS) {
-        // Events were lost: fall back to a full walk, and assume a disk may have appeared.
-        log_debug("hotplug: uevent buffer overflowed; walking /sys/devices again");
-        coldplug(config, loader);
-        block_added = true;
-        continue;
-      }
-      if (n <= 0) break;
-      if (from.nl_pid != 0) continue;  // only the kernel speaks on group 1
-      Uevent ev;
-      if (!parse_uevent(std::string_view(buf, static_cast<size_t>(n)), ev)) continue;
-      if (ev.action != "add") continue;
-      if (!ev.modalias.empty()) modaliases.push_back(ev.modalias);
-      if (ev.subsystem == "block") {
-        log_debug("hotplug: block device %s appeared", ev.devname.c_str());
-        block_added = true;
-      }
-    }
-    if (!modaliases.empty()) load_for(modaliases, config, loader, "hotplug");
+    drain(left, config, loader, block_added);
     // A disk's partitions follow it within milliseconds: once a block device appeared, return
     // when the events have been quiet for a moment, so one import try sees them all.
     if (block_added) deadline = std::min(deadline, monotonic_ms() + kSettleMs);
+  }
+  return block_added;
+}
+
+bool HotplugListener::settle(int64_t quiet_ms, int64_t max_ms, const BootConfig& config,
+                             ModuleLoader& loader) {
+  if (!fd_.valid()) return false;
+  bool block_added = false;
+  const int64_t deadline = monotonic_ms() + max_ms;
+  int64_t quiet_until = monotonic_ms() + quiet_ms;
+  for (;;) {
+    const int64_t now = monotonic_ms();
+    const int64_t until = std::min(deadline, quiet_until);
+    if (now >= until) break;
+    if (drain(until - now, config, loader, block_added) > 0)
+      quiet_until = monotonic_ms() + quiet_ms;
   }
   return block_added;
 }

@@ -51,12 +51,22 @@ class HotplugListener {
   /// Waits up to TIMEOUT_MS for events, loading drivers for added devices. Returns true when a
   /// block device appeared (a good moment to retry the import).
   bool poll(int64_t timeout_ms, const BootConfig& config, ModuleLoader& loader);
+  /// Waits until the kernel has sent no uevent for QUIET_MS (device discovery has settled, as
+  /// `udevadm settle` waits for udev's queue), at most MAX_MS, loading drivers meanwhile.
+  /// Returns true when a block device appeared.
+  bool settle(int64_t quiet_ms, int64_t max_ms, const BootConfig& config, ModuleLoader& loader);
+  /// The socket, for a caller that waits on other fds too (the passphrase prompt); -1 if closed.
+  int fd() const { return fd_.get(); }
   /// True when the socket is open.
   bool active() const { return fd_.valid(); }
   /// Closes the socket (before switch_root).
   void close() { fd_.reset(); }
 
  private:
+  /// Waits up to TIMEOUT_MS for the first event, then handles every queued one. Returns how
+  /// many events were handled; BLOCK_ADDED is set when a block device appeared.
+  int drain(int64_t timeout_ms, const BootConfig& config, ModuleLoader& loader, bool& block_added);
+
   Fd fd_;
 };
 

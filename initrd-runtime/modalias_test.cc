@@ -2,6 +2,7 @@
 #include "modalias.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,6 +96,32 @@ TEST_CASE("the sysfs walk finds modalias files and does not follow symlinks") {
   CHECK(found ==
         std::vector<std::string>{"pci:v00001AF4d00001001sv1", "virtio:d00000002v00001AF4"});
   CHECK(collect_modaliases(root + "/nonexistent").empty());
+  std::string cmd = "rm -rf '" + root + "'";
+  CHECK(system(cmd.c_str()) == 0);
+}
+
+namespace {
+
+int open_fds() {
+  int n = 0;
+  for (int fd = 0; fd < 4096; ++fd) n += ::fcntl(fd, F_GETFD) != -1;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("the sysfs walk stops at its depth limit without leaking a descriptor") {
+  char tmpl[] = "/tmp/zinitrd-sysfs-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  std::string root = tmpl, dir = root;
+  for (int i = 0; i < 50; ++i) dir += "/d";
+  REQUIRE(make_dirs(dir));
+  REQUIRE(write_file(root + "/d/modalias", "pci:shallow\n"));
+  REQUIRE(write_file(dir + "/modalias", "pci:too-deep\n"));
+  const int before = open_fds();
+  auto found = collect_modaliases(root);
+  CHECK(found == std::vector<std::string>{"pci:shallow"});
+  CHECK(open_fds() == before);
   std::string cmd = "rm -rf '" + root + "'";
   CHECK(system(cmd.c_str()) == 0);
 }

@@ -138,8 +138,9 @@ Status ModuleLoader::insert(const BootModule& m) {
     msg += "\n  the module does not fit the running kernel " + kver +
            ": rebuild it (dkms autoinstall -k " + kver + ") and the image";
   else if (is_no_device_error(e))
-    msg += "\n  the driver found no device or CPU feature it supports here (normal for a "
-           "hardware-specific driver)";
+    msg +=
+        "\n  the driver found no device or CPU feature it supports here (normal for a "
+        "hardware-specific driver)";
   else if (is_compressed(m.path) && (e == EINVAL || e == EOPNOTSUPP))
     msg +=
         "\n  this kernel cannot load compressed modules itself (needs Linux 6.4+ with "

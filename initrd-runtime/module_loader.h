@@ -121,8 +121,8 @@ class ModuleLoader {
   bool load_one(const std::string& name, std::vector<ModuleFailure>& failures,
                 std::vector<std::string>& notes);
   /// Loads the softdeps NAMES of MODULE (WHEN: "pre"/"post"), noting failures.
-  void load_soft(const std::vector<std::string>& names, const std::string& module,
-                 const char* when, std::vector<std::string>& notes);
+  void load_soft(const std::vector<std::string>& names, const std::string& module, const char* when,
+                 std::vector<std::string>& notes);
   /// Inserts MODULE; an error says what happened and what to do.
   Status insert(const BootModule& module);
 

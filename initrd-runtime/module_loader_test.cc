@@ -77,10 +77,10 @@ namespace {
 // there) and crct10dif_generic.
 zinitrd::BootConfig scsi_config() {
   zinitrd::BootConfig c;
-  auto mod = [&](std::string name, std::vector<std::string> deps,
-                 std::vector<std::string> pre = {}, std::vector<std::string> post = {}) {
-    c.modules.push_back({name, "/m/" + name + ".ko", std::move(deps), "", std::move(pre),
-                         std::move(post)});
+  auto mod = [&](std::string name, std::vector<std::string> deps, std::vector<std::string> pre = {},
+                 std::vector<std::string> post = {}) {
+    c.modules.push_back(
+        {name, "/m/" + name + ".ko", std::move(deps), "", std::move(pre), std::move(post)});
   };
   mod("crct10dif_common", {});
   mod("crct10dif_pclmul", {"crct10dif_common"});
@@ -122,9 +122,8 @@ TEST_CASE("a softdep that fails with ENODEV does not stop the module (modprobe's
   ModuleLoader loader(c, params, {}, {}, k.get());
   LoadReport r = loader.load_report({"sd_mod"}, true);
   CHECK(r.ok());
-  CHECK(k.inserted == std::vector<std::string>{"scsi_mod", "crct10dif_common",
-                                               "crct10dif_generic", "crc_t10dif", "t10_pi",
-                                               "sd_mod"});
+  CHECK(k.inserted == std::vector<std::string>{"scsi_mod", "crct10dif_common", "crct10dif_generic",
+                                               "crc_t10dif", "t10_pi", "sd_mod"});
   REQUIRE(r.notes.size() == 1);
   CHECK(r.notes[0].find("crct10dif_pclmul") != std::string::npos);
   CHECK(r.notes[0].find("crc_t10dif loads without it") != std::string::npos);
@@ -168,7 +167,8 @@ TEST_CASE("ENODEV of the module itself is a no-device failure, not a broken imag
   CHECK(k.inserted == std::vector<std::string>{"ahci"});
 }
 
-TEST_CASE("blacklists: modprobe.d and modprobe.blacklist= for modaliases, module_blacklist= always") {
+TEST_CASE(
+    "blacklists: modprobe.d and modprobe.blacklist= for modaliases, module_blacklist= always") {
   auto c = scsi_config();
   c.blacklist = {"ahci"};
   FakeKernel k;

@@ -1,11 +1,8 @@
-// zfs_import.cc: root pool import with retries and explained failures (see zfs_import.h).
+// zfs_import.cc: the root pool's import ladder (see zfs_import.h).
 #include "zfs_import.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cstdlib>
 
-#include "boot_config.h"
 #include "log.h"
 #include "modalias.h"
 #include "module_loader.h"
@@ -20,33 +17,6 @@ constexpr int64_t kRetryIntervalMs = 1000;
 constexpr int64_t kProgressEveryMs = 10'000;
 constexpr int64_t kNoticeAfterMs = 3'000;
 
-bool contains(std::string_view hay, std::string_view needle) {
-  return hay.find(needle) != std::string_view::npos;
-}
-
-// The hex digits right after MARKER in TEXT (a "0x" prefix skipped), or "".
-std::string hex_after(std::string_view text, std::string_view marker) {
-  size_t p = text.find(marker);
-  if (p == std::string_view::npos) return {};
-  p += marker.size();
-  if (text.substr(p, 2) == "0x") p += 2;
-  std::string out;
-  while (p < text.size() && out.size() < 16 && isxdigit(static_cast<unsigned char>(text[p])))
-    out += static_cast<char>(tolower(static_cast<unsigned char>(text[p++])));
-  return out;
-}
-
-// Text between BEFORE and AFTER on the same line, or "".
-std::string between(std::string_view text, std::string_view before, std::string_view after) {
-  size_t p = text.find(before);
-  if (p == std::string_view::npos) return {};
-  p += before.size();
-  size_t e = text.find(after, p);
-  size_t nl = text.find('\n', p);
-  if (e == std::string_view::npos || (nl != std::string_view::npos && nl < e)) return {};
-  return std::string(text.substr(p, e - p));
-}
-
 std::string block_devices() {
   auto text = read_file("/proc/partitions", 64 << 10);
   if (!text) return "unknown (/proc/partitions unreadable)";
@@ -59,8 +29,8 @@ std::string block_devices() {
   return names.empty() ? "none" : join(names, " ");
 }
 
-// Without udev there are no /dev/disk/by-id links, which is what most caches name: an import
-// from such a cache cannot work, and costs a zpool run. Try the cache only when a device it
+// Without udev there are no /dev/disk/by-id links, which is what most caches name: a listing
+// from such a cache finds nothing, and costs a zpool run. Use the cache only when a device it
 // names exists.
 bool cache_is_useful() {
   auto bytes = read_file(kCacheFile, 4 << 20);
@@ -71,29 +41,41 @@ bool cache_is_useful() {
   return false;
 }
 
-bool pool_imported(const ZfsTools& tools, const std::string& pool) {
-  auto r = tools.zpool({"list", "-H", "-o", "name", pool});
-  return r && r->ok();
-}
-
-std::vector<std::string> import_args(const ImportContext& ctx, bool cache,
-                                     const std::string& pool) {
-  std::vector<std::string> args{"import", "-N"};
-  if (ctx.force) args.push_back("-f");
-  if (cache) {
-    args.push_back("-c");
-    args.push_back(kCacheFile);
-  }
-  args.push_back(pool);
-  return args;
-}
-
 // Waits up to MS for devices (loading drivers of hotplugged ones).
 void wait_for_devices(const ImportContext& ctx, int64_t ms) {
   if (ctx.hotplug && ctx.loader)
     ctx.hotplug->poll(ms, *ctx.config, *ctx.loader);
   else
     sleep_ms(ms);
+}
+
+// The pools `zpool import` can see: from the cache file first when USE_CACHE (a hint: when it
+// does not list WANTED, a scan follows), else a scan. LAST gets the last run, for messages.
+Result<std::vector<PoolCandidate>> list_pools(const ImportContext& ctx, bool use_cache,
+                                              const std::string& wanted, ProcessResult& last) {
+  std::vector<std::vector<std::string>> tries;
+  if (use_cache) tries.push_back({"import", "-c", kCacheFile});
+  tries.push_back({"import"});
+  std::vector<PoolCandidate> pools;
+  for (const auto& args : tries) {
+    auto r = ctx.tools->zpool(args);
+    if (!r) return r.error();
+    last = *r;
+    pools = parse_import_listing(r->output);
+    if (wanted.empty() || choose_pool(pools, wanted).kind != PoolChoice::kNone) break;
+  }
+  return pools;
+}
+
+// The name of the imported pool WANTED (name or GUID), or "" when it is not imported.
+std::string imported_name(const ZfsTools& tools, const std::string& wanted) {
+  auto r = tools.zpool({"list", "-H", "-o", "name,guid"});
+  if (!r || !r->ok()) return {};
+  for (const auto& line : split_all(r->output, '\n')) {
+    auto f = split_words(line, "\t");
+    if (f.size() == 2 && (f[0] == wanted || f[1] == wanted)) return f[0];
+  }
+  return {};
 }
 
 Failure import_failure(const ProcessResult& run, const ImportDiagnosis& d, const std::string& pool,
@@ -108,147 +90,60 @@ Failure import_failure(const ProcessResult& run, const ImportDiagnosis& d, const
   return f;
 }
 
-}  // namespace
-
-ImportDiagnosis classify_import_error(std::string_view out, int exit_code, bool timed_out) {
-  ImportDiagnosis d;
-  if (timed_out) {
-    d.problem = ImportProblem::kTimedOut;
-    d.retry = true;
-  } else if (exit_code == 0) {
-    d.problem = ImportProblem::kNone;
-  } else if (exit_code == 127 || contains(out, "error while loading shared libraries") ||
-             contains(out, "cannot execute")) {
-    d.problem = ImportProblem::kBrokenProgram;
-  } else if (contains(out, "The ZFS modules are not loaded") || contains(out, "/dev/zfs")) {
-    d.problem = ImportProblem::kNoModule;
-  } else if (contains(out, "previously in use from another system") ||
-             contains(out, "last accessed by another system")) {
-    d.problem = ImportProblem::kHostidMismatch;
-    d.pool_hostid = hex_after(out, "hostid=");
-    d.pool_host = between(out, "Last accessed by ", " (hostid");
-  } else if (contains(out, "is imported on") || contains(out, "multihost")) {
-    d.problem = ImportProblem::kActiveElsewhere;
-    d.pool_hostid = hex_after(out, "hostid: ");
-    if (d.pool_hostid.empty()) d.pool_hostid = hex_after(out, "hostid=");
-    d.pool_host = between(out, "is imported on host '", "'");
-    if (d.pool_host.empty()) d.pool_host = between(out, "pool is imported on ", " (hostid");
-  } else if (contains(out, "more than one matching pool")) {
-    d.problem = ImportProblem::kAmbiguous;
-  } else if (contains(out, "a pool with that name already exists") ||
-             contains(out, "already created/imported")) {
-    d.problem = ImportProblem::kAlreadyImported;
-  } else if (contains(out, "not supported by this system") ||
-             contains(out, "unsupported ZFS version") || contains(out, "unsupported feature") ||
-             contains(out, "newer version")) {
-    d.problem = ImportProblem::kUnsupported;
-  } else if (contains(out, "no such pool") || contains(out, "no pools available")) {
-    d.problem = ImportProblem::kNoSuchPool;
-    d.retry = true;
-  } else if (contains(out, "currently unavailable") || contains(out, "insufficient replicas") ||
-             contains(out, "I/O error") || contains(out, "missing device") ||
-             contains(out, "one or more devices")) {
-    d.problem = ImportProblem::kDevicesMissing;
-    d.retry = true;
-  } else {
-    d.problem = ImportProblem::kOther;
+// /dev paths of the members the listing found ONLINE (zpool names them by their current path).
+std::vector<std::string> online_devices(const PoolCandidate& p) {
+  std::vector<std::string> out;
+  for (const auto& d : p.devices) {
+    bool missing = false;
+    for (const auto& m : p.missing) missing |= starts_with(m, d + " ");
+    std::string path = "/dev/" + d;
+    if (!missing && path_exists(path)) out.push_back(path);
   }
-  return d;
+  return out;
 }
 
-std::vector<std::string> import_hints(const ImportDiagnosis& d, const std::string& pool,
-                                      const std::string& our_hostid) {
-  std::vector<std::string> h;
-  const std::string in_shell = "or in the rescue shell: ";
-  switch (d.problem) {
-    case ImportProblem::kNone:
-    case ImportProblem::kAlreadyImported:
-      break;
-    case ImportProblem::kHostidMismatch: {
-      std::string who = d.pool_host.empty() ? "another system" : "host '" + d.pool_host + "'";
-      std::string theirs = d.pool_hostid.empty() ? "unknown" : d.pool_hostid;
-      h.push_back("the pool was last used by " + who + " with hostid " + theirs +
-                  "; this system's hostid is " + our_hostid);
-      h.push_back(
-          "if no other machine is using the pool now, boot once with zfs_force=1 on the "
-          "kernel command line (imports with `zpool import -f`)");
-      if (!d.pool_hostid.empty())
-        h.push_back("or boot with spl_hostid=0x" + d.pool_hostid +
-                    " on the kernel command line to take the pool's hostid");
-      else
-        h.push_back(
-            "or boot with spl_hostid=0xHOSTID (the pool's hostid) on the kernel command line");
-      h.push_back(in_shell + "zpool import -N -f " + pool + ", then exit");
-      h.push_back(
-          "to fix it for good, keep /etc/hostid stable on the installed system and rebuild "
-          "the image (zinitrd embeds /etc/hostid)");
-      break;
+// The dataset path with its pool part replaced by GUID: what to write on the command line.
+std::string with_guid(const std::string& dataset, const std::string& guid) {
+  size_t slash = dataset.find('/');
+  return guid + (slash == std::string::npos ? std::string() : dataset.substr(slash));
+}
+
+// Several pools carry the root pool's name and none is clearly this system's: list them all,
+// with what zpool says about their last owner, and how to pick one.
+Failure ambiguous_failure(const ImportContext& ctx, const PoolChoice& choice,
+                          const std::string& wanted, const ProcessResult& listing) {
+  Failure f;
+  f.stage = "import";
+  f.summary = "several pools are called '" + wanted +
+              "' and none of them is clearly this system's: zinitrd will not guess";
+  f.command = listing.command;
+  f.output = listing.output;
+  f.status = listing.describe();
+  for (const auto& c : choice.candidates) {
+    std::string line = "pool '" + c.name + "' " + c.describe();
+    if (c.needs_force()) {
+      // Without -f this import is refused before anything is written: it only tells the owner.
+      auto r = ctx.tools->zpool({"import", "-N", c.guid});
+      if (r) {
+        ImportDiagnosis d = classify_import_error(r->output, r->exit_code, r->timed_out);
+        if (!d.pool_hostid.empty() || !d.pool_host.empty())
+          line += ", last used by host '" + (d.pool_host.empty() ? "?" : d.pool_host) +
+                  "' hostid " + (d.pool_hostid.empty() ? "?" : d.pool_hostid);
+      }
     }
-    case ImportProblem::kActiveElsewhere:
-      h.push_back(
-          "the pool has multihost=on and is imported on " +
-          (d.pool_host.empty() ? std::string("another host") : "host '" + d.pool_host + "'") +
-          (d.pool_hostid.empty() ? "" : " (hostid " + d.pool_hostid + ")") +
-          " right now: export it there first; zfs_force=1 does not override this");
-      h.push_back("this system's hostid is " + our_hostid);
-      break;
-    case ImportProblem::kAmbiguous:
-      h.push_back("several pools are called '" + pool +
-                  "': in the rescue shell run `zpool import` to see their numeric ids, then "
-                  "`zpool import -N ID " +
-                  pool + "` and exit; or detach the other disks");
-      break;
-    case ImportProblem::kUnsupported:
-      h.push_back(
-          "the pool uses features this image's ZFS does not know: rebuild the image "
-          "with the same ZFS version as the installed system (and its kernel module)");
-      break;
-    case ImportProblem::kNoModule:
-      h.push_back(
-          "the zfs kernel module is not loaded: see the module errors above; the image "
-          "must carry zfs.ko for the running kernel (dkms autoinstall, then rebuild)");
-      break;
-    case ImportProblem::kBrokenProgram:
-      h.push_back("zpool cannot run in this image: rebuild it with zinitrd");
-      break;
-    case ImportProblem::kTimedOut:
-      h.push_back("zpool import hung: a disk may be failing; see `dmesg` in the rescue shell");
-      break;
-    case ImportProblem::kNoSuchPool:
-      h.push_back("no disk carrying pool '" + pool +
-                  "' appeared: check the pool name on the kernel command line (`zpool import` in "
-                  "the rescue shell lists the pools it can see)");
-      h.push_back(
-          "if the disk needs a driver the image lacks (USB, RAID, NVMe...), rebuild the image "
-          "with it; for slow disks add rootdelay=10 or rd.timeout=120");
-      break;
-    case ImportProblem::kDevicesMissing:
-      h.push_back("some devices of pool '" + pool +
-                  "' are missing: check cables and the disk drivers in the image; for slow disks "
-                  "add rd.timeout=120");
-      h.push_back(in_shell + "`zpool import` shows which devices are missing");
-      break;
-    case ImportProblem::kOther:
-      h.push_back("read zpool's message above; in the rescue shell try `zpool import -N " + pool +
-                  "` and exit to continue the boot");
-      break;
+    f.hints.push_back(line);
   }
-  return h;
+  f.hints.push_back("this system's hostid is " + describe_our_hostid());
+  const std::string example = ctx.dataset.empty() ? wanted : ctx.dataset;
+  f.hints.push_back("boot the right one with its GUID in place of the pool name, e.g. root=zfs:" +
+                    with_guid(example, choice.candidates.front().guid) +
+                    " (or detach the disks of the other pools)");
+  f.hints.push_back("or in the rescue shell: zpool import -N GUID, then exit");
+  f.retryable = false;
+  return f;
 }
 
-std::vector<std::string> parse_import_listing(std::string_view output) {
-  std::vector<std::string> pools;
-  for (const auto& line : split_all(output, '\n')) {
-    std::string_view l = trim(line);
-    if (!starts_with(l, "pool:")) continue;
-    std::string name(trim(l.substr(5)));
-    if (name.empty()) continue;
-    bool dup = false;
-    for (const auto& p : pools) dup |= p == name;
-    if (!dup) pools.push_back(std::move(name));
-  }
-  return pools;
-}
+}  // namespace
 
 std::vector<std::string> cache_device_paths(std::string_view bytes) {
   std::vector<std::string> out;
@@ -263,21 +158,6 @@ std::vector<std::string> cache_device_paths(std::string_view bytes) {
   return out;
 }
 
-std::string describe_our_hostid() {
-  auto param = read_file("/sys/module/spl/parameters/spl_hostid", 64);
-  if (param) {
-    unsigned long v = strtoul(std::string(trim(*param)).c_str(), nullptr, 0);
-    if (v != 0) return format_hostid(static_cast<uint32_t>(v)) + " (from spl.spl_hostid)";
-  }
-  auto file = read_file("/etc/hostid", 64);
-  if (!file) return "00000000 (no /etc/hostid in the image)";
-  if (file->size() < 4) return "00000000 (/etc/hostid is shorter than 4 bytes)";
-  const auto* b = reinterpret_cast<const unsigned char*>(file->data());
-  uint32_t v = static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 |
-               static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
-  return format_hostid(v) + " (from /etc/hostid)";
-}
-
 std::string read_bootfs(const ZfsTools& tools, const std::string& pool) {
   auto r = tools.zpool({"get", "-H", "-o", "value", "bootfs", pool});
   if (!r || !r->ok()) return {};
@@ -285,154 +165,233 @@ std::string read_bootfs(const ZfsTools& tools, const std::string& pool) {
   return v == "-" ? std::string() : v;
 }
 
-std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& pool) {
+std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& wanted,
+                                   std::string& name) {
   const ZfsTools& tools = *ctx.tools;
   const int64_t start = monotonic_ms();
   int64_t next_progress = start + kProgressEveryMs;
+  int64_t degraded_since = -1;
   bool announced = false, noticed = false;
   for (int attempt = 0;; ++attempt) {
-    // The cache file is a hint: it names the pool's devices, so no scan is needed. A stale cache
-    // must not matter, so any failure falls through to a scan.
-    if (attempt == 0 && cache_is_useful()) {
-      auto r = tools.zpool(import_args(ctx, true, pool));
-      if (!r) return ZfsTools::failure("import", "cannot run zpool", r.error());
-      if (r->ok()) {
-        log_info("imported pool '%s' using %s", pool.c_str(), kCacheFile);
-        return std::nullopt;
-      }
-      log_debug("import of '%s' from %s failed (%s); scanning the devices instead", pool.c_str(),
-                kCacheFile, r->describe().c_str());
-    }
-    auto r = tools.zpool(import_args(ctx, false, pool));
-    if (!r) return ZfsTools::failure("import", "cannot run zpool", r.error());
-    if (r->ok()) {
-      log_info("imported pool '%s'", pool.c_str());
-      return std::nullopt;
-    }
-    ImportDiagnosis d = classify_import_error(r->output, r->exit_code, r->timed_out);
-    // An imported pool is not "available" to import: it may have been imported in the rescue
-    // shell. Asked once, not before every try: zpool's start-up costs a fraction of a second.
-    if ((d.problem == ImportProblem::kAlreadyImported ||
-         (attempt == 0 && d.problem == ImportProblem::kNoSuchPool)) &&
-        pool_imported(tools, pool)) {
-      log_info("pool '%s' is already imported", pool.c_str());
-      return std::nullopt;
-    }
+    if (attempt == 0 && ctx.settle) ctx.settle();
+    ProcessResult listing;
+    auto pools = list_pools(ctx, attempt == 0 && cache_is_useful(), wanted, listing);
+    if (!pools) return ZfsTools::failure("import", "cannot run zpool", pools.error());
+    PoolChoice choice = choose_pool(*pools, wanted);
+    if (choice.kind == PoolChoice::kAmbiguous)
+      return ambiguous_failure(ctx, choice, wanted, listing);
     const int64_t now = monotonic_ms();
     const bool expired = ctx.timeout_ms > 0 && now - start >= ctx.timeout_ms;
-    if (!d.retry || expired) return import_failure(*r, d, pool, now - start);
+    if (choice.kind == PoolChoice::kOne) {
+      const PoolCandidate& p = choice.chosen;
+      // Members missing from a pool that is there: wait for them a bounded time (a disk on a
+      // slower bus), then import DEGRADED. A pool that cannot be imported at all (UNAVAIL)
+      // waits like an absent one, until the import timeout.
+      if (p.state != "ONLINE" && !p.missing.empty() && !expired) {
+        const bool importable = p.state == "DEGRADED";
+        if (degraded_since < 0) {
+          degraded_since = now;
+          log_notice("pool '%s' is %s, missing %s: waiting up to %s for them%s", p.name.c_str(),
+                     p.state.c_str(), join(p.missing, ", ").c_str(),
+                     format_seconds(importable ? ctx.member_wait_ms : ctx.timeout_ms).c_str(),
+                     importable ? " (rd.zfs.member_wait=SECONDS sets how long)" : "");
+        }
+        if (!importable || now - degraded_since < ctx.member_wait_ms) {
+          wait_for_devices(ctx, kRetryIntervalMs);
+          continue;
+        }
+      }
+      std::vector<std::string> args{"import", "-N"};
+      if (ctx.force) args.push_back("-f");
+      // The listing found the members: point zpool at them instead of scanning every device
+      // again (a second scan costs as much as the listing). A member that moved meanwhile makes
+      // this fail with "no such pool", and the next round lists again.
+      for (const auto& dev : online_devices(p)) args.insert(args.end(), {"-d", dev});
+      args.push_back(p.guid);
+      auto r = tools.zpool(args);
+      if (!r) return ZfsTools::failure("import", "cannot run zpool", r.error());
+      if (r->ok()) {
+        name = p.name;
+        if (p.state == "ONLINE")
+          log_info("imported pool '%s' (GUID %s)", name.c_str(), p.guid.c_str());
+        else
+          log_notice(
+              "pool '%s' imported %s after waiting %s: missing %s; `zpool status %s` "
+              "on the booted system tells what to replace",
+              name.c_str(), p.state.c_str(),
+              format_seconds(degraded_since < 0 ? 0 : now - degraded_since).c_str(),
+              join(p.missing, ", ").c_str(), name.c_str());
+        return std::nullopt;
+      }
+      ImportDiagnosis d = classify_import_error(r->output, r->exit_code, r->timed_out);
+      if (!d.retry || expired) return import_failure(*r, d, p.name, now - start);
+      log_debug("import of '%s' failed (%s); trying again", p.name.c_str(), r->describe().c_str());
+    } else {
+      // Not listed: imported already (an earlier try, the rescue shell), or not there yet.
+      if (attempt == 0 || expired) {
+        std::string n = imported_name(tools, wanted);
+        if (!n.empty()) {
+          log_info("pool '%s' is already imported", n.c_str());
+          name = n;
+          return std::nullopt;
+        }
+      }
+      if (expired) {
+        ImportDiagnosis d;
+        d.problem = ImportProblem::kNoSuchPool;
+        d.retry = true;
+        Failure f = import_failure(listing, d, wanted, now - start);
+        std::vector<std::string> seen;
+        for (const auto& p : *pools) seen.push_back(p.name + " (GUID " + p.guid + ")");
+        if (!seen.empty()) f.hints.push_back("pools that can be seen: " + join(seen, ", "));
+        return f;
+      }
+    }
     // Disks commonly appear a moment after zfs.ko is loaded: say nothing on the console (which
     // `quiet` keeps clean) unless the wait becomes noticeable.
     if (!announced) {
       announced = true;
-      log_info("pool '%s' not found yet; waiting for its disks (%s)", pool.c_str(),
+      log_info("pool '%s' not found yet; waiting for its disks (%s)", wanted.c_str(),
                ctx.timeout_ms > 0 ? ("up to " + format_seconds(ctx.timeout_ms)).c_str()
                                   : "rd.timeout=0: no time limit");
     } else if (!noticed && now - start >= kNoticeAfterMs) {
       noticed = true;
       if (ctx.timeout_ms > 0)
         log_notice("waiting up to %s for the disks of pool '%s'...",
-                   format_seconds(ctx.timeout_ms).c_str(), pool.c_str());
+                   format_seconds(ctx.timeout_ms).c_str(), wanted.c_str());
       else
         log_notice("waiting for the disks of pool '%s' (rd.timeout=0: no time limit)...",
-                   pool.c_str());
+                   wanted.c_str());
     } else if (now >= next_progress) {
       next_progress = now + kProgressEveryMs;
-      log_notice("still waiting for pool '%s' (%s so far; disks: %s)", pool.c_str(),
+      log_notice("still waiting for pool '%s' (%s so far; disks: %s)", wanted.c_str(),
                  format_seconds(now - start).c_str(), block_devices().c_str());
     }
     wait_for_devices(ctx, kRetryIntervalMs);
   }
 }
 
+namespace {
+
+// Imports candidate C read-only (nothing is written to a pool only looked at), reads its
+// bootfs and exports it again. FORCE: -f (read-only still). Returns its bootfs ("" for none);
+// PROBLEM gets why it could not be looked at.
+std::string probe_bootfs(const ImportContext& ctx, const PoolCandidate& c, bool force,
+                         std::optional<Failure>& problem) {
+  std::vector<std::string> args{"import", "-N", "-o", "readonly=on"};
+  if (force) args.push_back("-f");
+  args.push_back(c.guid);
+  auto r = ctx.tools->zpool(args);
+  if (!r) {
+    problem = ZfsTools::failure("import", "cannot run zpool", r.error());
+    return {};
+  }
+  if (!r->ok()) {
+    ImportDiagnosis d = classify_import_error(r->output, r->exit_code, r->timed_out);
+    log_warning("pool '%s' (GUID %s) cannot be looked at (%s); trying the others", c.name.c_str(),
+                c.guid.c_str(), r->describe().c_str());
+    problem = import_failure(*r, d, c.name, 0);
+    return {};
+  }
+  std::string b = read_bootfs(*ctx.tools, c.name);
+  auto ex = ctx.tools->zpool({"export", c.name});
+  if (ex && !ex->ok())
+    log_warning("zpool export %s failed: %s", c.name.c_str(), ex->output.c_str());
+  log_info("pool '%s' (GUID %s) %s", c.name.c_str(), c.guid.c_str(),
+           b.empty() ? "has no bootfs" : ("has bootfs=" + b).c_str());
+  return b;
+}
+
+}  // namespace
+
 std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string& pool,
                                           std::string& bootfs) {
   const ZfsTools& tools = *ctx.tools;
   const int64_t start = monotonic_ms();
   bool announced = false;
-  std::optional<Failure> last_failure;
   for (int attempt = 0;; ++attempt) {
     // Pools imported already (by a previous try or in the rescue shell) come first.
     auto listed = tools.zpool({"list", "-H", "-o", "name"});
     if (!listed) return ZfsTools::failure("import", "cannot run zpool", listed.error());
-    for (const auto& name : split_words(listed->ok() ? listed->output : "", "\n")) {
+    for (const auto& n : split_words(listed->ok() ? listed->output : "", "\n")) {
+      std::string b = read_bootfs(tools, n);
+      if (!b.empty()) {
+        pool = n;
+        bootfs = b;
+        return std::nullopt;
+      }
+    }
+    if (attempt == 0 && ctx.settle) ctx.settle();
+    ProcessResult listing;
+    auto pools = list_pools(ctx, attempt == 0 && cache_is_useful(), "", listing);
+    if (!pools) return ZfsTools::failure("import", "cannot run zpool", pools.error());
+    // Owned pools first; pools of other systems only under zfs_force; never one in use now.
+    std::vector<const PoolCandidate*> order;
+    for (const auto& p : *pools)
+      if (!p.needs_force() && !p.active_elsewhere()) order.push_back(&p);
+    const size_t owned = order.size();
+    for (const auto& p : *pools)
+      if (p.needs_force() && !p.active_elsewhere() && ctx.force) order.push_back(&p);
+
+    const PoolCandidate* winner = nullptr;
+    std::optional<Failure> problem;
+    if (pools->size() == 1 && owned == 1) {
+      // One pool, this system's: import it as the root pool straight away.
+      winner = order.front();
+    } else {
+      for (size_t i = 0; i < order.size() && !winner; ++i)
+        if (!probe_bootfs(ctx, *order[i], i >= owned, problem).empty()) winner = order[i];
+    }
+    if (winner) {
+      ImportContext one = ctx;
+      one.force = ctx.force && winner->needs_force();  // -f only for the pool that is booted
+      one.settle = nullptr;
+      std::string name;
+      if (auto f = import_pool(one, winner->guid, name)) return f;
       std::string b = read_bootfs(tools, name);
       if (!b.empty()) {
+        log_info("pool '%s' has bootfs=%s", name.c_str(), b.c_str());
         pool = name;
         bootfs = b;
         return std::nullopt;
       }
-    }
-    std::vector<std::string> candidates;
-    std::vector<std::string> sources{"scan"};
-    if (attempt == 0 && cache_is_useful()) sources.insert(sources.begin(), "cache");
-    ProcessResult last_listing;
-    for (const auto& src : sources) {
-      std::vector<std::string> args{"import"};
-      if (src == "cache") args.insert(args.end(), {"-c", kCacheFile});
-      auto r = tools.zpool(args);
-      if (!r) return ZfsTools::failure("import", "cannot run zpool", r.error());
-      last_listing = *r;
-      for (auto& c : parse_import_listing(r->output)) {
-        bool dup = false;
-        for (const auto& o : candidates) dup |= o == c;
-        if (!dup) candidates.push_back(std::move(c));
-      }
-    }
-    bool any_imported = false;
-    for (const auto& cand : candidates) {
-      auto r = tools.zpool(import_args(ctx, false, cand));
-      if (!r) return ZfsTools::failure("import", "cannot run zpool", r.error());
-      if (!r->ok()) {
-        ImportDiagnosis d = classify_import_error(r->output, r->exit_code, r->timed_out);
-        log_warning("pool '%s' cannot be imported (%s); trying the others", cand.c_str(),
-                    r->describe().c_str());
-        last_failure = import_failure(*r, d, cand, monotonic_ms() - start);
-        continue;
-      }
-      any_imported = true;
-      std::string b = read_bootfs(tools, cand);
-      if (!b.empty()) {
-        log_info("pool '%s' has bootfs=%s", cand.c_str(), b.c_str());
-        pool = cand;
-        bootfs = b;
-        return std::nullopt;
-      }
-      log_info("pool '%s' has no bootfs; exporting it again", cand.c_str());
-      auto ex = tools.zpool({"export", cand});
+      log_info("pool '%s' has no bootfs; exporting it again", name.c_str());
+      auto ex = tools.zpool({"export", name});
       if (ex && !ex->ok())
-        log_warning("zpool export %s failed: %s", cand.c_str(), ex->output.c_str());
+        log_warning("zpool export %s failed: %s", name.c_str(), ex->output.c_str());
     }
     const int64_t now = monotonic_ms();
     const bool expired = ctx.timeout_ms > 0 && now - start >= ctx.timeout_ms;
-    if (any_imported || expired ||
-        (!candidates.empty() && last_failure && !last_failure->retryable)) {
-      if (last_failure) {
-        // The pool that failed may be the one with bootfs: its failure is what matters.
-        if (any_imported)
-          last_failure->hints.push_back(
-              "the other pools that could be imported have no bootfs property set");
-        return last_failure;
-      }
+    // Pools are there but none has bootfs: the one that has may sit on a slower disk, so wait
+    // for more disks as long as a DEGRADED pool waits for its members, then say so.
+    if ((!pools->empty() && now - start >= ctx.member_wait_ms) || expired) {
+      if (problem && order.size() == 1) return problem;  // the only candidate: its own reason
       Failure f;
       f.stage = "import";
-      f.command = last_listing.command;
-      f.output = last_listing.output;
-      f.status = last_listing.describe();
-      if (candidates.empty()) {
+      f.command = listing.command;
+      f.output = listing.output;
+      f.status = listing.describe();
+      if (pools->empty()) {
         f.summary = "no ZFS pool appeared within " + format_seconds(now - start) +
                     " (root=zfs:AUTO looks for the pool whose bootfs is set)";
         f.hints.push_back("disks the kernel sees now: " + block_devices());
         f.hints.push_back(
             "if the disk needs a driver the image lacks, rebuild the image with it; "
             "for slow disks add rd.timeout=120");
-      } else {
-        f.summary =
-            "none of the pools (" + join(candidates, ", ") + ") has its bootfs property set";
-        f.hints.push_back("name the root on the kernel command line: root=zfs:POOL/DATASET");
-        f.hints.push_back("or set it once: zpool set bootfs=POOL/ROOT/NAME POOL");
+        f.retryable = true;
+        return f;
       }
-      f.retryable = candidates.empty();
+      std::vector<std::string> names;
+      for (const auto& p : *pools) names.push_back(p.name + " (GUID " + p.guid + ")");
+      f.summary = "none of the pools that could be looked at (" + join(names, ", ") +
+                  ") has its bootfs property set";
+      if (order.size() < pools->size())
+        f.hints.push_back(
+            "pools last used by another system are only looked at with zfs_force=1 on the "
+            "kernel command line");
+      f.hints.push_back("name the root on the kernel command line: root=zfs:POOL/DATASET");
+      f.hints.push_back("or set it once: zpool set bootfs=POOL/ROOT/NAME POOL");
+      f.retryable = false;
       return f;
     }
     if (!announced) {

@@ -1,22 +1,32 @@
 // zfs_import.h: importing the root pool, and only the root pool.
 //
 // Peers import every pool of a (possibly stale) zpool.cache and drop to a shell when one is
-// absent; zinitrd imports just the pool that holds the root: the cache file is a hint (tried
-// first), then the devices are scanned. The import is retried while drivers for late disks load,
-// until a timeout. `zpool import -N` only (the root is mounted by mount(2); the real system
-// mounts the rest), `-f` only when the command line asks. Errors are classified so that the
-// user reads what happened and what to do, e.g. both hostids when the pool was last used by
-// "another system".
+// absent; zinitrd imports just the pool that holds the root, by its GUID. The ladder:
+//   1. settle: the first look waits until coldplug has loaded the drivers of the disks present
+//      and the kernel has been quiet for a moment (a mirror must not be looked at while its
+//      second disk is still being probed);
+//   2. list: `zpool import` (the cache file as a hint first, then a scan) shows each pool's GUID,
+//      state and whether it was last used by another system;
+//   3. choose: the pool named on the command line (or given by GUID); among namesakes the one
+//      this system owns; when that is not decidable, stop and list every candidate;
+//   4. wait for members: a pool that is there but DEGRADED (a member on a slower bus) is waited
+//      for, a bounded time (rd.zfs.member_wait=), then imported DEGRADED with the missing
+//      members named on the console;
+//   5. import: `zpool import -N GUID`, `-f` only when the command line asks.
+// Disks that are not there yet keep the ladder going (hotplug loads their drivers) until the
+// import timeout. Other pools are never imported, and never written to.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "boot_config.h"
 #include "failure.h"
+#include "import_diagnosis.h"
+#include "import_listing.h"
 
 namespace zinitrd::rt {
 
@@ -24,47 +34,14 @@ class ZfsTools;
 class ModuleLoader;
 class HotplugListener;
 
-/// Why `zpool import` failed, as far as its output tells.
-enum class ImportProblem {
-  kNone,             ///< it worked
-  kNoSuchPool,       ///< no device carries the pool (yet)
-  kDevicesMissing,   ///< the pool is there but some devices are not (yet)
-  kHostidMismatch,   ///< "previously in use from another system": needs -f or the right hostid
-  kActiveElsewhere,  ///< multihost: imported on another host right now
-  kAlreadyImported,  ///< a pool with that name is imported already
-  kAmbiguous,        ///< more than one pool with that name
-  kUnsupported,      ///< the pool uses features or a version this ZFS does not know
-  kNoModule,         ///< /dev/zfs missing: the zfs module is not loaded
-  kBrokenProgram,    ///< zpool could not run (missing library, ...)
-  kTimedOut,         ///< zpool itself hung
-  kOther,
-};
-
-/// The classification of one failed import.
-struct ImportDiagnosis {
-  ImportProblem problem = ImportProblem::kOther;
-  bool retry = false;       ///< waiting for more devices may help
-  std::string pool_hostid;  ///< the hostid zpool names ("8e9a1a2b"), if any
-  std::string pool_host;    ///< the host name zpool names, if any
-};
-
-/// Classifies the output and exit code of `zpool import` (pure).
-ImportDiagnosis classify_import_error(std::string_view output, int exit_code,
-                                      bool timed_out = false);
-
-/// What to tell the user about D for POOL; OUR_HOSTID describes this system's hostid (pure).
-std::vector<std::string> import_hints(const ImportDiagnosis& d, const std::string& pool,
-                                      const std::string& our_hostid);
-
-/// Pool names listed by `zpool import` without arguments ("   pool: NAME" lines) (pure).
-std::vector<std::string> parse_import_listing(std::string_view output);
+/// Default of rd.zfs.member_wait=: how long a DEGRADED root pool waits for its missing members.
+/// USB disks appear a second or more after their controller (usb-storage waits `delay_use`, 1 s,
+/// before scanning), SAS and external enclosures spin up for several seconds.
+inline constexpr int64_t kDefaultMemberWaitMs = 10'000;
 
 /// The device paths ("/dev/...") named in a zpool.cache file's bytes. The cache is a packed
 /// nvlist (XDR): strings are stored as they are, so a scan for printable runs finds them (pure).
 std::vector<std::string> cache_device_paths(std::string_view cache_bytes);
-
-/// This system's hostid and where it comes from: "8e9a1a2b (from /etc/hostid)".
-std::string describe_our_hostid();
 
 /// What the import stage needs.
 struct ImportContext {
@@ -72,15 +49,22 @@ struct ImportContext {
   const ZfsTools* tools = nullptr;
   ModuleLoader* loader = nullptr;  ///< keeps loading drivers while waiting
   HotplugListener* hotplug = nullptr;
-  bool force = false;           ///< zpool import -f
-  int64_t timeout_ms = 60'000;  ///< how long to wait for the pool's devices (0: forever)
+  bool force = false;                             ///< zpool import -f
+  int64_t timeout_ms = 60'000;                    ///< how long to wait for the pool (0: forever)
+  int64_t member_wait_ms = kDefaultMemberWaitMs;  ///< how long a DEGRADED pool waits
+  std::string dataset;                            ///< the root dataset asked for, for messages
+  /// Called once before the first look at the disks: lets device discovery settle.
+  std::function<void()> settle;
 };
 
-/// Imports POOL (already imported is fine). Nullopt on success.
-std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& pool);
+/// Imports the pool WANTED (a name, or a GUID as initramfs-tools accepts it); already imported
+/// is fine. NAME gets the pool's name. Nullopt on success.
+std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& wanted,
+                                   std::string& name);
 
-/// Finds and imports the pool whose `bootfs` is set; sets POOL and BOOTFS. Candidates are
-/// imported one at a time and exported again when they have no bootfs. Nullopt on success.
+/// Finds and imports the pool whose `bootfs` is set; sets POOL and BOOTFS. With several pools,
+/// each is probed read-only (without -f; with -f only under zfs_force, still read-only) and
+/// exported again; only the one booted is imported read-write. Nullopt on success.
 std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string& pool,
                                           std::string& bootfs);
 

@@ -189,7 +189,8 @@ std::vector<std::string> console_devices(const std::vector<std::string>& console
 }
 
 std::optional<std::string> ask_without_echo(const std::vector<std::string>& consoles,
-                                            const std::string& prompt) {
+                                            const std::string& prompt,
+                                            const PromptBackground& background) {
   struct Tty {
     Fd fd;
     struct termios saved {};
@@ -233,11 +234,15 @@ std::optional<std::string> ask_without_echo(const std::vector<std::string>& cons
   while (!answer && open > 0) {
     std::vector<struct pollfd> pfds;
     for (auto& t : ttys) pfds.push_back({t.fd.valid() ? t.fd.get() : -1, POLLIN, 0});
+    const bool serviced = background.fd >= 0 && background.service;
+    if (serviced) pfds.push_back({background.fd, POLLIN, 0});
     int r = ::poll(pfds.data(), pfds.size(), -1);
     if (r < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    // Devices keep arriving while the user types: a USB keyboard needs its driver to be typed on.
+    if (serviced && pfds.back().revents != 0) background.service();
     for (size_t i = 0; i < ttys.size() && !answer; ++i) {
       if (pfds[i].fd < 0 || pfds[i].revents == 0) continue;
       char buf[256];
@@ -312,7 +317,9 @@ std::optional<Failure> load_encryption_keys(const ZfsTools& tools,
     if (!a.ok) log_debug("%s: %s (%s)", a.command.c_str(), a.output.c_str(), a.status.c_str());
     return a;
   };
-  io.ask = [&](const std::string& prompt) { return ask_without_echo(options.consoles, prompt); };
+  io.ask = [&](const std::string& prompt) {
+    return ask_without_echo(options.consoles, prompt, options.background);
+  };
   io.wait_for_file = [](const std::string& path, int64_t ms) {
     const int64_t end = monotonic_ms() + ms;
     for (;;) {

@@ -42,11 +42,19 @@ std::string key_file_path(std::string_view keylocation);
 /// True when a key of KEYFORMAT can be typed: passphrase and hex; never raw (pure).
 bool format_allows_prompt(std::string_view keyformat);
 
+/// Work that must go on while a prompt waits for the user: a fd to watch and what to do when it
+/// is readable (the boot's hotplug listener, so a USB keyboard plugged in now gets its driver).
+struct PromptBackground {
+  int fd = -1;
+  std::function<void()> service;
+};
+
 /// How keys are obtained at boot (from the command line and defaults).
 struct KeyOptions {
   std::vector<std::string> consoles;  ///< console= values: the prompt is shown on each
   int tries = 3;                      ///< prompts per encryption root
   int64_t file_wait_ms = 3000;        ///< how long a missing key file is waited for
+  PromptBackground background;        ///< serviced while a prompt waits
 };
 
 /// One `zfs load-key` run, as load_keys sees it.
@@ -81,10 +89,11 @@ std::optional<Failure> load_keys(const std::vector<EncryptionRoot>& roots,
 std::vector<std::string> console_devices(const std::vector<std::string>& consoles);
 
 /// Shows PROMPT on /dev/console and on every console of CONSOLES that is another device, reads
-/// one line from whichever answers first, with echo off; nullopt when none can be opened or all
-/// reached end of file.
+/// one line from whichever answers first, with echo off, servicing BACKGROUND meanwhile; nullopt
+/// when none can be opened or all reached end of file.
 std::optional<std::string> ask_without_echo(const std::vector<std::string>& consoles,
-                                            const std::string& prompt);
+                                            const std::string& prompt,
+                                            const PromptBackground& background = {});
 
 /// Reads the key properties of the encryption roots NAMES and loads their keys with the image's
 /// zfs and the consoles (load_keys with the real KeyIo). Nullopt on success.

@@ -2,6 +2,7 @@
 #include "zfs_mount.h"
 
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <cstring>
@@ -133,6 +134,29 @@ std::vector<std::string> keys_to_load(const std::vector<DatasetInfo>& datasets,
   return out;
 }
 
+RootMode choose_root_mode(std::string_view rootflags, std::optional<bool> kernel_read_only) {
+  RootMode m;
+  std::optional<bool> flag;  // the last ro/rw of rootflags=
+  for (const auto& opt : split_words(rootflags, ",")) {
+    if (opt == "ro") flag = true;
+    if (opt == "rw") flag = false;
+  }
+  if (flag) {
+    m.read_only = *flag;
+    m.reason = std::string("rootflags=") + (*flag ? "ro" : "rw") + " on the kernel command line";
+  } else if (kernel_read_only.value_or(false)) {
+    m.reason =
+        "`ro` on the kernel command line is for roots that fsck checks before they are remounted; "
+        "nothing remounts a ZFS root that /etc/fstab does not list, so it is mounted read-write "
+        "(rootflags=ro gives a read-only root)";
+  } else {
+    m.reason = kernel_read_only
+                   ? "`rw` on the kernel command line"
+                   : "the default for a ZFS root (rootflags=ro gives a read-only root)";
+  }
+  return m;
+}
+
 MountOptions root_mount_options(std::string_view rootflags, bool read_only) {
   MountOptions o;
   o.flags = read_only ? MS_RDONLY : 0;
@@ -254,8 +278,15 @@ std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const RootMount
     }
     if (::mount(dataset.c_str(), kSysroot, "zfs", options.flags, options.data.c_str()) != 0)
       return mount_failure(dataset, options, root_info, errno);
-    log_info("mounted %s on %s (%s%s)", dataset.c_str(), kSysroot,
-             (options.flags & MS_RDONLY) ? "ro," : "rw,", options.data.c_str());
+    // ZFS applies the dataset's readonly property itself: say so when it overrode the request.
+    struct statvfs sv;
+    bool ro_now = ::statvfs(kSysroot, &sv) == 0 && (sv.f_flag & ST_RDONLY);
+    std::string why;
+    if (ro_now && !(options.flags & MS_RDONLY))
+      why = ": read-only because the dataset has readonly=on (zfs set readonly=off " + dataset +
+            " for a writable root)";
+    log_info("mounted %s on %s (%s%s)%s", dataset.c_str(), kSysroot, ro_now ? "ro," : "rw,",
+             options.data.c_str(), why.c_str());
   }
 
   // Children are mounted read-write (their own readonly property applies): the real system does
@@ -275,7 +306,7 @@ std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const RootMount
       if (e == ENOENT)
         f.hints.push_back("the directory " + c.target +
                           " is missing in the root dataset: create it "
-                          "(boot with rw so that it can be created)");
+                          "(on a read-write root, without rootflags=ro, zinitrd creates it)");
       f.hints.push_back("in the rescue shell: mount -t zfs -o zfsutil " + c.dataset + " " + target +
                         ", then exit");
       return f;

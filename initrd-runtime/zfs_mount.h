@@ -60,8 +60,24 @@ struct MountOptions {
   std::string data;
   bool operator==(const MountOptions&) const = default;
 };
-/// Builds the root's mount options from rootflags= and ro/rw (pure).
+/// Builds the root's mount options from rootflags= and the chosen mode (pure).
 MountOptions root_mount_options(std::string_view rootflags, bool read_only);
+
+/// How the root dataset is mounted, and why (for the boot log).
+struct RootMode {
+  bool read_only = false;
+  std::string reason;
+};
+
+/// The mount mode of a ZFS root. `ro` on the kernel command line exists so that a root can be
+/// checked by fsck before systemd-remount-fs (or an init script) remounts it read-write as
+/// /etc/fstab says. A ZFS root is never fsck'd, and when fstab does not list it (the OpenZFS
+/// root-on-ZFS guides, ZFSBootMenu) nothing remounts it: mounted read-only it stays read-only and
+/// systemd ends `degraded`. So, as zfs-initramfs (mount.zfs -o zfsutil) and dracut's 90zfs
+/// (sysroot.mount Options=zfsutil[,rootflags]) do, the root is mounted read-write whatever
+/// `ro`/`rw` say; `rootflags=ro` asks for a read-only root, and the dataset's readonly=on
+/// property makes ZFS mount it read-only by itself (pure).
+RootMode choose_root_mode(std::string_view rootflags, std::optional<bool> kernel_read_only);
 
 /// What mount_root_dataset mounts, and how.
 struct RootMount {

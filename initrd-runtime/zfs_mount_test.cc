@@ -88,3 +88,17 @@ TEST_CASE("root mount options: ro by default, generic rootflags become flags") {
   CHECK(root_mount_options("defaults,context=system_u:object_r:root_t:s0", true).data ==
         "zfsutil,context=system_u:object_r:root_t:s0");
 }
+
+TEST_CASE("root mode: read-write whatever ro/rw say; rootflags=ro/rw decide") {
+  // GRUB's Debian entries pass `ro`; ZFSBootMenu passes neither: both must give a writable root.
+  CHECK_FALSE(choose_root_mode("", true).read_only);
+  CHECK(choose_root_mode("", true).reason.find("nothing remounts") != std::string::npos);
+  CHECK_FALSE(choose_root_mode("", std::nullopt).read_only);
+  CHECK_FALSE(choose_root_mode("", false).read_only);
+  CHECK(choose_root_mode("noatime,ro", std::nullopt).read_only);
+  CHECK(choose_root_mode("ro", false).read_only);
+  CHECK_FALSE(choose_root_mode("ro,rw", true).read_only);  // the last one wins, as in mount(8)
+  CHECK(choose_root_mode("ro", true).reason.find("rootflags=ro") != std::string::npos);
+  auto o = root_mount_options("noatime", choose_root_mode("noatime", true).read_only);
+  CHECK((o.flags & MS_RDONLY) == 0);
+}

@@ -34,6 +34,10 @@ SKIP = 77
 DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr")
 SCENARIOS = {
     "root_zfs_colon": Boot("root=zfs:rpool/ROOT/debian", **DEBIAN),
+    # A ZFS root is mounted read-write whatever `ro` says (GRUB's entries always pass it: nothing
+    # would remount it); rootflags=ro asks for a read-only root.
+    "grub_ro_gives_rw": Boot("root=ZFS=rpool/ROOT/debian ro", **DEBIAN),
+    "rootflags_ro": Boot("root=zfs:rpool/ROOT/debian rootflags=ro", mode="ro", **DEBIAN),
     "root_ZFS_equals": Boot("root=ZFS=rpool/ROOT/debian", **DEBIAN),
     "zfs_equals_rw": Boot("zfs=rpool/ROOT/debian rw", mode="rw", **DEBIAN),
     "rootfstype_zfs": Boot("rootfstype=zfs root=rpool/ROOT/debian", **DEBIAN),

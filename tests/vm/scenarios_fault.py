@@ -46,9 +46,10 @@ SCENARIOS = {
     "fault_init_param_missing": Fails(
         "root=zfs:rpool/ROOT/debian init=/sbin/no-such-init",
         messages=[r"init=/sbin/no-such-init cannot be run", r"fix or drop init=", RESCUE]),
-    # A dataset that will not mount: the root's canmount=on /usr child, on a root without /usr.
+    # A dataset that will not mount: the root's canmount=on /usr child, on a read-only root
+    # (rootflags=ro) without /usr, so the directory cannot be created.
     "fault_child_will_not_mount": Fails(
-        "root=zfs:xpool/nousr", disks=("fault",),
+        "root=zfs:xpool/nousr rootflags=ro", disks=("fault",),
         messages=[FAILED.format("mount") + r": cannot mount 'xpool/nousr/usr' on /sysroot/usr",
                   r"the directory /usr is missing in the root dataset", RESCUE]),
     # A module that fails to load: an invalid value for a zfs.ko parameter makes the kernel

@@ -244,7 +244,7 @@ class Boot:
     image_args: extra `zinitrd build` arguments; scenarios sharing them share one image.
     """
 
-    def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="ro", hotplug=None,
+    def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="rw", hotplug=None,
                  interact=(), image_args=()):
         self.append, self.disks, self.root, self.usr, self.mode = append, disks, root, usr, mode
         self.hotplug = hotplug  # a disk added through QMP a few seconds after /init starts

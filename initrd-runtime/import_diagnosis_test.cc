@@ -1,9 +1,12 @@
-// zfs_import_test.cc: classification of real `zpool import` messages (OpenZFS 2.1 wording).
-#include "zfs_import.h"
+// import_diagnosis_test.cc: classification of real `zpool import` messages (OpenZFS 2.1
+// wording).
+#include "import_diagnosis.h"
 
 #include <doctest/doctest.h>
 
 #include <string>
+
+#include "zfs_import.h"
 
 using namespace zinitrd::rt;
 
@@ -105,26 +108,6 @@ TEST_CASE("other classes") {
   CHECK(o.problem == ImportProblem::kOther);
   CHECK_FALSE(o.retry);
   CHECK_FALSE(import_hints(o, "rpool", "x").empty());
-}
-
-TEST_CASE("pool names from `zpool import` listings") {
-  const char* listing =
-      "   pool: rpool\n"
-      "     id: 1234567890\n"
-      "  state: ONLINE\n"
-      " action: The pool can be imported using its name or numeric identifier.\n"
-      " config:\n\n"
-      "\trpool       ONLINE\n"
-      "\t  vda1      ONLINE\n\n"
-      "   pool: data pool\n"
-      "     id: 42\n"
-      "  state: ONLINE\n"
-      "status: The pool was last accessed by another system.\n"
-      "   pool: rpool\n";
-  auto pools = parse_import_listing(listing);
-  CHECK(pools == std::vector<std::string>{"rpool", "data pool"});
-  CHECK(parse_import_listing("no pools available to import\n").empty());
-  CHECK(parse_import_listing("").empty());
 }
 
 TEST_CASE("device paths are found in a packed zpool.cache") {
