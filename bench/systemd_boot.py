@@ -11,6 +11,7 @@ system to do (or to fail at: a read-only root costs systemd-logind and the `runn
 """
 import re
 import statistics
+import sys
 
 import debian_root
 import scenarios_systemd
@@ -22,7 +23,7 @@ MEMORY_MB = 2048  # systemd, udev and the ZFS ARC; as the systemd scenarios
 
 
 def log(msg):
-    vmlib.log(f"bench: {msg}")
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
 def one_boot(k, img, disk, name, log_dir):
