@@ -18,7 +18,8 @@ build_pkgs=(build-essential cmake pkg-config libkmod-dev libarchive-dev libzstd-
             kmod systemd bsdextrautils util-linux debianutils)  # depmod, kernel-install, column, setpriv, run-parts
 kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
 zfs_pkgs=(zfs-dkms zfsutils-linux)
-vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk debootstrap)  # debootstrap: the trixie target
+vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk
+         debootstrap debian-archive-keyring)  # Debian roots: the systemd scenarios' and the trixie target
 
 missing() {  # prints the packages of "$@" that are not installed
   local p

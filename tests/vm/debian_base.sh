@@ -16,6 +16,9 @@ mirror=$1 out=$2
 
 tree=$(mktemp -d "$(dirname "$out")/tree.XXXXXX")
 trap 'rm -rf "$tree"' EXIT
+# The tar's "./" entry carries this mode onto the dataset's root directory: mktemp's 0700 there
+# leaves every non-root daemon unable to reach /run (dbus-daemon's READY=1 never arrives).
+chmod 0755 "$tree"
 start=$(date +%s.%N)
 debootstrap --variant=minbase --components=main,contrib --include="$packages" \
   "$suite" "$tree" "$mirror" >&2

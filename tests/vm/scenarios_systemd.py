@@ -9,7 +9,8 @@ systemd reached, the failed units, the mounts and the pools on one console line,
 
 Each boot must show: state `running`, no failed unit, / writable, rpool/home and rpool/var/log
 mounted, /run/zinitrd/boot.log present, the root pool imported and no other (the other pool's disk
-is attached too), the host's hostid, and a clean poweroff (QEMU exits 0 after "reboot: Power
+is attached too) and imported once (its history), the root's zpool.cache naming it (so that
+zfs-import-cache runs, not zfs-import-scan), the host's hostid, /run a tmpfs, and a clean poweroff (QEMU exits 0 after "reboot: Power
 down"). With rootflags=ro, / must be read-only; the state systemd reports then is recorded.
 Console logs: build/vm/logs/NAME.log; the journal's complaints: build/vm/logs/NAME.journal.
 """
@@ -38,10 +39,14 @@ class SystemdBoot:
 
     def expected(self, k):
         p = self.pool
+        # imports: the root pool imported once in this boot (by zinitrd; zfs-import-cache finds
+        # it imported already); cache: the root's zpool.cache names it, so zfs-import-cache (not
+        # zfs-import-scan, which would import every pool it sees) runs; run: a tmpfs, writable.
         want = {"root": f"{p}/ROOT/debian", "home": f"{p}/home", "varlog": f"{p}/var/log",
-                "bootlog": "yes", "pools": p, "hostid": debian_root.host_hostid(),
-                "zfs-mount": "active", "rw": "yes" if self.writable else "no",
-                "mode": "rw" if self.writable else "ro"}
+                "bootlog": "yes", "pools": p, "imports": "1", "cache": p,
+                "hostid": debian_root.host_hostid(), "run": "tmpfs,rw", "zfs-mount": "active",
+                "zfs-import-cache": "active", "zfs-import-scan": "inactive",
+                "rw": "yes" if self.writable else "no", "mode": "rw" if self.writable else "ro"}
         if self.writable:
             want.update(state="running", failed="none")
         return want
@@ -91,7 +96,7 @@ def file_details(paths, name, lines):
     """Writes the marker's detail lines (failed units, journal warnings, ZFS units) to NAME.journal."""
     with open(os.path.join(paths.logs, f"{name}.journal"), "w") as f:
         for _, line in lines:
-            m = re.search(r"ZINITRD-SYSTEMD-(FAILED|JOURNAL|ZFS|ANALYZE) (.*)", line)
+            m = re.search(r"ZINITRD-SYSTEMD-(FAILED|JOURNAL|ZFS|HISTORY|ANALYZE|JOBS) (.*)", line)
             if m:
                 f.write(f"{m.group(1).lower()}: {m.group(2)}\n")
 
