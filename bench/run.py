@@ -12,7 +12,9 @@ What it measures (see bench/README.md for the why):
   size    image bytes, entries (`zinitrd ls`), content bytes.
   boot    each image boots the same pool disk under QEMU (vmlib, -snapshot, one VM at a time),
           `root=zfs:rpool/ROOT/debian`; seconds from QEMU start to the root's marker line, from the
-          kernel's "Run /init" line to the marker, and for zinitrd the span of its own log lines.
+          kernel's "Run /init" line to the marker, and for zinitrd the span of its own log lines;
+          then the same images boot a real Debian 12 root with systemd, to `running`
+          (systemd_boot.py).
 Nothing measured is hard-coded; machine facts are recorded with the figures. The host's /boot is
 checked before and after: peers write to temporary outputs only.
 """
@@ -34,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "vm"))
 import vmlib  # noqa: E402
+import systemd_boot  # noqa: E402
 
 BENCH_CACHE = os.environ.get("BENCH_CACHE", "/var/cache/zinitrd-bench")
 DRACUT_BASE = os.path.join(BENCH_CACHE, "dracut")
@@ -325,7 +328,7 @@ def verdict(ok):
     return "met" if ok else "MISSED"
 
 
-def report(facts, builds, floor, sizes, boots, defaults, out_dir):
+def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None):
     peers = TOOLS[1:]
     z = builds["zinitrd"]
     fast_build = min(peers, key=lambda t: builds[t]["median"])
@@ -354,6 +357,8 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir):
             else f"{boots[t]['init_to_marker']:.2f} s")
         row("boot: /usr child dataset mounted", lambda t: ", ".join(
             "yes" if u != "none" else "no" for u in boots[t]["usr"]))
+    if systemd:
+        systemd_boot.table_rows(systemd, TOOLS, row)
     table = "\n".join(lines)
 
     targets = [
@@ -370,6 +375,8 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir):
     summary = "zinitrd: " + "; ".join(
         f"{name.split(' ')[0]} {desc} (target {name.split(' ', 1)[1]}: {verdict(v <= tgt)})"
         for name, v, tgt, desc in targets)
+    if systemd:
+        summary += "; " + systemd_boot.summary(systemd, peers)
 
     busy = max(float(facts["loadavg_start"]), float(facts.get("loadavg_end", 0)))
     if busy > facts["nproc"]:
@@ -410,6 +417,8 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir):
         md += ["", "Boot runs (QEMU start to marker, s; host load average at start):", ""]
         for t in TOOLS:
             md += [f"- {t}: " + ", ".join(f"{b['marker']:.2f} (load {b['loadavg']})" for b in boots[t]["boots"])]
+    if systemd:
+        md += systemd_boot.details(systemd, TOOLS)
     md += ["", "## How", "",
            "- Build commands (all write to a temporary file; /boot is checked unchanged at the end):",
            f"  - zinitrd: `zinitrd build --kver K -o OUT --stats` (zstd level 3, {facts['nproc']} threads: its defaults)",
@@ -431,12 +440,13 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir):
         f.write("\n".join(md) + "\n")
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"facts": facts, "build": builds, "floor": floor, "size": sizes, "boot": boots,
-                   "peer_defaults": defaults, "summary": summary}, f, indent=1, default=str)
-    chart(builds, sizes, boots, floor, facts, os.path.join(out_dir, "chart.png"))
+                   "peer_defaults": defaults, "systemd": systemd, "summary": summary}, f, indent=1,
+                  default=str)
+    chart(builds, sizes, boots, floor, facts, os.path.join(out_dir, "chart.png"), systemd)
     return table, summary
 
 
-def chart(builds, sizes, boots, floor, facts, path):
+def chart(builds, sizes, boots, floor, facts, path, systemd=None):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -451,6 +461,10 @@ def chart(builds, sizes, boots, floor, facts, path):
     if boots:
         panels.append(("boot: QEMU start to root's init (s, median)", [boots[t]["median"] for t in TOOLS],
                        [(boots[t]["min"], boots[t]["max"]) for t in TOOLS]))
+    if systemd:
+        r = systemd["tools"]
+        panels.append(("Debian root: QEMU start to `running` (s, median)", [r[t]["median"] for t in TOOLS],
+                       [(r[t]["min"], r[t]["max"]) for t in TOOLS]))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8))
     for ax, (title, vals, rng) in zip(axes, panels):
         err = None
@@ -499,6 +513,8 @@ def main():
     ap.add_argument("--zinitrd-runs", type=int, default=5)
     ap.add_argument("--peer-runs", type=int, default=3)
     ap.add_argument("--boot-runs", type=int, default=3)
+    ap.add_argument("--systemd-runs", type=int, default=1,
+                    help="boots of each image on the Debian root to `running` (0: none; ~2 min each)")
     ap.add_argument("--no-boot", action="store_true", help="skip the QEMU boots")
     ap.add_argument("--no-defaults", action="store_true", help="skip the peers' default-settings builds")
     ap.add_argument("--readme", action="store_true", help="copy the table into README.md")
@@ -509,7 +525,7 @@ def main():
     if a.from_json:
         r = json.load(open(a.from_json))
         table, summary = report(r["facts"], r["build"], r["floor"], r["size"], r["boot"],
-                                r.get("peer_defaults"), a.out)
+                                r.get("peer_defaults"), a.out, r.get("systemd"))
         if a.readme:
             update_readme(table, summary)
         print(summary)
@@ -535,19 +551,21 @@ def main():
         floor = measure_floor(k, zinitrd, work, paths.build, a.zinitrd_runs)
         sizes = measure_sizes(zinitrd, images)
         defaults = None if a.no_defaults else measure_peer_defaults(k, work)
-        boots = None
+        boots = systemd = None
         if not a.no_boot:
             log_dir = os.path.join(paths.out, "bench-logs")
             os.makedirs(log_dir, exist_ok=True)
             boots, disk = measure_boots(paths, k, images, zinitrd, a.boot_runs, log_dir)
             facts["boot_disk"] = disk
             facts["boot_logs"] = log_dir
+            if a.systemd_runs > 0:
+                systemd = systemd_boot.measure(paths, k, images, TOOLS, a.systemd_runs, log_dir)
     facts["bench_minutes"] = round((time.monotonic() - t0) / 60, 1)
     facts["loadavg_end"] = open("/proc/loadavg").read().split()[0]
     if boot_state() != boot_before:
         raise SystemExit("bench: /boot changed during the benchmark: a peer wrote to it")
     facts["boot_dir_unchanged"] = "yes (sha256 of every file before and after)"
-    table, summary = report(facts, builds, floor, sizes, boots, defaults, a.out)
+    table, summary = report(facts, builds, floor, sizes, boots, defaults, a.out, systemd)
     if a.readme:
         update_readme(table, summary)
     print(table)

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "boot_config.h"
@@ -18,6 +19,8 @@
 #include "image_tree.h"
 #include "key_files.h"
 #include "kmod_closure.h"
+#include "module_file.h"
+#include "module_storage.h"
 #include "output_file.h"
 #include "process.h"
 #include "root_fs.h"
@@ -34,6 +37,7 @@ struct BuildState {
   std::vector<Feature> all_features;
   std::vector<const Feature*> features;
   ModuleClosure modules;
+  ModuleStoragePlan storage;
   ElfClosureResult elf;
   BootConfig boot;
   ImageTree tree;
@@ -103,6 +107,34 @@ Status resolve_modules_pass(BuildState& s) {
   s.boot.blacklist = s.modules.blacklist;
   s.report.modules = s.modules.modules.size();
   return Ok{};
+}
+
+// Pass 2b: compressed modules kept for the kernel or decompressed now (module_storage.h); an
+// image whose modules the kernel cannot load is refused here, before anything is written.
+Status module_storage_pass(BuildState& s) {
+  std::set<ModuleCompression> formats;
+  for (const auto& m : s.modules.modules) formats.insert(module_compression(m.path));
+  formats.erase(ModuleCompression::kNone);
+  if (formats.empty()) return Ok{};
+  s.storage = plan_module_storage(read_kernel_config(s.root, s.opt.kver), formats,
+                                  s.opt.decompress_modules, s.opt.kver);
+  for (auto& p : s.storage.problems) s.problems.push_back(p);
+  s.report.module_storage = s.storage.summary;
+  for (auto& m : s.boot.modules)
+    if (s.storage.decompress.count(module_compression(m.path)))
+      m.path = uncompressed_module_path(m.path);
+  return Ok{};
+}
+
+// Adds module file PATH of the closure: as it is, or decompressed under its .ko name.
+Status add_module_file(BuildState& s, const std::string& path) {
+  ModuleCompression c = module_compression(path);
+  if (!s.storage.decompress.count(c)) return s.tree.add_from_root(s.root, path);
+  auto resolved = s.root.resolve(path);
+  if (!resolved) return resolved.error();
+  auto data = read_module_file(s.root.host_path(resolved->path));
+  if (!data) return data.error();
+  return s.tree.add_data(uncompressed_module_path(path), std::move(*data));
 }
 
 // The interpreter named by a "#!" line of host file PATH, or "" when it is not a script.
@@ -192,7 +224,10 @@ Status gather_files_pass(BuildState& s) {
   }
   for (const char* d : {"/dev", "/proc", "/sys", "/run", "/sysroot", "/tmp", "/etc", "/root"})
     note(s.tree.add_directory(d));
-  for (const auto& f : s.modules.files) note(s.tree.add_from_root(s.root, f));
+  std::set<std::string> module_paths;
+  for (const auto& m : s.modules.modules) module_paths.insert(m.path);
+  for (const auto& f : s.modules.files)
+    note(module_paths.count(f) ? add_module_file(s, f) : s.tree.add_from_root(s.root, f));
   for (const auto& f : s.elf.files) note(s.tree.add_from_root(s.root, f));
   for (const Feature* f : s.features) {
     for (const auto& spec : f->files) add_root_file(s, spec, false);
@@ -293,7 +328,7 @@ Status check_problems(const BuildState& s) {
 }  // namespace
 
 Result<BuildReport> build_image(const BuildOptions& opt) {
-  BuildState s{opt, RootFs(opt.root), {}, {}, {}, {}, {}, {}, {}, {}};
+  BuildState s{opt, RootFs(opt.root), {}, {}, {}, {}, {}, {}, {}, {}, {}};
   using Clock = std::chrono::steady_clock;
   auto timed = [&](const char* name, auto&& pass) -> Status {
     auto t0 = Clock::now();
@@ -305,6 +340,8 @@ Result<BuildReport> build_image(const BuildOptions& opt) {
   if (auto st = timed("plan features", [&] { return plan_features_pass(s); }); !st)
     return st.error();
   if (auto st = timed("resolve modules", [&] { return resolve_modules_pass(s); }); !st)
+    return st.error();
+  if (auto st = timed("module storage", [&] { return module_storage_pass(s); }); !st)
     return st.error();
   if (auto st = timed("resolve ELF closure", [&] { return resolve_elf_pass(s); }); !st)
     return st.error();

@@ -1,7 +1,7 @@
 // build.h: `zinitrd build`, as a pipeline of named passes.
 //
-//   plan features -> resolve kernel modules -> resolve ELF closure -> gather files ->
-//   embed key files -> write cpio + compress -> atomic rename
+//   plan features -> resolve kernel modules -> module storage -> resolve ELF closure ->
+//   gather files -> embed key files -> write cpio + compress -> atomic rename
 //
 // Each pass is a function in build.cc with one short comment; `--stats` prints their times.
 // Nothing is written to the output until every input has resolved: a build that cannot produce
@@ -14,6 +14,7 @@
 
 #include "host_only.h"
 #include "image_writer.h"
+#include "module_storage.h"
 #include "result.h"
 
 namespace zinitrd::gen {
@@ -35,6 +36,8 @@ struct BuildOptions {
   std::string runtime;                 ///< host path of the runtime binary (zinitrd's init)
   std::string init;                    ///< replacement /init (host path), empty = the runtime
   bool host_only = false;              ///< only the drivers of the root pool's devices
+  /// Compressed modules: kept for the kernel to decompress, or decompressed at build time.
+  DecompressModules decompress_modules = DecompressModules::kAuto;
   /// With host_only: the drivers to use instead of probing this host (tests inject them).
   std::optional<DeviceDrivers> host_drivers;
 };
@@ -52,7 +55,8 @@ struct BuildReport {
   std::vector<std::string> features;  ///< planned features, in order
   std::vector<PassTime> passes;
   WriteStats written;
-  size_t modules = 0;  ///< kernel modules in the image
+  size_t modules = 0;          ///< kernel modules in the image
+  std::string module_storage;  ///< how compressed modules are carried ("" when none are)
 };
 
 /// The path inside the image where the runtime lives; /init points to it unless --init is given.

@@ -116,3 +116,111 @@ TEST_CASE("a real image for the installed kernel: complete, mode 0600, byte-iden
   CHECK(pos("spl") < pos("zfs"));  // dependencies first
   CHECK(boot->aliases.size() > 100);
 }
+
+namespace {
+
+// A fixture root whose modules are xz-compressed as Debian 13 ships them (xz --check=crc32,
+// depmod over the .ko.xz files), with kernel configuration CONFIG (none when empty), and a
+// feature that loads virtio_blk. False (skipped loudly) without the installed kernel's modules.
+bool make_xz_root(const fs::path& root, const fs::path& features, const std::string& kver,
+                  const std::string& config) {
+  if (!make_module_root(root, kver)) return false;
+  fs::path mods = root / "lib/modules" / kver;
+  for (const auto& e : fs::recursive_directory_iterator(mods))
+    if (e.path().extension() == ".ko")
+      REQUIRE(run_command({"xz", "--check=crc32", "--lzma2=dict=1MiB", e.path().string()}).ok());
+  REQUIRE(run_command({"depmod", "-b", root.string(), kver}).ok());
+  if (!config.empty()) test::write_file(root / ("boot/config-" + kver), config);
+  test::write_file(features / "vblk/feature.conf", "when = always\nkmod = virtio_blk\n");
+  return true;
+}
+
+BuildOptions xz_options(const fs::path& root, const fs::path& features, const std::string& kver,
+                        const fs::path& out, DecompressModules policy) {
+  auto o = options_for(root, kver, out);
+  o.feature_dirs.push_back(features.string());
+  o.omit = {"zfs"};
+  o.decompress_modules = policy;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("xz modules: kept for a kernel that decompresses them, or decompressed at build time") {
+  std::string kver = test::installed_kver();
+  if (kver.empty())
+    return test::skip("no installed kernel under /lib/modules (run scripts/setup-debian.sh)");
+  TempDir root("zinitrd-build-root"), outdir("zinitrd-build-out"), features("zinitrd-features");
+  if (!make_xz_root(root.path(), features.path(), kver,
+                    "CONFIG_MODULE_COMPRESS_XZ=y\nCONFIG_MODULE_DECOMPRESS=y\n"))
+    return;
+  std::string virtio_blk = "/lib/modules/" + kver + "/" + build_fixture::kVirtioBlk;
+  std::string original = test::slurp("/lib/modules/" + kver + "/" + build_fixture::kVirtioBlk);
+
+  auto module_path = [&](const fs::path& img) {
+    auto text = read_image_member(img.string(), kBootConfigPath);
+    REQUIRE(text.ok());
+    auto boot = parse_boot_config(*text);
+    REQUIRE(boot.ok());
+    // Its aliases were read from the compressed file (.modinfo through zinitrd's own reader).
+    CHECK(std::any_of(boot->aliases.begin(), boot->aliases.end(), [](const BootAlias& a) {
+      return a.module == "virtio_blk" && a.pattern.starts_with("virtio:d00000002");
+    }));
+    for (const auto& m : boot->modules)
+      if (m.name == "virtio_blk") return m.path;
+    FAIL("virtio_blk not in the boot config");
+    return std::string();
+  };
+
+  SUBCASE("yes: .ko in the image, the original bytes, the boot config names it") {
+    fs::path img = outdir / "yes.img";
+    auto r = build_image(
+        xz_options(root.path(), features.path(), kver, img, DecompressModules::kAlways));
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    CHECK(r->module_storage == "modules: xz-compressed, decompressed at build time");
+    CHECK(module_path(img) == virtio_blk);
+    auto content = read_image_member(img.string(), virtio_blk);
+    REQUIRE(content.ok());
+    CHECK(*content == original);
+    CHECK_FALSE(read_image_member(img.string(), virtio_blk + ".xz").ok());
+  }
+  SUBCASE("no, and auto for this kernel: .ko.xz kept as it is") {
+    fs::path img = outdir / "keep.img";
+    auto r =
+        build_image(xz_options(root.path(), features.path(), kver, img, DecompressModules::kNever));
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    r = build_image(xz_options(root.path(), features.path(), kver, img, DecompressModules::kAuto));
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    CHECK(module_path(img) == virtio_blk + ".xz");
+    auto content = read_image_member(img.string(), virtio_blk + ".xz");
+    REQUIRE(content.ok());
+    CHECK(*content == test::slurp(root / (virtio_blk + ".xz")));
+  }
+}
+
+TEST_CASE("xz modules for a kernel that cannot decompress them: refused with the reason") {
+  std::string kver = test::installed_kver();
+  if (kver.empty())
+    return test::skip("no installed kernel under /lib/modules (run scripts/setup-debian.sh)");
+  TempDir root("zinitrd-build-root"), outdir("zinitrd-build-out"), features("zinitrd-features");
+  if (!make_xz_root(root.path(), features.path(), kver,
+                    "CONFIG_MODULE_COMPRESS_XZ=y\n# CONFIG_MODULE_DECOMPRESS is not set\n"))
+    return;
+  fs::path img = outdir / "initrd.img";
+  test::write_file(img, "OLD IMAGE");
+  auto r =
+      build_image(xz_options(root.path(), features.path(), kver, img, DecompressModules::kNever));
+  REQUIRE_FALSE(r.ok());
+  INFO(r.error().message);
+  CHECK(r.error().message.find("the modules of " + kver + " are xz-compressed and /boot/config-" +
+                               kver + " does not set CONFIG_MODULE_DECOMPRESS") !=
+        std::string::npos);
+  CHECK(r.error().message.find("--decompress-modules=auto") != std::string::npos);
+  CHECK(test::slurp(img) == "OLD IMAGE");
+
+  // The default decompresses them, and says why.
+  auto a =
+      build_image(xz_options(root.path(), features.path(), kver, img, DecompressModules::kAuto));
+  REQUIRE_MESSAGE(a.ok(), (a.ok() ? "" : a.error().message));
+  CHECK(a->module_storage.find("does not set CONFIG_MODULE_DECOMPRESS") != std::string::npos);
+}

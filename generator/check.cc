@@ -13,6 +13,9 @@
 #include <set>
 
 #include "kmod_closure.h"
+#include "module_file.h"
+#include "module_storage.h"
+#include "os_release.h"
 #include "root_fs.h"
 #include "text.h"
 
@@ -52,7 +55,7 @@ struct ModuleScan {
 
 // Fills FACT from the module file at in-root PATH: resolved inside ROOT, and read there through
 // a module object of SCRATCH (libkmod would follow an absolute symlink to the host's file).
-void read_module_file(const RootFs& root, kmod_ctx* scratch, const std::string& path,
+void read_module_fact(const RootFs& root, kmod_ctx* scratch, const std::string& path,
                       ModuleFact& fact, ModuleScan& scan) {
   auto resolved = root.resolve(path);
   if (!resolved) return;
@@ -61,6 +64,18 @@ void read_module_file(const RootFs& root, kmod_ctx* scratch, const std::string& 
   if (::stat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   fact.path = path;
   scan.newest_mtime = std::max<int64_t>(scan.newest_mtime, st.st_mtime);
+  if (module_compression(path) != ModuleCompression::kNone) {
+    // Compressed (.ko.xz on Debian 13): read by zinitrd itself, as the build does.
+    auto image = gen::read_module_file(host);
+    auto info = image ? parse_modinfo(*image, path)
+                      : Result<std::vector<std::pair<std::string, std::string>>>(image.error());
+    if (!info) return;
+    for (const auto& [k, v] : *info) {
+      if (k == "vermagic") fact.vermagic = v;
+      if (k == "version" && fact.name == "zfs") scan.version = v;
+    }
+    return;
+  }
   kmod_module* raw = nullptr;
   if (kmod_module_new_from_path(scratch, host.c_str(), &raw) < 0 || !raw) return;
   std::unique_ptr<kmod_module, KmodModuleDeleter> file(raw);
@@ -114,7 +129,7 @@ ModuleScan scan_zfs_modules(const RootFs& root, const std::string& kver) {
     const char* path = kmod_module_get_path(mod);
     std::string_view p = path ? path : "";
     if (p.starts_with(host_dir + "/"))
-      read_module_file(root, scratch.get(), dir + std::string(p.substr(host_dir.size())), fact,
+      read_module_fact(root, scratch.get(), dir + std::string(p.substr(host_dir.size())), fact,
                        scan);
     else if (!path)
       fact.builtin = builtin.count(name) > 0;  // no path in modules.dep: built in, or unknown
@@ -136,6 +151,16 @@ std::optional<std::string> read_optional(const RootFs& root, std::string_view pa
   auto r = root.read_file(path);
   if (!r) return std::nullopt;
   return std::move(*r);
+}
+
+// The zfs userland version of a target: its package database, read inside it (dpkg), or asked
+// of `rpm --root`.
+std::string target_userland_version(const RootFs& root, const CommandRunner& run) {
+  if (auto db = root.read_file("/var/lib/dpkg/status"))
+    return parse_dpkg_version(*db, "zfsutils-linux");
+  CommandOutput o =
+      run({"rpm", "--root", root.root(), "-q", "--qf", "%{VERSION}-%{RELEASE}", "zfs"});
+  return o.ok() ? first_line(o.out) : std::string();
 }
 
 // The zfs userland version: `zfs version` needs the module loaded; the package database does not.
@@ -213,10 +238,12 @@ ImageFacts gather_image(const RootFs& root, const CheckOptions& options) {
     image.path = options.image;
     found = true;
   } else {
-    const std::string debian = "/boot/initrd.img-" + options.kver;
-    const std::string other = "/boot/initramfs-" + options.kver + ".img";
-    image.path = root.host_path(debian);  // named in the report when there is neither
-    for (const auto& p : {debian, other})
+    // The distribution's name; without an os-release, the two common ones.
+    std::vector<std::string> names{default_image_path(root, options.kver)};
+    if (read_os_release(root).source.empty())
+      names = {"/boot/initrd.img-" + options.kver, "/boot/initramfs-" + options.kver + ".img"};
+    image.path = root.host_path(names[0]);  // named in the report when there is none
+    for (const auto& p : names)
       if (auto r = root.resolve(p)) {
         image.path = root.host_path(r->path);
         found = true;
@@ -239,6 +266,27 @@ ImageFacts gather_image(const RootFs& root, const CheckOptions& options) {
 
 }  // namespace
 
+std::optional<std::string> dkms_status_in_root(const RootFs& root, const std::string& kver) {
+  if (!root.exists("/var/lib/dkms")) return std::nullopt;
+  std::string out;
+  for (const auto& ver_dir : root.glob("/var/lib/dkms/zfs/*")) {
+    std::string ver = ver_dir.substr(ver_dir.rfind('/') + 1);
+    if (ver.starts_with("kernel-") || ver == "original_module") continue;
+    auto built = root.glob(ver_dir + "/" + kver + "/*");
+    if (built.empty()) continue;
+    for (const auto& arch_dir : built) {
+      std::string arch = arch_dir.substr(arch_dir.rfind('/') + 1);
+      // dkms links zfs/kernel-KVER-ARCH to VER/KVER/ARCH when it installs that build.
+      auto link = root.resolve("/var/lib/dkms/zfs/kernel-" + kver + "-" + arch);
+      auto target = root.resolve(arch_dir);
+      bool installed = link && target && link->path == target->path;
+      out += "zfs/" + ver + ", " + kver + ", " + arch + ": " + (installed ? "installed" : "built") +
+             "\n";
+    }
+  }
+  return out;
+}
+
 CommandOutput run_check_command(const std::vector<std::string>& argv) {
   CommandOptions options;
   options.timeout_ms = kCheckCommandTimeoutMs;
@@ -255,7 +303,13 @@ std::vector<CheckItem> run_checks(const CheckOptions& options, const CommandRunn
   items.push_back(check_zfs_module(kver, scan.modules, scan.error));
   bool module_present = items.back().state == CheckState::kOk;
   std::vector<std::string> dkms_status{"dkms", "status", "-k", kver};
-  CommandOutput dkms = run(dkms_status);
+  CommandOutput dkms;
+  if (options.target) {
+    auto in_root = dkms_status_in_root(root, kver);
+    dkms = CommandOutput{in_root.has_value(), 0, in_root.value_or("")};
+  } else {
+    dkms = run(dkms_status);
+  }
   if (dkms.timed_out)
     items.push_back({"dkms", CheckState::kUnknown,
                      "`" + format_command(dkms_status) + "` " + dkms.describe(),
@@ -263,7 +317,8 @@ std::vector<CheckItem> run_checks(const CheckOptions& options, const CommandRunn
   else
     items.push_back(check_dkms(kver, dkms.ran ? std::optional<std::string>(dkms.out) : std::nullopt,
                                module_present));
-  items.push_back(check_versions(scan.version, userland_version(run)));
+  items.push_back(check_versions(
+      scan.version, options.target ? target_userland_version(root, run) : userland_version(run)));
 
   // Pool side: hostid against the root pool, root dataset or bootfs, the cache file.
   PoolFacts pools = gather_pools(root, run);
@@ -278,6 +333,7 @@ std::vector<CheckItem> run_checks(const CheckOptions& options, const CommandRunn
   // The image: exists, fresh, holds what the boot needs.
   ImageFacts image = gather_image(root, options);
   image.module_mtime = scan.newest_mtime;
+  image.kernel = read_kernel_config(root, kver);
   image.host_hostid = host_hostid;
   for (auto& i : check_image(kver, image)) items.push_back(std::move(i));
   return items;

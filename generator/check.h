@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "check_parsers.h"
 #include "check_report.h"
 #include "process.h"
+#include "root_fs.h"
 
 namespace zinitrd::gen {
 
@@ -29,10 +31,20 @@ CommandOutput run_check_command(const std::vector<std::string>& argv);
 /// What `zinitrd check` looks at.
 struct CheckOptions {
   std::string root = "/";  ///< the system (fixture trees in tests)
-  std::string kver;        ///< kernel release
-  std::string image;       ///< image path on the host; "" for ROOT's /boot/initrd.img-KVER or
-                           ///< /boot/initramfs-KVER.img
+  /// ROOT is another system than the host (`--root`, an installer's target): its DKMS state and
+  /// zfs userland version are read from its files (var/lib/dkms, var/lib/dpkg/status, or
+  /// `rpm --root`) instead of asking the host's dkms and zfs.
+  bool target = false;
+  std::string kver;   ///< kernel release
+  std::string image;  ///< image path on the host; "" for the distribution's name in ROOT/boot
+                      ///< (os_release.h; without an os-release, initrd.img-KVER or
+                      ///< initramfs-KVER.img, whichever exists)
 };
+
+/// What `dkms status -k KVER` would print about zfs for the DKMS tree of ROOT (var/lib/dkms,
+/// dkms 3 layout: zfs/VER/KVER/ARCH is built, zfs/kernel-KVER-ARCH marks the installed one),
+/// in dkms 3's format; null when ROOT has no DKMS tree.
+std::optional<std::string> dkms_status_in_root(const RootFs& root, const std::string& kver);
 
 /// Gathers every fact (reading files inside ROOT and running commands through RUN) and evaluates
 /// all items, in boot-chain order.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "check_parsers.h"
 #include "text.h"
@@ -222,6 +223,52 @@ CheckItem check_zpool_cache(const PoolFacts& pools) {
       "imported pool, then rebuild the image");
 }
 
+namespace {
+
+// The image's modules against what the kernel decompresses: a .ko.xz for a kernel without
+// CONFIG_MODULE_DECOMPRESS (or with another format) fails at boot with EOPNOTSUPP.
+CheckItem check_image_modules(std::string_view kver, const ImageFacts& image) {
+  std::map<ModuleCompression, size_t> count;
+  std::map<ModuleCompression, std::string> example;
+  for (const auto& m : image.members) {
+    if (!S_ISREG(m.mode) || m.path.find("/modules/") == std::string::npos) continue;
+    ModuleCompression c = module_compression(m.path);
+    if (c == ModuleCompression::kNone && !m.path.ends_with(".ko")) continue;
+    if (!count[c]++) example[c] = m.path;
+  }
+  std::vector<std::string> parts, bad;
+  for (const auto& [c, n] : count) {
+    std::string what =
+        std::to_string(n) + (c == ModuleCompression::kNone
+                                 ? " uncompressed"
+                                 : " " + std::string(compression_label(c)) + "-compressed");
+    parts.push_back(what);
+    if (!image.kernel.loads(c)) bad.push_back(what + " (" + example[c] + ")");
+  }
+  if (count.empty())
+    return item("image-modules", CheckState::kUnknown, "the image holds no kernel module");
+  if (bad.empty())
+    return item("image-modules", CheckState::kOk,
+                "modules " + join(parts, ", ") + ": " + std::string(kver) + " loads them");
+  std::string why =
+      image.kernel.source.empty()
+          ? "nothing says " + std::string(kver) +
+                " decompresses modules (no "
+                "/boot/config-" +
+                std::string(kver) + ")"
+          : image.kernel.source +
+                (image.kernel.decompress
+                     ? " decompresses " + std::string(compression_label(image.kernel.format)) +
+                           " modules only"
+                     : " has no CONFIG_MODULE_DECOMPRESS");
+  return item("image-modules", CheckState::kFail,
+              "modules " + join(bad, ", ") + " cannot be loaded: " + why,
+              "rebuild the image with `zinitrd build --kver " + std::string(kver) +
+                  "` (--decompress-modules=auto decompresses them)");
+}
+
+}  // namespace
+
 std::vector<CheckItem> check_image(std::string_view kver, const ImageFacts& image) {
   std::vector<CheckItem> items;
   const std::string fix = rebuild_fix(kver);
@@ -258,6 +305,7 @@ std::vector<CheckItem> check_image(std::string_view kver, const ImageFacts& imag
       zfs ? item("image-zfs", CheckState::kOk, "contains zfs.ko for " + std::string(kver))
           : item("image-zfs", CheckState::kFail, "contains no zfs.ko for " + std::string(kver),
                  fix));
+  items.push_back(check_image_modules(kver, image));
 
   // Plain values and flags: gcc 12 wrongly warns that these optionals may be read uninitialised.
   std::optional<uint32_t> host_id, image_id;

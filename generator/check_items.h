@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "image_reader.h"
+#include "module_storage.h"
 
 namespace zinitrd::gen {
 
@@ -83,10 +84,11 @@ struct ImageFacts {
   int64_t module_mtime = 0;                ///< newest of the zfs closure's .ko files, 0 if unknown
   std::optional<std::string> hostid;       ///< the image's /etc/hostid content
   std::optional<std::string> host_hostid;  ///< the host's /etc/hostid content
+  KernelModuleConfig kernel;               ///< what KVER decompresses (its build configuration)
 };
 
-/// The image items: exists and readable, newer than zfs.ko, contains zfs.ko, the host's hostid
-/// and the runtime.
+/// The image items: exists and readable, newer than zfs.ko, contains zfs.ko, modules the kernel
+/// can load (no compressed module it cannot decompress), the host's hostid and the runtime.
 std::vector<CheckItem> check_image(std::string_view kver, const ImageFacts& image);
 
 }  // namespace zinitrd::gen

@@ -36,6 +36,26 @@ std::string parse_dkms_state(std::string_view status_output, std::string_view mo
   return {};
 }
 
+std::string parse_dpkg_version(std::string_view status_db, std::string_view package) {
+  std::string_view name, status, version;
+  auto done = [&] {
+    return name == package && status == "install ok installed" ? std::string(version)
+                                                               : std::string();
+  };
+  const std::vector<std::string> lines = split_all(status_db, '\n');  // the views point here
+  for (std::string_view line : lines) {
+    if (trim(line).empty()) {  // end of a paragraph
+      if (std::string v = done(); !v.empty()) return v;
+      name = status = version = {};
+      continue;
+    }
+    if (line.starts_with("Package:")) name = trim(line.substr(8));
+    if (line.starts_with("Status:")) status = trim(line.substr(7));
+    if (line.starts_with("Version:")) version = trim(line.substr(8));
+  }
+  return done();
+}
+
 std::optional<uint32_t> parse_hostid_file(std::string_view bytes) {
   if (bytes.size() != 4) return std::nullopt;
   uint32_t v;

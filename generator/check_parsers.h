@@ -17,6 +17,9 @@ namespace zinitrd::gen {
 /// formats; a line for another kernel is ignored.
 std::string parse_dkms_state(std::string_view status_output, std::string_view module,
                              std::string_view kver);
+/// The Version of PACKAGE in a dpkg status database (/var/lib/dpkg/status) when it is
+/// installed ("Status: install ok installed"), or "".
+std::string parse_dpkg_version(std::string_view status_db, std::string_view package);
 /// The hostid stored in the 4 bytes of /etc/hostid (native byte order, as glibc's gethostid()).
 std::optional<uint32_t> parse_hostid_file(std::string_view bytes);
 /// Pool names at the top level of `zdb -C` output (lines "NAME:" at column 0).

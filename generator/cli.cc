@@ -21,6 +21,7 @@
 #include "build.h"
 #include "check.h"
 #include "image_reader.h"
+#include "os_release.h"
 #include "root_fs.h"
 #include "text.h"
 
@@ -37,7 +38,7 @@ constexpr const char* kUsage =
     "       zinitrd ls IMAGE               list the files of any initramfs\n"
     "       zinitrd cat IMAGE PATH         print one file of an initramfs\n"
     "       zinitrd extract IMAGE DIR      unpack an initramfs into DIR\n"
-    "       zinitrd check [--kver KVER] [--image PATH] [--json]   will KVER boot?\n"
+    "       zinitrd check [--root DIR] [--kver KVER] [--image PATH] [--json]   will KVER boot?\n"
     "       zinitrd --help | --version\n";
 
 // The directory holding the running executable; the runtime and modules.d live beside it.
@@ -55,30 +56,13 @@ std::string running_kernel() {
   return ::uname(&u) == 0 ? u.release : "";
 }
 
-// The default image path by distribution convention, read from ROOT's os-release.
+// The default image path by distribution convention (os_release.h), as a host path: ROOT's
+// /boot resolved inside the root (a link there must not lead to the host's /boot).
 std::string default_output(const RootFs& root, const std::string& kver) {
-  auto read = root.read_file("/etc/os-release");
-  std::string os = read ? std::move(*read) : std::string();
-  auto field = [&](std::string_view key) {
-    size_t p = 0;
-    while ((p = os.find(key, p)) != std::string::npos) {
-      if (p == 0 || os[p - 1] == '\n') {
-        size_t e = os.find('\n', p);
-        std::string v = os.substr(p + key.size(), e == std::string::npos ? e : e - p - key.size());
-        v.erase(std::remove(v.begin(), v.end(), '"'), v.end());
-        return v;
-      }
-      ++p;
-    }
-    return std::string();
-  };
-  std::string ids = " " + field("ID=") + " " + field("ID_LIKE=") + " ";
-  bool debian =
-      ids.find(" debian ") != std::string::npos || ids.find(" ubuntu ") != std::string::npos;
-  std::string name = debian ? "initrd.img-" + kver : "initramfs-" + kver + ".img";
-  // ROOT's /boot, resolved inside the root: a link there must not lead to the host's /boot.
+  std::string in_root = default_image_path(root, kver);
   auto boot = root.resolve("/boot");
-  return root.host_path((boot ? boot->path : std::string("/boot")) + "/" + name);
+  return root.host_path((boot ? boot->path : std::string("/boot")) +
+                        in_root.substr(std::string("/boot").size()));
 }
 
 // A default kernel release: the running one on the host; the only one installed under --root.
@@ -118,9 +102,10 @@ po::options_description build_options() {
   d.add_options()("kver,k", po::value<std::string>(),
                   "kernel release (default: the running kernel)")(
       "output,o", po::value<std::string>(),
-      "image path (default: /boot/initrd.img-KVER on Debian/Ubuntu, /boot/initramfs-KVER.img "
-      "elsewhere)")("root,r", po::value<std::string>()->default_value("/"),
-                    "build for the system mounted at DIR")(
+      "image path (default: the distribution's, from ROOT's os-release: /boot/initrd.img-KVER "
+      "on Debian/Ubuntu, /boot/initramfs-KVER.img on Fedora/RHEL, /boot/initramfs-linux.img on "
+      "Arch...)")("root,r", po::value<std::string>()->default_value("/"),
+                  "build for the system mounted at DIR")(
       "compress", po::value<std::string>()->default_value("zstd"), "zstd, gzip, xz, lz4 or none")(
       "level", po::value<int>()->default_value(-1),
       "compression level (default: the compressor's)")(
@@ -135,6 +120,9 @@ po::options_description build_options() {
       "embed ZFS key file SRC[:DST] (mode 0600)")(
       "init", po::value<std::string>(), "use this program as /init instead of zinitrd's runtime")(
       "host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")(
+      "decompress-modules", po::value<std::string>()->default_value("auto"),
+      "compressed modules (.ko.xz, .ko.zst): yes (decompressed in the image), no (kept: the "
+      "kernel must decompress them) or auto (kept when the kernel decompresses them)")(
       "generic", po::bool_switch(), "every storage driver, loaded by device (the default)")(
       "stats", po::bool_switch(), "print the time of each pass")(
       "verbose,v", po::bool_switch(), "print what went in")("quiet,q", po::bool_switch(),
@@ -227,6 +215,9 @@ int cmd_build(const std::vector<std::string>& args) {
   if (vm["host-only"].as<bool>() && vm["generic"].as<bool>())
     throw po::error("--host-only and --generic exclude each other");
   opt.host_only = vm["host-only"].as<bool>();
+  auto decompress = parse_decompress_modules(vm["decompress-modules"].as<std::string>());
+  if (!decompress) throw po::error(decompress.error().message);
+  opt.decompress_modules = *decompress;
   bool quiet = vm["quiet"].as<bool>(), verbose = vm["verbose"].as<bool>();
   bool stats = vm["stats"].as<bool>();
 
@@ -246,6 +237,8 @@ int cmd_build(const std::vector<std::string>& args) {
     std::fprintf(stderr, "zinitrd: features: %s; %zu kernel modules\n",
                  join(report->features, " ").c_str(), report->modules);
   }
+  if ((verbose || stats) && !report->module_storage.empty())
+    std::fprintf(stderr, "zinitrd: %s\n", report->module_storage.c_str());
   if (stats)
     for (const auto& p : report->passes)
       std::fprintf(stderr, "zinitrd: pass %-20s %7.3f s\n", p.name.c_str(), p.seconds);
@@ -311,10 +304,12 @@ int cmd_extract(const std::vector<std::string>& args) {
 int cmd_check(const std::vector<std::string>& args) {
   po::options_description desc("zinitrd check options");
   desc.add_options()("kver,k", po::value<std::string>(),
-                     "kernel release (default: the running kernel)")(
+                     "kernel release (default: the running kernel; the only one under --root)")(
+      "root,r", po::value<std::string>()->default_value("/"),
+      "check the system mounted at DIR (an installer's target)")(
       "image", po::value<std::string>(),
-      "image to inspect (default: /boot/initrd.img-KVER or /boot/initramfs-KVER.img)")(
-      "json", po::bool_switch(), "print one JSON object")("help,h", "show this help");
+      "image to inspect (default: the distribution's name under ROOT/boot, as zinitrd build "
+      "writes it)")("json", po::bool_switch(), "print one JSON object")("help,h", "show this help");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);
@@ -323,7 +318,16 @@ int cmd_check(const std::vector<std::string>& args) {
     return kExitOk;
   }
   CheckOptions opt;
-  opt.kver = vm.count("kver") ? vm["kver"].as<std::string>() : running_kernel();
+  RootFs root(vm["root"].as<std::string>());
+  opt.root = root.root();
+  opt.target = !root.is_host();
+  if (vm.count("kver")) {
+    opt.kver = vm["kver"].as<std::string>();
+  } else {
+    auto k = default_kver(root);
+    if (!k) throw po::error(k.error().message);
+    opt.kver = *k;
+  }
   if (vm.count("image")) opt.image = vm["image"].as<std::string>();
   auto items = run_checks(opt, run_check_command);
   std::string out = vm["json"].as<bool>() ? format_check_json(opt.kver, items)
@@ -341,6 +345,8 @@ std::string check_config_text(const std::string& text) {
     po::store(po::parse_config_file(in, build_options()), vm);
     po::notify(vm);
     if (auto c = parse_compression(vm["compress"].as<std::string>()); !c) return c.error().message;
+    if (auto d = parse_decompress_modules(vm["decompress-modules"].as<std::string>()); !d)
+      return d.error().message;
     (void)vm["level"].as<int>();
   } catch (po::error& e) {
     return DefusedError::what_of(e);

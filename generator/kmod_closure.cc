@@ -34,6 +34,7 @@
 #include <unordered_set>
 
 #include "boot_config.h"
+#include "module_file.h"
 #include "text.h"
 
 namespace zinitrd::gen {
@@ -350,7 +351,9 @@ struct KmodClosure::Impl {
     return n;
   }
 
-  void read_modinfo(Node& n, kmod_module* mod) {
+  // .modinfo of an uncompressed module through libkmod (an mmap): false with n.problem set.
+  bool read_modinfo_libkmod(Node& n, kmod_module* mod,
+                            std::vector<std::pair<std::string, std::string>>& records) {
     // libkmod opens the module at its host path and would follow an absolute symlink there to the
     // host's file: under --root, a module reached through symlinks is read at its in-root target,
     // through a module object of a scratch context (ctx already has one of that name).
@@ -361,7 +364,7 @@ struct KmodClosure::Impl {
       if (!resolved) {
         n.problem = n.root_path + " cannot be read: " + resolved.error().message +
                     " (run `depmod " + kver + "` if it was removed)";
-        return;
+        return false;
       }
       static const char* const kNoConfig[] = {nullptr};
       kmod_module* raw_target = nullptr;
@@ -378,19 +381,43 @@ struct KmodClosure::Impl {
     if (err < 0) {
       n.problem = n.root_path + " cannot be read: " + std::strerror(-err) + " (run `depmod " +
                   kver + "` if it was removed)";
-      return;
+      return false;
     }
     for (kmod_list* l = info.get(); l; l = kmod_list_next(info.get(), l)) {
-      std::string_view key = kmod_module_info_get_key(l);
       const char* value = kmod_module_info_get_value(l);
-      if (!value) continue;
+      if (value) records.emplace_back(kmod_module_info_get_key(l), value);
+    }
+    return true;
+  }
+
+  void read_modinfo(Node& n, kmod_module* mod) {
+    std::vector<std::pair<std::string, std::string>> records;
+    if (module_compression(n.root_path) != ModuleCompression::kNone) {
+      // Compressed: decompressed and read here, whatever formats the host's libkmod was built
+      // with (module_file.h), at the module's in-root target.
+      auto resolved = root.resolve(n.root_path);
+      auto image = resolved ? read_module_file(root.host_path(resolved->path))
+                            : Result<std::string>(resolved.error());
+      auto info = image ? parse_modinfo(*image, n.root_path)
+                        : Result<std::vector<std::pair<std::string, std::string>>>(image.error());
+      if (!info) {
+        n.problem = n.root_path + " cannot be read: " + info.error().message +
+                    " (reinstall the "
+                    "package that provides it, or run `depmod " +
+                    kver + "` if it was removed)";
+        return;
+      }
+      records = std::move(*info);
+    } else if (!read_modinfo_libkmod(n, mod, records)) {
+      return;
+    }
+    for (const auto& [key, value] : records) {
       if (key == "alias") {
-        n.aliases.emplace_back(value);
+        n.aliases.push_back(value);
       } else if (key == "firmware") {
-        n.firmware.emplace_back(value);
+        n.firmware.push_back(value);
       } else if (key == "vermagic") {
-        std::string_view v(value);
-        n.vermagic = std::string(v.substr(0, v.find(' ')));
+        n.vermagic = value.substr(0, value.find(' '));
       }
     }
     if (n.vermagic != kver) {

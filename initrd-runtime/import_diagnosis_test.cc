@@ -1,5 +1,5 @@
-// import_diagnosis_test.cc: classification of real `zpool import` messages (OpenZFS 2.1
-// wording).
+// import_diagnosis_test.cc: classification of real `zpool import` messages (OpenZFS 2.1 wording,
+// and 2.3.9's as captured by tests/vm/capture_import.py on Debian 13).
 #include "import_diagnosis.h"
 
 #include <doctest/doctest.h>
@@ -16,6 +16,14 @@ const char* kInUse =
     "cannot import 'rpool': pool was previously in use from another system.\n"
     "Last accessed by buildhost (hostid=8e9a1a2b) at Tue Nov 26 10:01:02 2024\n"
     "The pool can be imported, use 'zpool import -f' to import the pool.\n";
+
+// OpenZFS 2.3.9: a pool last imported under hostid 0xdeadbeef by a host without a name, and a
+// pool that is not there.
+const char* kInUse23 =
+    "cannot import 'fpool': pool was previously in use from another system.\n"
+    "Last accessed by (none) (hostid=deadbeef) at Sun Dec  6 01:23:05 2026\n"
+    "The pool can be imported, use 'zpool import -f' to import the pool.\n";
+const char* kNoPool23 = "cannot import 'nopool': no such pool available\n";
 
 bool mentions(const std::vector<std::string>& hints, const std::string& what) {
   for (const auto& h : hints)
@@ -122,4 +130,17 @@ TEST_CASE("device paths are found in a packed zpool.cache") {
         std::vector<std::string>{"/dev/vda1", "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001-part1"});
   CHECK(cache_device_paths("").empty());
   CHECK(cache_device_paths("no paths here /devx").empty());
+}
+
+TEST_CASE("OpenZFS 2.3 wording: foreign hostid and a missing pool classified as with 2.1") {
+  ImportDiagnosis d = classify_import_error(kInUse23, 1);
+  CHECK(d.problem == ImportProblem::kHostidMismatch);
+  CHECK_FALSE(d.retry);
+  CHECK(d.pool_hostid == "deadbeef");
+  auto hints = import_hints(d, "fpool", "22cbb54a (from /etc/hostid)");
+  CHECK(mentions(hints, "spl_hostid=0xdeadbeef"));
+  CHECK(mentions(hints, "zfs_force=1"));
+  ImportDiagnosis none = classify_import_error(kNoPool23, 1);
+  CHECK(none.problem == ImportProblem::kNoSuchPool);
+  CHECK(none.retry);
 }

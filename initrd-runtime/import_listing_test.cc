@@ -1,5 +1,5 @@
-// import_listing_test.cc: `zpool import` listings captured from OpenZFS 2.1.11 in a VM (a mirror
-// with a member missing, namesakes under two hostids), and the choice of the root pool.
+// import_listing_test.cc: `zpool import` listings captured from OpenZFS 2.1.11 and 2.3.9 in a VM
+// (a mirror with a member missing, namesakes under two hostids), and the choice of the root pool.
 #include "import_listing.h"
 
 #include <doctest/doctest.h>
@@ -58,6 +58,58 @@ const char* kListing21 =
     "\trpool       ONLINE\n"
     "\t  vdb1      ONLINE\n";
 
+// Captured from OpenZFS 2.3.9 (Debian 13, tests/vm/capture_import.py --platform trixie): the
+// field names are indented differently from 2.1 ("  pool:", " state:", "action:", "config:").
+// rpool under another hostid first on the bus, fpool (hostid 0xdeadbeef), mpool with its second
+// member's old path now another pool's disk, and this system's rpool.
+const char* kListing23 =
+    "  pool: rpool\n"
+    "    id: 7816133915963576945\n"
+    " state: ONLINE\n"
+    "status: The pool was last accessed by another system.\n"
+    "action: The pool can be imported using its name or numeric identifier and\n"
+    "\tthe '-f' flag.\n"
+    "   see: https://openzfs.github.io/openzfs-docs/msg/ZFS-8000-EY\n"
+    "config:\n"
+    "\n"
+    "\trpool       ONLINE\n"
+    "\t  vdd1      ONLINE\n"
+    "\n"
+    "  pool: fpool\n"
+    "    id: 8092161245297269465\n"
+    " state: ONLINE\n"
+    "status: The pool was last accessed by another system.\n"
+    "action: The pool can be imported using its name or numeric identifier and\n"
+    "\tthe '-f' flag.\n"
+    "   see: https://openzfs.github.io/openzfs-docs/msg/ZFS-8000-EY\n"
+    "config:\n"
+    "\n"
+    "\tfpool       ONLINE\n"
+    "\t  vdc1      ONLINE\n"
+    "\n"
+    "  pool: mpool\n"
+    "    id: 1297078445087425909\n"
+    " state: DEGRADED\n"
+    "status: One or more devices contains corrupted data.\n"
+    "action: The pool can be imported despite missing or damaged devices.  The\n"
+    "\tfault tolerance of the pool may be compromised if imported.\n"
+    "   see: https://openzfs.github.io/openzfs-docs/msg/ZFS-8000-4J\n"
+    "config:\n"
+    "\n"
+    "\tmpool       DEGRADED\n"
+    "\t  mirror-0  DEGRADED\n"
+    "\t    vdb1    ONLINE\n"
+    "\t    vdd1    FAULTED  corrupted data\n"
+    "\n"
+    "  pool: rpool\n"
+    "    id: 18186590396519858129\n"
+    " state: ONLINE\n"
+    "action: The pool can be imported using its name or numeric identifier.\n"
+    "config:\n"
+    "\n"
+    "\trpool       ONLINE\n"
+    "\t  vda1      ONLINE\n";
+
 // A raidz with a log, a cache and a spare: only leaves are devices.
 const char* kRaidz =
     "   pool: big\n"
@@ -97,6 +149,29 @@ TEST_CASE("listing: names, GUIDs, states, owners and missing members") {
   CHECK(pools[2].describe().find("last used by another system") != std::string::npos);
   CHECK(parse_import_listing("no pools available to import\n").empty());
   CHECK(parse_import_listing("").empty());
+}
+
+TEST_CASE("listing of OpenZFS 2.3: the same facts from its layout") {
+  auto pools = parse_import_listing(kListing23);
+  REQUIRE(pools.size() == 4);
+  CHECK(pools[0].name == "rpool");
+  CHECK(pools[0].guid == "7816133915963576945");
+  CHECK(pools[0].needs_force());
+  CHECK(pools[0].devices == std::vector<std::string>{"vdd1"});
+  CHECK(pools[1].name == "fpool");
+  CHECK(pools[1].needs_force());
+  CHECK(pools[2].name == "mpool");
+  CHECK(pools[2].state == "DEGRADED");
+  CHECK_FALSE(pools[2].needs_force());
+  CHECK(pools[2].devices == std::vector<std::string>{"vdb1", "vdd1"});
+  CHECK(pools[2].missing == std::vector<std::string>{"vdd1 (FAULTED corrupted data)"});
+  CHECK(pools[3].guid == "18186590396519858129");
+  CHECK(pools[3].status.empty());
+  CHECK(pools[3].devices == std::vector<std::string>{"vda1"});
+  // The foreign namesake first on the bus loses to this system's rpool.
+  PoolChoice c = choose_pool(pools, "rpool");
+  REQUIRE(c.kind == PoolChoice::kOne);
+  CHECK(c.chosen.guid == "18186590396519858129");
 }
 
 TEST_CASE("listing: interior vdevs and sections are not devices") {

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """scenarios: the end-to-end boot tests (ctest label `vm`).
 
-Each scenario boots the installed Debian kernel with a zinitrd image and some of the cached pool
-disks (see make_pools.sh) under QEMU, with a kernel command line as users write it, and asserts on
-the serial console: a successful boot must reach the marker printed by the root dataset's own
+Each scenario boots a platform's kernel (platforms.py: bookworm, the host's Debian 12; trixie, a
+Debian 13 target built for with --root) with a zinitrd image and some of that platform's cached
+pool disks (see make_pools.sh) under QEMU, with a kernel command line as users write it, and
+asserts on the serial console: a successful boot must reach the marker printed by the root dataset's own
 /sbin/init (guest_init.sh) naming the expected datasets for / and /usr and PID 1; a failing boot
 must explain itself and offer a working rescue shell, never panic.
 
-  scenarios.py --list                      names, one a line (CMake registers one test each)
-  scenarios.py --build-dir B --prepare     pool disks (cached) + the test image
-  scenarios.py --build-dir B --run NAME    one scenario
+  scenarios.py --list                      PLATFORM_NAME, one a line (CMake registers one test each)
+  scenarios.py --build-dir B --prepare [PLATFORM]   its pool disks (cached) + the test image
+  scenarios.py --build-dir B --run PLATFORM_NAME    one scenario on one platform
   scenarios.py --build-dir B --demo        the README's main job: boot one image, show it all
 """
 import argparse
@@ -25,42 +26,49 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmlib  # noqa: E402
-from vmlib import Boot, Fails  # noqa: E402
+import platforms  # noqa: E402
+from vmlib import BOTH, Boot, Fails  # noqa: E402
+from debian_root import Missing  # noqa: E402
 
 MARKER = r"ZINITRD-TEST-MARKER root=(\S+) usr=(\S+) pid=(\d+) mode=(\S+) label=(.*)"
 RESCUE = vmlib.RESCUE
 SKIP = 77
 
 
+# The core scenarios (every root= form, AUTO, a /usr child, a degraded mirror, a foreign hostid, a
+# missing pool) run on both platforms (BOTH); the others on the host's Debian 12.
 DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr")
+CORE = dict(DEBIAN, platforms=BOTH)
 SCENARIOS = {
-    "root_zfs_colon": Boot("root=zfs:rpool/ROOT/debian", **DEBIAN),
+    "root_zfs_colon": Boot("root=zfs:rpool/ROOT/debian", **CORE),
     # A ZFS root is mounted read-write whatever `ro` says (GRUB's entries always pass it: nothing
     # would remount it); rootflags=ro asks for a read-only root.
-    "grub_ro_gives_rw": Boot("root=ZFS=rpool/ROOT/debian ro", **DEBIAN),
-    "rootflags_ro": Boot("root=zfs:rpool/ROOT/debian rootflags=ro", mode="ro", **DEBIAN),
-    "root_ZFS_equals": Boot("root=ZFS=rpool/ROOT/debian", **DEBIAN),
-    "zfs_equals_rw": Boot("zfs=rpool/ROOT/debian rw", mode="rw", **DEBIAN),
-    "rootfstype_zfs": Boot("rootfstype=zfs root=rpool/ROOT/debian", **DEBIAN),
-    "root_zfs_auto": Boot("root=zfs:AUTO", **DEBIAN),
+    "grub_ro_gives_rw": Boot("root=ZFS=rpool/ROOT/debian ro", **CORE),
+    "rootflags_ro": Boot("root=zfs:rpool/ROOT/debian rootflags=ro", mode="ro", **CORE),
+    "root_ZFS_equals": Boot("root=ZFS=rpool/ROOT/debian", **CORE),
+    "zfs_equals_rw": Boot("zfs=rpool/ROOT/debian rw", mode="rw", **CORE),
+    "rootfstype_zfs": Boot("rootfstype=zfs root=rpool/ROOT/debian", **CORE),
+    "root_zfs_auto": Boot("root=zfs:AUTO", **CORE),
     # AUTO with two pools: mpool (no bootfs) is tried and exported, rpool's bootfs is booted.
     "root_zfs_auto_two_pools": Boot("root=zfs:AUTO rd.debug", disks=("mirror-a", "mirror-b", "rpool"),
-                                    **DEBIAN),
+                                    **CORE),
     "legacy_root": Boot("root=zfs:rpool/ROOT/legacy", root="rpool/ROOT/legacy"),
     "space_as_plus": Boot("root=zfs:rpool/ROOT/my+root", root=r"rpool/ROOT/my\040root"),
     "deep_non_rpool": Boot("root=zfs:tank/sys/os/roots/main", disks=("tank",),
                            root="tank/sys/os/roots/main"),
     "mirror_degraded": Boot("root=zfs:mpool/root", disks=("mirror-a",), root="mpool/root",
-                            state="DEGRADED"),
+                            state="DEGRADED", platforms=BOTH),
     "foreign_hostid_refused": Fails("root=zfs:fpool/root", disks=("foreign",),
                                     messages=[r"previously in use from another system",
-                                              r"(?i)deadbeef", r"zfs_force=1", RESCUE]),
+                                              r"(?i)deadbeef", r"zfs_force=1", RESCUE], platforms=BOTH),
     "foreign_hostid_force": Boot("root=zfs:fpool/root zfs_force=1", disks=("foreign",),
-                                 root="fpool/root"),
+                                 root="fpool/root", platforms=BOTH),
     "foreign_spl_hostid": Boot("root=zfs:fpool/root spl.spl_hostid=0xdeadbeef", disks=("foreign",),
-                               root="fpool/root"),
-    "missing_pool": Fails("root=zfs:nopool/ROOT/x rd.timeout=5", messages=[r"nopool", RESCUE]),
-    "misspelled_dataset": Fails("root=zfs:rpool/ROOT/debain", messages=[r"rpool/ROOT/debain", RESCUE]),
+                               root="fpool/root", platforms=BOTH),
+    "missing_pool": Fails("root=zfs:nopool/ROOT/x rd.timeout=5", messages=[r"nopool", RESCUE],
+                          platforms=BOTH),
+    "misspelled_dataset": Fails("root=zfs:rpool/ROOT/debain", messages=[r"rpool/ROOT/debain", RESCUE],
+                                platforms=BOTH),
     # rd.break stops after the import with a shell that sees the pool; its exit resumes the boot.
     "rd_break_then_exit": Boot("root=zfs:rpool/ROOT/debian rd.break=pre-mount",
                                interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
@@ -80,11 +88,20 @@ for _f in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
             SCENARIOS[_name] = _sc
 
 
-def test_image(paths, k, image_args=()):
-    """The image a scenario boots: `zinitrd build` with defaults, as a user would run it, plus
-    the scenario's IMAGE_ARGS (scenarios with the same arguments share one image)."""
+def tests():
+    """Every test: PLATFORM_SCENARIO for each platform a scenario runs on."""
+    return [f"{p}_{name}" for p in platforms.PLATFORMS for name, sc in SCENARIOS.items()
+            if p in getattr(sc, "platforms", vmlib.BOOKWORM)]
+
+
+def test_image(paths, platform, image_args=()):
+    """The image a scenario boots on PLATFORM: `zinitrd build` with defaults, as a user would run
+    it (with --root for a target), plus the scenario's IMAGE_ARGS (a function of the platform, or
+    a list; scenarios with the same arguments share one image)."""
+    if callable(image_args):
+        image_args = image_args(platform)
     tag = "" if not image_args else "-" + hashlib.sha256("\0".join(image_args).encode()).hexdigest()[:12]
-    img = os.path.join(paths.out, f"zinitrd{tag}.img")
+    img = os.path.join(paths.out, f"zinitrd-{platform.name}{tag}.img")
     stamp_inputs = [paths.zinitrd, os.path.join(paths.build, "lib/zinitrd/init")]
     if os.path.exists(img) and all(os.path.getmtime(img) >= os.path.getmtime(p) for p in stamp_inputs):
         return img
@@ -92,15 +109,13 @@ def test_image(paths, k, image_args=()):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (os.path.exists(img) and
                 all(os.path.getmtime(img) >= os.path.getmtime(p) for p in stamp_inputs)):
-            print(vmlib.zinitrd_build(paths, k, img, "--stats", *image_args), end="")
+            print(platform.build(paths, img, "--stats", *image_args), end="")
     return img
 
 
-def prerequisites(k):
+def prerequisites(platform):
     missing = [p for p in ("qemu-system-x86_64", "sfdisk") if not shutil.which(p)]
-    if not os.path.exists(f"/boot/vmlinuz-{k}"):
-        missing.append(f"/boot/vmlinuz-{k}")
-    return missing
+    return missing + platform.missing()
 
 
 def with_guids(text, guids):
@@ -140,12 +155,21 @@ def written_extents(ov):
     return [e for e in json.loads(out) if e.get("depth", 0) == 0]
 
 
-def run(paths, name, echo=False):
+def run(paths, test, echo=False):
+    platform, name = platforms.split(test)
     sc = SCENARIOS[name]
-    k = vmlib.kver()
-    disks = dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, k)))
-    guids = vmlib.pool_guids(paths, k) if "GUID(" in repr(vars(sc)) else {}
-    img = test_image(paths, k, sc.image_args)
+    if platform.name not in getattr(sc, "platforms", vmlib.BOOKWORM):
+        raise AssertionError(f"{name} does not run on {platform.name}")
+    if hasattr(sc, "run"):  # a group's own kind of boot (scenarios_systemd.SystemdBoot)
+        secs, result = sc.run(paths, test, lambda: test_image(paths, platform, sc.image_args),
+                              echo=echo)
+        with open(os.path.join(paths.logs, "timings.tsv"), "a") as f:
+            f.write(f"{test}\t{secs:.1f}\n")
+        print(f"vm scenario {test}: PASS ({result}; append: {sc.append})")
+        return
+    disks = platform.pool_disks(paths)
+    guids = platform.pool_guids(paths) if "GUID(" in repr(vars(sc)) else {}
+    img = test_image(paths, platform, sc.image_args)
     if getattr(sc, "check_image", None):  # e.g. an image that carries a key must be private
         sc.check_image(img)
     attach, overlays, want_drivers = [], {}, []
@@ -167,7 +191,7 @@ def run(paths, name, echo=False):
                   "-blockdev", f"driver=file,node-name=late,filename={disks[hotplug]},read-only=on",
                   "-blockdev", "driver=raw,node-name=lateraw,file=late,read-only=on"]
     qmp = bool(hotplug) or any(callable(step[1]) for step in sc.interact)
-    vm = vmlib.Vm(vmlib.kernel_image(k), img, append, attach, name=name, qmp=qmp,
+    vm = vmlib.Vm(platform.kernel(), img, append, attach, name=test, qmp=qmp,
                   log_dir=paths.logs, echo=echo, extra=extra, cpu=sc.cpu)
     try:
         if hotplug:
@@ -229,14 +253,14 @@ def run(paths, name, echo=False):
                                  f"{ov}, first {written[0]}); it must not touch it")
         os.unlink(ov)
     with open(os.path.join(paths.logs, "timings.tsv"), "a") as f:
-        f.write(f"{name}\t{secs:.1f}\n")
-    print(f"vm scenario {name}: PASS ({result}; append: {append})")
+        f.write(f"{test}\t{secs:.1f}\n")
+    print(f"vm scenario {test}: PASS ({result}; append: {append})")
 
 
 def demo(paths, k):
     """The README's main job, narrated: pool disk, `zinitrd build`, a boot under QEMU, timings."""
     print(f"== kernel {k}; pool disks (made in a VM on first use, then cached)", flush=True)
-    disks = dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, k)))
+    disks = platforms.PLATFORMS["bookworm"].pool_disks(paths)
     img = os.path.join(paths.out, "demo.img")
     print(f"== zinitrd build --kver {k} -o {img} --stats", flush=True)
     print(vmlib.zinitrd_build(paths, k, img, "--stats"), end="", flush=True)
@@ -287,26 +311,34 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", default=os.path.join(vmlib.SOURCE_DIR, "build"))
     ap.add_argument("--list", action="store_true")
-    ap.add_argument("--prepare", action="store_true")
+    ap.add_argument("--prepare", nargs="?", const="bookworm", metavar="PLATFORM",
+                    help="a platform's pool disks and default image (bookworm when not named)")
+    ap.add_argument("--prepare-group", metavar="GROUP",
+                    help="what a scenarios_GROUP.py needs beyond the pool disks (its prepare())")
     ap.add_argument("--run")
     ap.add_argument("--demo", action="store_true")
     a = ap.parse_args()
     if a.list:
-        print("\n".join(SCENARIOS))
+        print("\n".join(tests()))
         return 0
     paths = vmlib.Paths(a.build_dir)
     k = vmlib.kver()
-    missing = prerequisites(k)
+    platform = platforms.split(a.run)[0] if a.run else platforms.PLATFORMS[a.prepare or "bookworm"]
+    missing = prerequisites(platform)
     if missing:
         msg = f"VM TESTS CANNOT RUN: missing {', '.join(missing)}; run scripts/setup-debian.sh"
         print(("FAIL: " if os.environ.get("CI") else "SKIPPED: ") + msg, file=sys.stderr)
         return 1 if os.environ.get("CI") else SKIP
     if a.prepare:
-        vmlib.pool_disks(paths, k)
+        platform.pool_disks(paths)
         for f in os.listdir(paths.out):  # images are cheap: rebuild them for every test run
-            if f.startswith("zinitrd") and f.endswith(".img"):
+            if f.startswith(f"zinitrd-{platform.name}") and f.endswith(".img"):
                 os.unlink(os.path.join(paths.out, f))
-        test_image(paths, k)
+        test_image(paths, platform)
+        print(platform.describe())
+        return 0
+    if a.prepare_group:
+        __import__(f"scenarios_{a.prepare_group}").prepare(paths, k)
         return 0
     if a.run:
         run(paths, a.run)
@@ -323,3 +355,7 @@ if __name__ == "__main__":
     except AssertionError as e:
         print(f"FAIL: {e}", file=sys.stderr)
         sys.exit(1)
+    except Missing as e:  # a prerequisite of some scenarios (debian_root.py)
+        print(("FAIL: " if os.environ.get("CI") else "SKIPPED: ") + f"VM TEST CANNOT RUN: {e}; "
+              "run scripts/setup-debian.sh", file=sys.stderr)
+        sys.exit(1 if os.environ.get("CI") else SKIP)

@@ -7,12 +7,12 @@ that stays private (mode 0600) and really carries the key.
 import os
 import subprocess
 
-from vmlib import RESCUE, Boot, Fails
+from vmlib import BOTH, RESCUE, Boot, Fails
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEY = os.path.join(HERE, "cpool.key")  # 64 hex digits, as in pools/20-crypt.sh
 PASS = "zinitrd-test-pass\n"
-CRYPT = dict(disks=("cpool",))
+CRYPT = dict(disks=("cpool",), platforms=BOTH)
 
 
 def prompt(root, n):
@@ -30,8 +30,10 @@ def carries_key_privately(img):
         raise AssertionError(f"{img} does not carry {KEY} at /etc/zfs/keys/cpool.key")
 
 
+# On a target the key lives inside it, as an installer leaves it (platforms.Target.keyfile).
 keyfile = Boot("root=zfs:cpool/ROOT/keyfile", root="cpool/ROOT/keyfile",
-               image_args=["--keyfile", f"{KEY}:/etc/zfs/keys/cpool.key"], **CRYPT)
+               image_args=lambda p: ["--keyfile", p.keyfile(KEY, "/etc/zfs/keys/cpool.key")],
+               **CRYPT)
 keyfile.check_image = carries_key_privately
 
 SCENARIOS = {

@@ -56,9 +56,10 @@ def kver():
     return subprocess.check_output([os.path.join(SOURCE_DIR, "scripts/kver.sh")], text=True).strip()
 
 
-def kernel_image(k):
-    """An uncompressed vmlinux for PVH boot when it can be extracted, else the bzImage."""
-    bz = f"/boot/vmlinuz-{k}"
+def kernel_image(k, root="/"):
+    """An uncompressed vmlinux for PVH boot when it can be extracted, else the bzImage
+    (ROOT/boot/vmlinuz-K: the host's, or a target's)."""
+    bz = os.path.join(root, f"boot/vmlinuz-{k}")
     out = os.path.join(CACHE, f"vmlinux-{k}")
     if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(bz):
         return out
@@ -306,13 +307,19 @@ class Vm:
 RESCUE = r"starting rescue shell"
 
 
+# The platforms a scenario runs on (platforms.py): the host's Debian 12 only, or both.
+BOOKWORM = ("bookworm",)
+BOTH = ("bookworm", "trixie")
+
+
 class Boot:
     """A boot that must reach the marker with the given / and /usr datasets.
 
     disks: pool disk names, or (name, bus) pairs (BUSES; virtio-blk when not given).
     interact: (regex, action[, timeout]): wait for a console line matching regex (240 s unless
       given), then type action when it is text, or call action(vm) (QMP hot-plugging, say).
-    image_args: extra `zinitrd build` arguments; scenarios sharing them share one image.
+    image_args: extra `zinitrd build` arguments (or a function of the platform that returns
+      them); scenarios sharing them share one image. platforms: where it runs (BOOKWORM or BOTH).
     state: the root pool's health in the marker. label: the root's label (pool scripts'
     `populate`), checked when given. usbhid: "yes"/"no", checked when given.
     cpu: a QEMU CPU model (-cpu); None keeps QEMU's default TCG model (no PCLMULQDQ).
@@ -325,10 +332,11 @@ class Boot:
 
     def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="rw", hotplug=None,
                  interact=(), image_args=(), state="ONLINE", label=None, usbhid=None, cpu=None,
-                 devices=(), untouched=(), saw=()):
+                 devices=(), untouched=(), saw=(), platforms=BOOKWORM):
         self.append, self.disks, self.root, self.usr, self.mode = append, disks, root, usr, mode
         self.hotplug = hotplug  # a disk added through QMP a few seconds after /init starts
-        self.interact, self.image_args = interact, tuple(image_args)
+        self.interact, self.platforms = interact, platforms
+        self.image_args = image_args if callable(image_args) else tuple(image_args)
         self.state, self.label, self.usbhid, self.cpu = state, label, usbhid, cpu
         self.devices, self.untouched, self.saw = tuple(devices), tuple(untouched), tuple(saw)
 
@@ -337,13 +345,14 @@ class Fails:
     """A boot that must stop with MESSAGES (regexes, in order) and a working rescue shell.
 
     saw: regexes that must each match some console line by the time the rescue shell starts, in
-    any order. disks, interact, image_args, cpu, devices, untouched: as for Boot.
+    any order. disks, interact, image_args, cpu, devices, untouched, platforms: as for Boot.
     """
 
     def __init__(self, append, disks=("rpool",), messages=(), interact=(), image_args=(), cpu=None,
-                 devices=(), untouched=(), saw=()):
+                 devices=(), untouched=(), saw=(), platforms=BOOKWORM):
         self.append, self.disks, self.messages = append, disks, messages
-        self.interact, self.image_args = interact, tuple(image_args)
+        self.interact, self.platforms = interact, platforms
+        self.image_args = image_args if callable(image_args) else tuple(image_args)
         self.hotplug = None
         self.cpu, self.devices, self.untouched, self.saw = cpu, tuple(devices), tuple(untouched), tuple(saw)
 
@@ -359,9 +368,10 @@ class Paths:
         os.makedirs(self.logs, exist_ok=True)
 
 
-def zinitrd_build(paths, k, output, *args):
-    """Runs `zinitrd build`; returns its stdout+stderr. Raises with the output on failure."""
-    cmd = [paths.zinitrd, "build", "--kver", k, "-o", output, *args]
+def zinitrd_build(paths, k, output, *args, root=None):
+    """Runs `zinitrd build` (for the system at ROOT with --root, else the host); returns its
+    stdout+stderr. Raises with the output on failure."""
+    cmd = [paths.zinitrd, "build", *(["--root", root] if root else []), "--kver", k, "-o", output, *args]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if p.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout}")
@@ -373,28 +383,34 @@ def _file_digest(h, path):
         h.update(f.read())
 
 
-def pool_key(k):
+def pool_key(k, root="/"):
+    """Hashes what the pool disks of kernel K of the system at ROOT depend on: the scripts, its
+    hostid and busybox, its zfs.ko and the kernel."""
     h = hashlib.sha256()
     for s in [os.path.join(HERE, "make_pools.sh"), os.path.join(HERE, "guest_init.sh")] + pool_scripts():
         h.update(os.path.basename(s).encode())
         _file_digest(h, s)
-    _file_digest(h, "/etc/hostid")
-    _file_digest(h, "/bin/busybox")
-    zfs_ko = subprocess.check_output(["modinfo", "-k", k, "-F", "filename", "zfs"], text=True).strip()
-    h.update(zfs_ko.encode())
+    _file_digest(h, os.path.join(root, "etc/hostid"))
+    _file_digest(h, os.path.join(root, "bin/busybox"))
+    base = [] if root == "/" else ["-b", root]
+    zfs_ko = subprocess.check_output(["modinfo", *base, "-k", k, "-F", "filename", "zfs"],
+                                     text=True).strip()
+    h.update(zfs_ko.encode())  # with -b ROOT, modinfo names it by its host path
     h.update(str(os.path.getmtime(zfs_ko)).encode())
     h.update(k.encode())
     h.update(str(DISK_MB).encode())
     return h.hexdigest()[:16]
 
 
-def pool_disks(paths, k):
-    """The base pool disks (see make_pools.sh), made once per key and then reused."""
-    key = pool_key(k)
-    d = os.path.join(CACHE, f"pools-{key}")
+def pool_disks(paths, k, root=None, prefix="pools-"):
+    """The base pool disks (see make_pools.sh), made once per key and then reused. ROOT: made by
+    a VM that boots the kernel of the system at ROOT with an image `zinitrd build --root ROOT`
+    built (so its own ZFS makes the pools), else the host's kernel and ZFS."""
+    key = pool_key(k, root or "/")
+    d = os.path.join(CACHE, f"{prefix}{key}")
     disks = [os.path.join(d, f"{n}.raw") for n in POOL_DISKS]
     os.makedirs(CACHE, exist_ok=True)
-    with open(os.path.join(CACHE, "pools.lock"), "w") as lock:
+    with open(os.path.join(CACHE, f"{prefix.rstrip('-')}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(os.path.join(d, "done")):
             os.utime(d)  # in use: kept by the pruning below
@@ -409,16 +425,16 @@ def pool_disks(paths, k):
                 f.truncate(DISK_MB << 20)
             subprocess.run(["sfdisk", "-q", raw], input="label: gpt\n,,\n", text=True, check=True,
                            stdout=subprocess.DEVNULL)
-        img = os.path.join(paths.out, "make-pools.img")
+        img = os.path.join(paths.out, f"make-{prefix.rstrip('-')}.img")
         includes = []
         for script in pool_scripts():
             includes += ["--include", f"{script}:/guest/pools/{os.path.basename(script)}"]
         zinitrd_build(paths, k, img, "--init", os.path.join(HERE, "make_pools.sh"),
                       "--include", os.path.join(HERE, "guest_init.sh") + ":/guest/init",
-                      "--install", "busybox", *includes)
-        vm = Vm(kernel_image(k), img, "quiet zinitrd_test_disks=" + ",".join(POOL_DISKS),
+                      "--install", "busybox", *includes, root=root)
+        vm = Vm(kernel_image(k, root or "/"), img, "quiet zinitrd_test_disks=" + ",".join(POOL_DISKS),
                 [os.path.join(tmp, f"{n}.raw") for n in POOL_DISKS],
-                name="make-pools", snapshot=False, log_dir=paths.logs)
+                name=f"make-{prefix.rstrip('-')}", snapshot=False, log_dir=paths.logs)
         try:
             _, m = vm.expect(r"MAKE-POOLS-(DONE|FAILED.*)", timeout=600)
             if m.group(1) != "DONE":
@@ -433,7 +449,7 @@ def pool_disks(paths, k):
         # Keep the newest few sets and any used in the last day (other checkouts may still use
         # theirs); drop the rest.
         sets = sorted((os.path.join(CACHE, e) for e in os.listdir(CACHE)
-                       if e.startswith("pools-") and not e.endswith(".tmp")),
+                       if e.startswith(prefix) and not e.endswith(".tmp")),
                       key=os.path.getmtime, reverse=True)
         for old in sets[3:]:
             if time.time() - os.path.getmtime(old) > 86400:
@@ -441,11 +457,11 @@ def pool_disks(paths, k):
         return disks
 
 
-def pool_guids(paths, k):
+def pool_guids(paths, k, root=None, prefix="pools-"):
     """Every pool's GUID by the name it had in the pool VM (make_pools.sh's POOL-GUID lines, kept
-    in the pool set's `done` file): rpool, nsforeign, nstwin, ..."""
-    pool_disks(paths, k)
-    done = os.path.join(CACHE, f"pools-{pool_key(k)}", "done")
+    in the pool set's `done` file): rpool, nsforeign, nstwin, ... ROOT, PREFIX: as for pool_disks."""
+    pool_disks(paths, k, root, prefix)
+    done = os.path.join(CACHE, f"{prefix}{pool_key(k, root or '/')}", "done")
     guids = dict(re.findall(r"^POOL-GUID (\S+) (\d+)\s*$", open(done).read(), re.M))
     if not guids:
         raise AssertionError(f"{done} names no pool GUID (POOL-GUID lines of make_pools.sh)")

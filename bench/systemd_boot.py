@@ -1,0 +1,110 @@
+"""bench/systemd_boot.py: run.py's boot measurement on a real system. Each tool's image (the same
+images run.py built and booted on the plain pool) boots the Debian 12 root of the systemd
+scenarios (tests/vm/debian_root.py: debootstrap, systemd, udev, zfsutils-linux, the root-on-ZFS
+guide's datasets), and the figure is seconds from QEMU start to `systemctl is-system-running
+--wait` returning, which the root's zinitrd-marker.service prints on the console with the state
+reached, the failed units and whether / is writable (tests/vm/systemd_marker.sh).
+
+The plain pool's boot (run.py) ends when the root's first program runs; this one ends when the
+distribution has finished booting, so it also counts what the initramfs leaves for the real
+system to do (or to fail at: a read-only root costs systemd-logind and the `running` state).
+"""
+import re
+import statistics
+import sys
+
+import debian_root
+import scenarios_systemd
+import vmlib
+
+# What GRUB's Debian entries pass (`ro` always); every tool reads root=zfs: (see run.py's APPEND).
+APPEND = "root=zfs:rpool/ROOT/debian ro"
+MEMORY_MB = 2048  # systemd, udev and the ZFS ARC; as the systemd scenarios
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def one_boot(k, img, disk, name, log_dir):
+    """Boots IMG on the Debian root; returns seconds to `running` and what the marker saw."""
+    load = open("/proc/loadavg").read().split()[0]
+    vm = vmlib.Vm(vmlib.kernel_image(k), img, APPEND, [disk], name=name, log_dir=log_dir,
+                  extra=["-m", str(MEMORY_MB)])
+    try:
+        secs, m = vm.expect(scenarios_systemd.MARKER, timeout=scenarios_systemd.TIMEOUT)
+        got = dict(re.findall(r"(\S+?)=(\S*)", m.group(1)))
+        vm.expect(r"ZINITRD-SYSTEMD-END", timeout=120)
+        status = vm.wait_exit(180)
+    except AssertionError as e:
+        raise SystemExit(f"bench: {name} did not finish booting the Debian root: {e}")
+    finally:
+        vm.kill()
+    if got.get("root") != "rpool/ROOT/debian":
+        raise SystemExit(f"bench: {name} booted the wrong root: {m.group(0)}")
+    run_init = next((s for s, l in vm.lines if "Run /init as init process" in l), None)
+    analyze = next((l.split("ZINITRD-SYSTEMD-ANALYZE ", 1)[1].strip() for _, l in vm.lines
+                    if "ZINITRD-SYSTEMD-ANALYZE Startup finished" in l), None)
+    return {"running": secs, "state": got.get("state"), "failed": got.get("failed"),
+            "root_rw": got.get("rw"), "guest_uptime": float(got.get("uptime", "nan")),
+            "init_to_running": secs - run_init if run_init is not None else None,
+            "poweroff": status == 0, "systemd_analyze": analyze, "loadavg": load}
+
+
+def measure(paths, k, images, tools, runs, log_dir):
+    """RUNS boots of each tool's image, interleaved, one VM at a time (as run.py's boots)."""
+    try:
+        disk = debian_root.pool_disks(paths, k)["rpool"]
+    except debian_root.Missing as e:
+        raise SystemExit(f"bench: the Debian root cannot be made: {e}")
+    res = {t: {"boots": []} for t in tools}
+    for i in range(runs):
+        for t in tools:
+            r = one_boot(k, images[t], disk, f"bench-systemd-{t}-{i + 1}", log_dir)
+            res[t]["boots"].append(r)
+            log(f"Debian root, {t} #{i + 1}: {r['state']} after {r['running']:.1f} s, failed "
+                f"{r['failed']}, / rw={r['root_rw']} (load {r['loadavg']})")
+    for t in tools:
+        b = res[t]["boots"]
+        res[t]["runs"] = [x["running"] for x in b]
+        res[t]["median"] = statistics.median(res[t]["runs"])
+        res[t]["min"], res[t]["max"] = min(res[t]["runs"]), max(res[t]["runs"])
+        res[t]["outcome"] = sorted({f"{x['state']}, failed: {x['failed']}, / "
+                                    f"{'rw' if x['root_rw'] == 'yes' else 'ro'}" for x in b})
+    return {"append": APPEND, "disk": disk, "memory_mb": MEMORY_MB,
+            "root": debian_root.facts(paths, k), "tools": res}
+
+
+def table_rows(sd, tools, row):
+    """The report's rows for SD (measure's result), through run.py's ROW(label, per-tool fn)."""
+    r = sd["tools"]
+    row("Debian root + systemd: QEMU start to `running`, median (min-max)",
+        lambda t: f"{r[t]['median']:.1f} s ({r[t]['min']:.1f}-{r[t]['max']:.1f}), n={len(r[t]['runs'])}")
+    row("Debian root, zinitrd/tool", lambda t: f"{r['zinitrd']['median'] / r[t]['median']:.2f}")
+    row("Debian root: state reached", lambda t: "; ".join(r[t]["outcome"]))
+
+
+def summary(sd, peers):
+    """One clause for the report's summary: zinitrd's time to `running` against the faster peer."""
+    r = sd["tools"]
+    fast = min(peers, key=lambda t: r[t]["median"])
+    return (f"Debian root to `running` {r['zinitrd']['median'] / r[fast]['median']:.2f}x {fast} "
+            f"({r['zinitrd']['median']:.1f} s against {r[fast]['median']:.1f} s)")
+
+
+def details(sd, tools):
+    """The report's paragraph on the Debian root: how, and every run."""
+    root = sd["root"]
+    md = ["", "## Boot to `running` on a real Debian root", "",
+          f"Each image boots the systemd scenarios' Debian 12 root (tests/vm/debian_root.py: "
+          f"debootstrap minbase + systemd-sysv, udev, dbus, kmod, zfsutils-linux on rpool/ROOT/debian, "
+          f"rpool/home and rpool/var/log separate datasets, no fstab entry for /), {sd['memory_mb']} MiB, "
+          f"kernel command line `console=ttyS0 panic=-1 {sd['append']}` (GRUB's `ro`). The figure is "
+          "QEMU start to the console line of the root's zinitrd-marker.service, printed when "
+          "`systemctl is-system-running --wait` returns. Root made once: debootstrap "
+          f"{root.get('debootstrap_seconds')} s, base tar {root.get('base_tar_bytes', 0) / 1e6:.0f} MB.", ""]
+    for t in tools:
+        md += [f"- {t}: " + ", ".join(
+            f"{b['running']:.1f} s ({b['state']}; `systemd-analyze`: {b['systemd_analyze']}; load "
+            f"{b['loadavg']})" for b in sd["tools"][t]["boots"])]
+    return md

@@ -1,0 +1,127 @@
+"""scenarios_systemd: zinitrd hands a real Debian 12 with systemd a healthy system.
+
+Every other scenario's root runs a test script as /sbin/init, which cannot see what a real system
+needs after the switch: a writable /, the pool imported once, the other datasets left for
+zfs-mount.service, no second passphrase prompt. These boot the Debian root of debian_root.py
+(systemd, udev, zfsutils-linux, the root-on-ZFS guide's datasets) with the command lines of the
+boot loaders users have, and its zinitrd-marker.service (systemd_marker.sh) reports the state
+systemd reached, the failed units, the mounts and the pools on one console line, then powers off.
+
+Each boot must show: state `running`, no failed unit, / writable, rpool/home and rpool/var/log
+mounted, /run/zinitrd/boot.log present, the root pool imported and no other (the other pool's disk
+is attached too) and imported once (its history), the root's zpool.cache naming it (so that
+zfs-import-cache runs, not zfs-import-scan), the host's hostid, /run a tmpfs, and a clean poweroff (QEMU exits 0 after "reboot: Power
+down"). With rootflags=ro, / must be read-only; the state systemd reports then is recorded.
+Console logs: build/vm/logs/NAME.log; the journal's complaints: build/vm/logs/NAME.journal.
+"""
+import os
+import re
+
+import debian_root
+import vmlib
+
+MARKER = r"ZINITRD-SYSTEMD-MARKER (.*)"
+PROMPT = r"Enter passphrase for 'crpool' \(try 1 of 3\)"
+TIMEOUT = 420  # QEMU start to the marker; systemd under TCG needs one or two minutes
+
+
+class SystemdBoot:
+    """A boot of the Debian root with APPEND that must reach the marker with these fields.
+
+    writable: / must be writable (and systemd `running`, nothing failed), or read-only (the state
+    is only recorded). snapshot: a snapshot the marker must list. interact: as for vmlib.Boot.
+    """
+
+    def __init__(self, append, pool="rpool", writable=True, snapshot=None, interact=()):
+        self.append, self.pool, self.writable = append, pool, writable
+        self.snapshot, self.interact = snapshot, interact
+        self.image_args = ()  # the default image, as for most vmlib.Boot scenarios
+
+    def expected(self, k):
+        p = self.pool
+        # imports: the root pool imported once in this boot (by zinitrd; zfs-import-cache finds
+        # it imported already); cache: the root's zpool.cache names it, so zfs-import-cache (not
+        # zfs-import-scan, which would import every pool it sees) runs; run: a tmpfs, writable.
+        want = {"root": f"{p}/ROOT/debian", "home": f"{p}/home", "varlog": f"{p}/var/log",
+                "bootlog": "yes", "pools": p, "imports": "1", "cache": p,
+                "hostid": debian_root.host_hostid(), "run": "tmpfs,rw", "zfs-mount": "active",
+                "zfs-import-cache": "active", "zfs-import-scan": "inactive",
+                "rw": "yes" if self.writable else "no", "mode": "rw" if self.writable else "ro"}
+        if self.writable:
+            want.update(state="running", failed="none")
+        return want
+
+    def run(self, paths, name, image, echo=False):
+        """Boots, asserts, files the journal's complaints; returns (seconds, result text)."""
+        k = vmlib.kver()
+        disks = debian_root.pool_disks(paths, k)
+        other = "crpool" if self.pool == "rpool" else "rpool"
+        # 2 GiB: systemd, udev and the ZFS ARC (QEMU takes the last -m).
+        vm = vmlib.Vm(vmlib.kernel_image(k), image(), self.append, [disks[self.pool], disks[other]],
+                      name=name, log_dir=paths.logs, echo=echo, extra=["-m", "2048"])
+        try:
+            for pattern, text in self.interact:
+                vm.expect(pattern, timeout=TIMEOUT)
+                vm.send(text)
+            secs, m = vm.expect(MARKER, timeout=TIMEOUT)
+            got = dict(re.findall(r"(\S+?)=(\S*)", m.group(1)))
+            vm.expect(r"ZINITRD-SYSTEMD-END", timeout=120)
+            status = vm.wait_exit(180)
+        finally:
+            vm.kill()
+        text = vm.text()
+        file_details(paths, name, vm.lines)
+        want = self.expected(k)
+        seen = {key: got.get(key) for key in want}
+        problems = [f"{key}={seen[key]} (expected {want[key]})" for key in want if seen[key] != want[key]]
+        if self.snapshot and self.snapshot.format(k=k) not in got.get("snapshots", "").split(","):
+            problems.append(f"snapshots={got.get('snapshots')} (expected {self.snapshot.format(k=k)})")
+        console = "\n".join(l for _, l in vm.lines if "ZINITRD-SYSTEMD-" not in l)
+        asked = len(re.findall(r"(?i)enter passphrase|please enter", console))
+        if asked != len(self.interact):
+            problems.append(f"{asked} passphrase prompts on the console (expected {len(self.interact)})")
+        if status != 0 or "reboot: Power down" not in text:
+            problems.append(f"no clean poweroff (QEMU exit status {status})")
+        if "Kernel panic" in text:
+            problems.append("the kernel panicked")
+        if problems:
+            raise AssertionError(f"{name}: {'; '.join(problems)}\n    marker: {m.group(0)}\n"
+                                 f"    console: {os.path.join(paths.logs, name + '.log')}")
+        return secs, (f"systemd state {got.get('state')} after {secs:.1f} s (guest uptime "
+                      f"{got.get('uptime')} s), / {'rw' if self.writable else 'ro'}, failed "
+                      f"units: {got.get('failed')}")
+
+
+def file_details(paths, name, lines):
+    """Writes the marker's detail lines (failed units, journal warnings, ZFS units) to NAME.journal."""
+    with open(os.path.join(paths.logs, f"{name}.journal"), "w") as f:
+        for _, line in lines:
+            m = re.search(r"ZINITRD-SYSTEMD-(FAILED|JOURNAL|ZFS|HISTORY|ANALYZE|JOBS) (.*)", line)
+            if m:
+                f.write(f"{m.group(1).lower()}: {m.group(2)}\n")
+
+
+def prepare(paths, k):
+    """The Debian root's pools (debootstrap and a pool VM on first use, then cached)."""
+    debian_root.pool_disks(paths, k)
+    print(f"systemd root: {debian_root.facts(paths, k)}")
+
+
+ROOT = "root=zfs:rpool/ROOT/debian"
+SCENARIOS = {
+    # GRUB's entries (Debian's 10_linux) always pass `ro`; nothing remounts a ZFS root that fstab
+    # does not list, so the initramfs must mount it read-write, as zfs-initramfs and dracut do.
+    "systemd_grub_ro": SystemdBoot(f"{ROOT} ro"),
+    # ZFSBootMenu passes neither ro nor rw.
+    "systemd_zbm_plain": SystemdBoot(ROOT),
+    "systemd_rw": SystemdBoot(f"{ROOT} rw"),
+    # The whole pool encrypted (the guide's variant): one passphrase in the initramfs; after the
+    # switch zfs-mount.service mounts crpool/home and crpool/var/log with the loaded key, and
+    # nothing asks again.
+    "systemd_crypt": SystemdBoot("root=zfs:crpool/ROOT/debian ro", pool="crpool",
+                                 interact=[(PROMPT, debian_root.PASSPHRASE + "\n")]),
+    "systemd_snapshot": SystemdBoot(f"{ROOT} ro bootfs.snapshot", snapshot="rpool/ROOT/debian@{k}"),
+    # rootflags=ro asks for a read-only root: it must stay read-only; systemd is not expected to
+    # reach `running` on it (what it reports is recorded).
+    "systemd_rootflags_ro": SystemdBoot(f"{ROOT} ro rootflags=ro", writable=False),
+}
