@@ -104,7 +104,8 @@ def run(paths, name, echo=False):
     sc = SCENARIOS[name]
     k = vmlib.kver()
     disks = dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, k)))
-    img = test_image(paths, k, sc.image_args)
+    # A scenario may build its own image (e.g. from a fixture root with an /etc/crypttab).
+    img = sc.build_image(paths, k) if getattr(sc, "build_image", None) else test_image(paths, k, sc.image_args)
     if getattr(sc, "check_image", None):  # e.g. an image that carries a key must be private
         sc.check_image(img)
     attach = [disks[d] for d in sc.disks]
@@ -151,6 +152,8 @@ def run(paths, name, echo=False):
             vm.send("echo RESCUE-$((6*7))\n")
             vm.expect(r"RESCUE-42", timeout=60)
             result = f"explained and rescue shell after {secs:.1f} s"
+        if getattr(sc, "check_console", None):  # e.g. how many prompts the boot showed
+            sc.check_console(vm.text())
         if "Kernel panic" in vm.text():
             raise AssertionError(f"{name}: the kernel panicked\n{vm.tail()}")
     finally:

@@ -327,7 +327,10 @@ def pool_disks(paths, k):
             includes += ["--include", f"{script}:/guest/pools/{os.path.basename(script)}"]
         zinitrd_build(paths, k, img, "--init", os.path.join(HERE, "make_pools.sh"),
                       "--include", os.path.join(HERE, "guest_init.sh") + ":/guest/init",
-                      "--install", "busybox", *includes)
+                      "--install", "busybox", *includes,
+                      # pools/40-luks.sh formats and opens LUKS2 volumes (no modprobe in there)
+                      "--install", "cryptsetup", "--kmod", "dm_crypt", "--kmod", "xts",
+                      "--kmod", "ecb", "--kmod", "algif_skcipher")
         vm = Vm(kernel_image(k), img, "quiet zinitrd_test_disks=" + ",".join(POOL_DISKS),
                 [os.path.join(tmp, f"{n}.raw") for n in POOL_DISKS],
                 name="make-pools", snapshot=False, log_dir=paths.logs)
