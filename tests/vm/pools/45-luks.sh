@@ -1,4 +1,4 @@
-# 40-luks.sh: pools on LUKS2 devices (scenarios_luks.py; sourced by make_pools.sh).
+# 45-luks.sh: pools on LUKS2 devices (scenarios_luks.py; sourced by make_pools.sh).
 # disks: luks-a luks-b luks-c
 #   luks-a: one LUKS2 device (UUID $LUKS_A) holding lpool, root lpool/root; keyslot 0 the
 #           passphrase, keyslot 1 the key file tests/vm/luks.key (its bytes are below)
