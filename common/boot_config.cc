@@ -115,7 +115,7 @@ std::string write_boot_config(const BootConfig& c) {
   for (const auto& a : c.aliases) append_record(out, {"alias", a.pattern, a.module});
   for (const auto& [k, v] : c.settings) append_record(out, {"set", k, v});
   for (const auto& l : c.luks)
-    append_record(out, {"luks", l.name, l.source, l.key_file, join(l.options, ',')});
+    append_record(out, {"luks", l.name, l.source, l.key_file, join(l.options, ",")});
   return out;
 }
 
