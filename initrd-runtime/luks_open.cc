@@ -146,10 +146,12 @@ void LuksOpener::load_modules(ModuleLoader* loader, const LuksHeader& header) {
   modules_done_ = true;
   for (const auto& c : header.ciphers)
     for (auto& m : luks_cipher_modules(c)) names.push_back(std::move(m));
-  // Candidates the image does not carry are built in or of another architecture.
+  // Candidates the image does not carry are built in or of another architecture; each is tried
+  // once per boot (aesni_intel on a CPU without AES-NI fails the same way for every device).
   std::vector<std::string> carried;
   for (const auto& n : names)
-    if (config_->find_module(n) && !loader->present(n)) carried.push_back(n);
+    if (config_->find_module(n) && !loader->present(n) && modules_tried_.insert(n).second)
+      carried.push_back(n);
   if (carried.empty()) return;
   LoadReport r = loader->load_report(carried);
   if (!r.ok()) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,6 +97,7 @@ class LuksOpener {
   int64_t first_look_ms_ = -1;
   bool announced_ = false;
   bool modules_done_ = false;
+  std::set<std::string> modules_tried_;  ///< modules asked for once already
 };
 
 }  // namespace zinitrd::rt
