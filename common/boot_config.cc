@@ -114,6 +114,8 @@ std::string write_boot_config(const BootConfig& c) {
   for (const auto& b : c.blacklist) append_record(out, {"blacklist", b});
   for (const auto& a : c.aliases) append_record(out, {"alias", a.pattern, a.module});
   for (const auto& [k, v] : c.settings) append_record(out, {"set", k, v});
+  for (const auto& l : c.luks)
+    append_record(out, {"luks", l.name, l.source, l.key_file, join(l.options, ",")});
   return out;
 }
 
@@ -175,6 +177,10 @@ Result<BootConfig> parse_boot_config(std::string_view text) {
     } else if (kind == "alias") {
       if (!need(3)) return bad("alias takes 2 fields");
       c.aliases.push_back(BootAlias{f[1], f[2]});
+    } else if (kind == "luks") {
+      if (!need(5)) return bad("luks takes 4 fields");
+      if (f[1].empty() || f[2].empty()) return bad("luks needs a name and a source");
+      c.luks.push_back(BootLuks{f[1], f[2], f[3], split_list(f[4])});
     } else if (kind == "set") {
       if (!need(3)) return bad("set takes 2 fields");
       c.settings[f[1]] = f[2];

@@ -14,6 +14,7 @@
 //   blacklist<TAB>nouveau
 //   alias<TAB>pci:v00001AF4d00001001sv*sd*bc*sc*i*<TAB>virtio_pci
 //   set<TAB>rescue_shell<TAB>/bin/sh
+//   luks<TAB>cryptroot<TAB>UUID=3d03...<TAB>/etc/keys/root.key<TAB>discard,tries=3
 //
 // Fields are separated by one TAB; TAB, newline and backslash inside a field are escaped as \t,
 // \n and \\. Unknown record kinds are ignored (a newer generator may add some), but a newer major
@@ -56,6 +57,16 @@ struct BootAlias {
   bool operator==(const BootAlias&) const = default;
 };
 
+/// A LUKS device the runtime opens before importing the pool: one /etc/crypttab entry.
+struct BootLuks {
+  std::string name;      ///< mapping name (/dev/mapper/NAME), as crypttab names it
+  std::string source;    ///< "UUID=...", "LABEL=..." or a /dev path, as crypttab names it
+  std::string key_file;  ///< in-image key file, "" to ask for a passphrase
+  std::vector<std::string> options;  ///< crypttab options ("discard", "tries=5"...)
+
+  bool operator==(const BootLuks&) const = default;
+};
+
 /// Everything the runtime needs to know about its image.
 struct BootConfig {
   int version = kBootConfigVersion;
@@ -68,6 +79,8 @@ struct BootConfig {
   /// modprobe.d `blacklist` names: never loaded for a device's modalias (coldplug, hotplug), still
   /// loaded when named or needed as a dependency, as modprobe does.
   std::vector<std::string> blacklist = {};
+  /// LUKS devices to open before the import, from the root's /etc/crypttab (`luks` records).
+  std::vector<BootLuks> luks = {};
 
   bool operator==(const BootConfig&) const = default;
 

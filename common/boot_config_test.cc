@@ -16,6 +16,8 @@ TEST_CASE("boot config round-trips, including fields that need escaping") {
   c.blacklist = {"nouveau", "floppy"};
   c.aliases = {{"pci:v00001AF4d00001001sv*sd*bc*sc*i*", "virtio_pci"}};
   c.settings = {{"rescue_shell", "/bin/sh"}, {"multi", "line1\nline2"}};
+  c.luks = {{"cryptroot", "UUID=3d033342-3240-46bf-989b-03ac4972e54f", "/etc/keys/a key", {}},
+            {"luks-x", "/dev/vda1", "", {"discard", "keyfile-offset=4"}}};
   auto text = write_boot_config(c);
   auto back = parse_boot_config(text);
   REQUIRE(back.ok());
@@ -27,6 +29,15 @@ TEST_CASE("boot config round-trips, including fields that need escaping") {
   CHECK(back->find_module("no-such") == nullptr);
   CHECK(back->setting("rescue_shell") == "/bin/sh");
   CHECK(back->setting("absent", "dflt") == "dflt");
+  REQUIRE(back->luks.size() == 2);
+  CHECK(back->luks[1].options == std::vector<std::string>{"discard", "keyfile-offset=4"});
+}
+
+TEST_CASE("a luks record needs a name and a source") {
+  auto bad = parse_boot_config("zinitrd-boot-config\t1\nluks\t\tUUID=x\t\t\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("luks") != std::string::npos);
+  CHECK_FALSE(parse_boot_config("zinitrd-boot-config\t1\nluks\tname\tUUID=x\n").ok());
 }
 
 TEST_CASE("boot config rejects what it cannot trust") {

@@ -19,6 +19,7 @@
 #include "image_tree.h"
 #include "key_files.h"
 #include "kmod_closure.h"
+#include "luks_devices.h"
 #include "module_file.h"
 #include "module_storage.h"
 #include "output_file.h"
@@ -40,6 +41,8 @@ struct BuildState {
   ModuleStoragePlan storage;
   ElfClosureResult elf;
   BootConfig boot;
+  std::optional<std::vector<LuksMapping>> pool_luks;  // --host-only: the pool's LUKS mappings
+  LuksPlan luks;
   ImageTree tree;
   std::vector<std::string> problems;  // collected across passes; any => nothing is written
 };
@@ -89,6 +92,7 @@ Status resolve_modules_pass(BuildState& s) {
     }
   }
   if (host) {
+    s.pool_luks = host->luks;
     for (const auto& m : host->modules) (*kmod)->request({m, true, false, "--host-only", ""});
     for (const auto& a : host->modaliases) (*kmod)->request({a, false, false, "--host-only", ""});
     s.report.warnings.push_back(
@@ -172,6 +176,20 @@ Status resolve_elf_pass(BuildState& s) {
   return Ok{};
 }
 
+// Pass 4: the LUKS devices of the root's /etc/crypttab (features with crypttab = yes).
+Status luks_devices_pass(BuildState& s) {
+  if (std::none_of(s.features.begin(), s.features.end(),
+                   [](const Feature* f) { return f->crypttab; }))
+    return Ok{};
+  SourceUuidLookup lookup;
+  if (s.root.is_host()) lookup = host_source_uuid;  // --root DIR: never the host's devices
+  s.luks = plan_luks_devices(s.root, s.pool_luks ? &*s.pool_luks : nullptr, lookup);
+  s.boot.luks = s.luks.entries;
+  for (const auto& w : s.luks.warnings) s.report.warnings.push_back(w);
+  for (const auto& n : s.luks.notes) s.report.notes.push_back(n);
+  return Ok{};
+}
+
 // Adds "SRC[:DST]" from the root (feature files) to the tree; false when SRC does not exist.
 bool add_root_file(BuildState& s, const std::string& spec, bool optional) {
   size_t colon = spec.find(':');
@@ -210,7 +228,7 @@ void add_hostid(BuildState& s) {
   add_root_file(s, "/etc/hostid", true);
 }
 
-// Pass 4: every file of the image, and the boot configuration that describes it.
+// Pass 5: every file of the image, and the boot configuration that describes it.
 Status gather_files_pass(BuildState& s) {
   auto note = [&](Status st) {
     if (!st) s.problems.push_back(st.error().message);
@@ -255,10 +273,13 @@ Status gather_files_pass(BuildState& s) {
   return Ok{};
 }
 
-// Pass 5: the key files of encrypted roots (keylocation=file://): read by zfs load-key at boot.
+// Pass 6: the key files of encrypted roots (keylocation=file://, crypttab): read at boot.
 Status embed_keys_pass(BuildState& s) {
   std::vector<KeyFile> keys;
   for (const auto& spec : s.opt.keyfiles) keys.push_back(parse_keyfile_spec(spec));
+  for (const auto& [path, name] : s.luks.keys)  // crypttab's, read from the root
+    if (std::none_of(keys.begin(), keys.end(), [&](const KeyFile& o) { return o.dest == path; }))
+      keys.push_back({path, path, "LUKS " + name});
   // The system's own: when its "/" is a ZFS dataset mounted on this host, ask zfs.
   std::ifstream mounts("/proc/self/mounts");
   std::stringstream text;
@@ -308,7 +329,7 @@ Status embed_keys_pass(BuildState& s) {
   return Ok{};
 }
 
-// Pass 6 and 7: write the archive to a temporary file, then rename it over the old image.
+// Pass 7 and 8: write the archive to a temporary file, then rename it over the old image.
 Status write_pass(BuildState& s, OutputFile& out) {
   auto written = write_image(s.tree, s.opt.write, out.fd());
   if (!written) return out.explain(written.error());
@@ -328,7 +349,7 @@ Status check_problems(const BuildState& s) {
 }  // namespace
 
 Result<BuildReport> build_image(const BuildOptions& opt) {
-  BuildState s{opt, RootFs(opt.root), {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  BuildState s{opt, RootFs(opt.root), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   using Clock = std::chrono::steady_clock;
   auto timed = [&](const char* name, auto&& pass) -> Status {
     auto t0 = Clock::now();
@@ -345,6 +366,7 @@ Result<BuildReport> build_image(const BuildOptions& opt) {
     return st.error();
   if (auto st = timed("resolve ELF closure", [&] { return resolve_elf_pass(s); }); !st)
     return st.error();
+  if (auto st = timed("LUKS devices", [&] { return luks_devices_pass(s); }); !st) return st.error();
   if (auto st = timed("gather files", [&] { return gather_files_pass(s); }); !st) return st.error();
   if (auto st = timed("embed key files", [&] { return embed_keys_pass(s); }); !st)
     return st.error();

@@ -1,7 +1,7 @@
 // build.h: `zinitrd build`, as a pipeline of named passes.
 //
 //   plan features -> resolve kernel modules -> module storage -> resolve ELF closure ->
-//   gather files -> embed key files -> write cpio + compress -> atomic rename
+//   LUKS devices -> gather files -> embed key files -> write cpio + compress -> atomic rename
 //
 // Each pass is a function in build.cc with one short comment; `--stats` prints their times.
 // Nothing is written to the output until every input has resolved: a build that cannot produce

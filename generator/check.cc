@@ -12,6 +12,8 @@
 #include <memory>
 #include <set>
 
+#include "check_luks.h"
+#include "host_only.h"
 #include "kmod_closure.h"
 #include "module_file.h"
 #include "module_storage.h"
@@ -264,6 +266,54 @@ ImageFacts gather_image(const RootFs& root, const CheckOptions& options) {
   return image;
 }
 
+// The LUKS facts: the dm-crypt devices under POOL's vdevs (sysfs `slaves/`, on this host only),
+// the root's crypttab and its key files, and what IMAGE carries.
+LuksCheckFacts gather_luks(const RootFs& root, const std::string& pool, const ImageFacts& image,
+                           const CommandRunner& run) {
+  LuksCheckFacts f;
+  f.pool = pool;
+  f.crypttab = read_optional(root, "/etc/crypttab");
+  for (const auto& k : crypttab_key_files(f.crypttab)) {
+    std::optional<mode_t> mode;
+    if (auto r = root.resolve(k)) {
+      struct stat st;
+      if (::stat(root.host_path(r->path).c_str(), &st) == 0 && S_ISREG(st.st_mode))
+        mode = st.st_mode & 07777;
+    }
+    f.keys[k] = mode;
+  }
+  if (pool.empty()) {
+    f.pool_luks_error = "/ is not a mounted ZFS dataset";
+  } else if (root.root() != "/") {
+    f.pool_luks_error = "the devices of a pool are looked at only for the running system's /";
+  } else {
+    std::vector<std::string> argv{"zpool", "list", "-vHPL", pool};
+    CommandOutput o = run(argv);
+    if (!o.ok()) {
+      f.pool_luks_error = "`" + format_command(argv) + "` " + o.describe();
+    } else {
+      std::vector<LuksMapping> luks;
+      for (const auto& vdev : parse_zpool_vdevs(o.out)) {
+        struct stat st;
+        std::vector<dev_t> leaves;
+        if (::stat(vdev.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) continue;
+        if (auto s = collect_stacked_devices("/sys", st.st_rdev, leaves, luks); !s) {
+          f.pool_luks_error = s.error().message;
+          break;
+        }
+      }
+      if (f.pool_luks_error.empty()) f.pool_luks = std::move(luks);
+    }
+  }
+  f.image_read = image.exists && image.read_error.empty();
+  if (f.image_read) {
+    f.image_members = image.members;
+    if (auto c = read_image_member(image.path, kBootConfigPath))
+      f.image_boot_config = std::move(*c);
+  }
+  return f;
+}
+
 }  // namespace
 
 std::optional<std::string> dkms_status_in_root(const RootFs& root, const std::string& kver) {
@@ -336,6 +386,10 @@ std::vector<CheckItem> run_checks(const CheckOptions& options, const CommandRunn
   image.kernel = read_kernel_config(root, kver);
   image.host_hostid = host_hostid;
   for (auto& i : check_image(kver, image)) items.push_back(std::move(i));
+
+  // LUKS under the pool: crypttab entries, key files, what the image carries for them.
+  for (auto& i : check_luks(kver, gather_luks(root, root_pool, image, run)))
+    items.push_back(std::move(i));
   return items;
 }
 

@@ -1,12 +1,13 @@
 // check.h: `zinitrd check`, the boot chain of a ZFS root checked before a reboot.
 //
 // run_checks() gathers the facts and evaluates the items (check_items.h) in boot-chain order:
-// module -> DKMS -> userland -> hostid -> root dataset -> cache -> image. Files are read inside
-// the root (RootFs: its symlinks never lead to the host's files); what only the host knows
-// (pools, mounts, DKMS, the userland version) comes from commands run through a CommandRunner the
-// tests replace, each with a deadline. Pool checks need the zfs module loaded on the host
-// (`zpool`/`zfs` say "The ZFS modules are not loaded" otherwise): then they report kUnknown with
-// the reason instead of failing. Parsers are in check_parsers.h, output in check_report.h.
+// module -> DKMS -> userland -> hostid -> root dataset -> cache -> image -> LUKS (check_luks.h).
+// Files are read inside the root (RootFs: its symlinks never lead to the host's files); what only
+// the host knows (pools, mounts, DKMS, the userland version, the pool's devices) comes from
+// commands run through a CommandRunner the tests replace, each with a deadline. Pool checks need
+// the zfs module loaded on the host (`zpool`/`zfs` say "The ZFS modules are not loaded"
+// otherwise): then they report kUnknown with the reason instead of failing. Parsers are in
+// check_parsers.h, output in check_report.h.
 #pragma once
 
 #include <cstdint>

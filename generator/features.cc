@@ -63,6 +63,16 @@ void append_text(std::string& to, std::string_view value) {
 
 }  // namespace
 
+bool has_entries(std::string_view text) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = trim(text.substr(0, nl));
+    if (!line.empty() && line[0] != '#') return true;
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  }
+  return false;
+}
+
 Result<Feature> parse_feature(std::string_view name, std::string_view dir, std::string_view text) {
   Feature f;
   f.name = std::string(name);
@@ -103,9 +113,15 @@ Result<Feature> parse_feature(std::string_view name, std::string_view dir, std::
                  value.find_first_of(" \t") == std::string_view::npos) {
         f.when = Feature::When::kIfExists;
         f.when_path = std::string(value.substr(7));
+      } else if (value.starts_with("has-entries:") && value.size() > 12 && value[12] == '/' &&
+                 value.find_first_of(" \t") == std::string_view::npos) {
+        f.when = Feature::When::kIfHasEntries;
+        f.when_path = std::string(value.substr(12));
       } else {
-        return fail("'when' must be always, on-request or exists:/ABSOLUTE/PATH, not '" +
-                    std::string(value) + "'");
+        return fail(
+            "'when' must be always, on-request, exists:/ABSOLUTE/PATH or "
+            "has-entries:/ABSOLUTE/PATH, not '" +
+            std::string(value) + "'");
       }
     } else if (key == "kmod") {
       append_words(f.kmods, value);
@@ -136,6 +152,14 @@ Result<Feature> parse_feature(std::string_view name, std::string_view dir, std::
         f.hostid = false;
       } else {
         return fail("'hostid' must be yes or no, not '" + std::string(value) + "'");
+      }
+    } else if (key == "crypttab") {
+      if (value == "yes" || value == "true") {
+        f.crypttab = true;
+      } else if (value == "no" || value == "false") {
+        f.crypttab = false;
+      } else {
+        return fail("'crypttab' must be yes or no, not '" + std::string(value) + "'");
       }
     } else if (key == "set") {
       // `set` takes the rest of the line: values such as an argv may contain blanks.
@@ -207,6 +231,10 @@ Result<std::vector<const Feature*>> plan_features(const std::vector<Feature>& al
   for (const auto& [n, f] : by_name) {
     bool applies = f->when == Feature::When::kAlways ||
                    (f->when == Feature::When::kIfExists && root.exists(f->when_path));
+    if (f->when == Feature::When::kIfHasEntries) {
+      auto text = root.read_file(f->when_path);
+      applies = text && has_entries(*text);
+    }
     if (applies && !omitted.count(n)) wanted.push_back(f);
   }
   for (const std::string& n : add)

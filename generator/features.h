@@ -5,7 +5,9 @@
 //
 //   description      = one line shown by `zinitrd features`
 //   requires         = other features this one needs (planned first)
-//   when             = always | on-request | exists:PATH   (default: on-request, i.e. --add)
+//   when             = always | on-request | exists:PATH | has-entries:PATH
+//                      (default: on-request, i.e. --add; has-entries: PATH has a line that is
+//                      neither blank nor a # comment, as a crypttab with devices has)
 //   kmod             = modules/aliases loaded at every boot; missing => build fails
 //   kmod-optional    = the same, missing => warning
 //   kmod-coldplug    = module names or directories under lib/modules/KVER (ending in '/'),
@@ -18,6 +20,8 @@
 //   library          = dlopen()ed libraries (soname or path); library-optional likewise
 //   file             = files copied as they are (SRC or SRC:DST); file-optional likewise
 //   hostid           = yes: embed /etc/hostid; warn when it is missing or zero
+//   crypttab         = yes: carry the LUKS entries of the root's /etc/crypttab into the boot
+//                      config and embed their key files (luks_devices.h)
 //   set              = KEY=VALUE runtime settings written to the boot config
 //
 // Directories are read in order (built-in modules.d, then the system's /etc/zinitrd/modules.d,
@@ -36,19 +40,20 @@ namespace zinitrd::gen {
 
 /// One feature, as declared in its feature.conf.
 struct Feature {
-  enum class When { kAlways, kOnRequest, kIfExists };
+  enum class When { kAlways, kOnRequest, kIfExists, kIfHasEntries };
   std::string name;
   std::string dir;  ///< host directory of the feature (for messages and feature-local files)
   std::string description;
   std::vector<std::string> requires_;
   When when = When::kOnRequest;
-  std::string when_path;  ///< kIfExists: in-root path whose existence enables the feature
+  std::string when_path;  ///< kIfExists/kIfHasEntries: the in-root path that enables it
   std::vector<std::string> kmods, kmods_optional, kmods_coldplug, kmods_exclude;
   std::string kmod_hint;
   std::vector<std::string> programs, programs_optional;
   std::vector<std::string> libraries, libraries_optional;
   std::vector<std::string> files, files_optional;  ///< "SRC" or "SRC:DST"
   bool hostid = false;
+  bool crypttab = false;  ///< the LUKS devices of /etc/crypttab go into the image
   std::map<std::string, std::string> settings;
 };
 
@@ -64,7 +69,11 @@ inline constexpr const char* kLocalFeatureDir = "/etc/zinitrd/modules.d";
 Result<std::vector<Feature>> load_features(const std::vector<std::string>& host_dirs,
                                            const RootFs& root);
 
-/// Chooses the features of an image: those that apply (`always`, `exists:` true in ROOT), plus
+/// True when TEXT has a line that is neither blank nor a `#` comment (pure).
+bool has_entries(std::string_view text);
+
+/// Chooses the features of an image: those that apply (`always`, `exists:` and `has-entries:`
+/// true in ROOT), plus
 /// ADD, minus OMIT, plus everything they require, in dependency order. Errors: an unknown name
 /// in ADD/OMIT/requires, a dependency cycle, or omitting a feature that an included one requires.
 Result<std::vector<const Feature*>> plan_features(const std::vector<Feature>& all,

@@ -95,6 +95,8 @@ TEST_CASE("feature parse: errors name file and line") {
       {"when = sometimes\n", "modules.d/zfs/feature.conf:1: 'when' must be"},
       {"when = exists:relative\n", "modules.d/zfs/feature.conf:1: 'when' must be"},
       {"hostid = maybe\n", "modules.d/zfs/feature.conf:1: 'hostid' must be yes or no"},
+      {"when = has-entries:etc/crypttab\n", "modules.d/zfs/feature.conf:1: 'when' must be"},
+      {"crypttab = maybe\n", "modules.d/zfs/feature.conf:1: 'crypttab' must be yes or no"},
       {"set = novalue\n", "modules.d/zfs/feature.conf:1: 'set' needs KEY=VALUE"},
       {"= x\n", "modules.d/zfs/feature.conf:1: missing key"},
   };
@@ -215,6 +217,30 @@ TEST_CASE("feature plan: order, conditions, add, omit") {
   }
 }
 
+TEST_CASE("feature plan: has-entries: a crypttab of comments does not enable a feature") {
+  TempDir t("zinitrd-feat");
+  RootFs root(t.path().string());
+  auto luks =
+      parse_feature("luks", "modules.d/luks", "when = has-entries:/etc/crypttab\ncrypttab = yes\n");
+  REQUIRE(luks.ok());
+  CHECK(luks->when == Feature::When::kIfHasEntries);
+  CHECK(luks->when_path == "/etc/crypttab");
+  CHECK(luks->crypttab);
+  std::vector<Feature> all = {*luks};
+  auto planned = [&] {
+    auto p = plan_features(all, {}, {}, root);
+    REQUIRE(p.ok());
+    return names(*p);
+  };
+  CHECK(planned().empty());  // no /etc/crypttab
+  write_file(t / "etc/crypttab", "# <target name> <source device> <key file> <options>\n\n  \n");
+  CHECK(planned().empty());  // Debian's stock file: comments only
+  write_file(t / "etc/crypttab", "# comment\ncryptroot UUID=x none luks\n");
+  CHECK(planned() == std::vector<std::string>{"luks"});
+  CHECK(has_entries("  x"));
+  CHECK_FALSE(has_entries("  # x\n\t\n"));
+}
+
 TEST_CASE("feature load: the repo's modules.d") {
   auto all = load_features({ZINITRD_SOURCE_DIR "/modules.d"}, RootFs("/nonexistent"));
   REQUIRE_MESSAGE(all.ok(), (all.ok() ? "" : all.error().message));
@@ -238,9 +264,18 @@ TEST_CASE("feature load: the repo's modules.d") {
         CHECK(std::find(f->programs.begin(), f->programs.end(), p) != f->programs.end());
     }
     if (f->name == "base") CHECK(f->settings.count("rescue_shell"));
+
     if (f->name == "storage") {
       CHECK(f->kmods_coldplug.size() > 5);
       CHECK(f->kmods.empty());  // nothing loaded unconditionally: coldplug only
     }
   }
+  // luks applies where /etc/crypttab names devices (not on every build host): read it as is.
+  auto luks =
+      std::find_if(all->begin(), all->end(), [](const Feature& f) { return f.name == "luks"; });
+  REQUIRE(luks != all->end());
+  CHECK(luks->when == Feature::When::kIfHasEntries);
+  CHECK(luks->crypttab);
+  CHECK(luks->kmods == std::vector<std::string>{"dm_crypt"});
+  CHECK(luks->programs == std::vector<std::string>{"cryptsetup"});
 }

@@ -131,8 +131,13 @@ Result<DeviceDrivers> root_pool_drivers(const std::string& root_dir) {
     struct stat st;
     if (::stat(v.c_str(), &st) != 0) return fail(Error::sys("stat", v, errno).message);
     if (!S_ISBLK(st.st_mode)) return fail(v + " is not a block device (file vdevs need no driver)");
-    if (auto s = collect_device_drivers("/sys", st.st_rdev, drivers); !s)
+    // A dm-crypt (or md, LVM) vdev: the drivers are those of the disks under it.
+    std::vector<dev_t> leaves;
+    if (auto s = collect_stacked_devices("/sys", st.st_rdev, leaves, drivers.luks); !s)
       return fail(s.error().message);
+    for (dev_t leaf : leaves)
+      if (auto s = collect_device_drivers("/sys", leaf, drivers); !s)
+        return fail(s.error().message);
   }
   return drivers;
 }

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "luks_devices.h"
 #include "result.h"
 
 namespace zinitrd::gen {
@@ -22,6 +23,7 @@ namespace zinitrd::gen {
 struct DeviceDrivers {
   std::vector<std::string> modules;     ///< driver modules named by sysfs `driver/module` links
   std::vector<std::string> modaliases;  ///< modalias strings of the device and its parents
+  std::vector<LuksMapping> luks = {};   ///< LUKS mappings under the pool (sysfs slaves/)
 };
 
 /// The ZFS dataset mounted at MOUNTPOINT in MOUNTS_TEXT (/proc/self/mounts format).

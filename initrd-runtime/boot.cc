@@ -16,6 +16,7 @@
 
 #include "early_mounts.h"
 #include "log.h"
+#include "luks_open.h"
 #include "modalias.h"
 #include "module_loader.h"
 #include "process.h"
@@ -137,6 +138,7 @@ class Boot {
   std::optional<ModuleLoader> loader_;
   HotplugListener hotplug_;
   std::optional<ZfsTools> tools_;
+  LuksOpener luks_;  // LUKS devices under the pool: opened during the import
   std::string pool_, dataset_;
   int64_t modules_ms_ = 0, import_ms_ = 0, mount_ms_ = 0;
   int children_ = 0;
@@ -240,6 +242,7 @@ std::optional<Failure> Boot::do_cmdline() {
     else
       log_info("hostid set to %s from spl_hostid=", format_hostid(id).c_str());
   }
+  luks_.configure(config_, request_.luks);
   return std::nullopt;
 }
 
@@ -356,6 +359,12 @@ std::optional<Failure> Boot::do_import() {
   if (request_.member_wait_s) ctx.member_wait_ms = int64_t{*request_.member_wait_s} * 1000;
   ctx.dataset = request_.dataset;
   ctx.settle = [this] { settle_devices(); };
+  ctx.prepare = [this] {
+    PromptBackground background;
+    if (loader_ && hotplug_.active())
+      background = {hotplug_.fd(), [this] { hotplug_.poll(0, config_, *loader_); }};
+    return luks_.open_present(loader_ ? &*loader_ : nullptr, request_.consoles, background);
+  };
   std::optional<Failure> f;
   if (request_.root_kind == RootKind::kAuto) {
     f = import_bootfs_pool(ctx, pool_, dataset_);
@@ -366,6 +375,10 @@ std::optional<Failure> Boot::do_import() {
     if (!f && pool_ != request_.pool) dataset_ = pool_ + dataset_.substr(request_.pool.size());
   }
   import_ms_ += monotonic_ms() - t0;
+  if (!f)
+    luks_.report_unopened();
+  else if (f->stage == "import")  // the pool's disks may be LUKS devices not opened: say which
+    for (auto& h : luks_.missing_hints()) f->hints.push_back(std::move(h));
   return f;
 }
 
@@ -385,6 +398,7 @@ std::optional<Failure> Boot::do_mount() {
   // Encryption keys (zfs_keys.h) and snapshot boot (zfs_snapshot.h): a clone replaces dataset_.
   RootMount root;
   root.keys.consoles = request_.consoles;
+  root.keys.earlier_secrets = &luks_.secrets();  // a passphrase typed for LUKS is not asked again
   if (loader_ && hotplug_.active())
     root.keys.background = {hotplug_.fd(), [this] { hotplug_.poll(0, config_, *loader_); }};
   root.noauto_children = !request_.snapshot.empty();
@@ -420,6 +434,7 @@ std::optional<Failure> Boot::do_switch() {
            children_ > 0 ? (" with " + std::to_string(children_) + " child datasets").c_str() : "");
   finish_coldplug(true);
   hotplug_.close();
+  luks_.forget_secrets();
   reap_zombies();
   return switch_root(kSysroot, init, init_args_, envp_);
 }

@@ -231,6 +231,10 @@ void Parser::add(const KernelParam& p) {
       else
         diag("'" + k + "=" + shown(v) + "': '" + shown(word) + "' is not a module name; ignored");
     }
+  } else if (is_luks_param(k)) {
+    std::vector<std::string> d;
+    parse_luks_param(k, p.has_value, v, r_.luks, d);
+    for (auto& text : d) diag(std::move(text));
   } else if (starts_with(k, "rd.")) {
     diag("'" + shown(k) + "' is a dracut option that zinitrd does not implement; ignored");
   } else if (k.find('.') != std::string::npos && !is_own_dotted_key(k)) {

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "luks_request.h"
+
 namespace zinitrd::rt {
 
 /// One kernel parameter: "key", or "key=value" (quotes removed as the kernel removes them).
@@ -91,6 +93,8 @@ struct BootRequest {
   std::string bootfs_snapshot_name;
   bool bootfs_rollback = false;  ///< bootfs.rollback[=NAME] (zfs_snapshot.h)
   std::string bootfs_rollback_name;
+
+  LuksRequest luks;  ///< rd.luks=, rd.luks.uuid=, rd.luks.name=, ... (luks_request.h)
 
   std::vector<std::string> diagnostics;  ///< one sentence per ignored or malformed parameter
 };

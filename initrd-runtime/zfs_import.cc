@@ -174,6 +174,8 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
   bool announced = false, noticed = false;
   for (int attempt = 0;; ++attempt) {
     if (attempt == 0 && ctx.settle) ctx.settle();
+    if (ctx.prepare)
+      if (auto f = ctx.prepare()) return f;
     ProcessResult listing;
     auto pools = list_pools(ctx, attempt == 0 && cache_is_useful(), wanted, listing);
     if (!pools) return ZfsTools::failure("import", "cannot run zpool", pools.error());
@@ -322,6 +324,8 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
       }
     }
     if (attempt == 0 && ctx.settle) ctx.settle();
+    if (ctx.prepare)
+      if (auto f = ctx.prepare()) return f;
     ProcessResult listing;
     auto pools = list_pools(ctx, attempt == 0 && cache_is_useful(), "", listing);
     if (!pools) return ZfsTools::failure("import", "cannot run zpool", pools.error());

@@ -55,6 +55,9 @@ struct ImportContext {
   std::string dataset;                            ///< the root dataset asked for, for messages
   /// Called once before the first look at the disks: lets device discovery settle.
   std::function<void()> settle;
+  /// Called before every look for the pool (after settle): opens the LUKS devices that have
+  /// appeared (luks_open.h). A failure it returns stops the import.
+  std::function<std::optional<Failure>()> prepare;
 };
 
 /// Imports the pool WANTED (a name, or a GUID as initramfs-tools accepts it); already imported

@@ -113,7 +113,9 @@ bool format_allows_prompt(std::string_view keyformat) {
 
 std::optional<Failure> load_keys(const std::vector<EncryptionRoot>& roots,
                                  const KeyOptions& options, const KeyIo& io) {
-  std::vector<std::string> good;  // passphrases that unlocked a root, tried on the next ones
+  // Passphrases that unlocked a root (or a LUKS device before), tried on the next ones.
+  std::vector<std::string> good;
+  if (options.earlier_secrets) good = *options.earlier_secrets;
   struct Wiper {
     std::vector<std::string>& v;
     ~Wiper() {

@@ -3,8 +3,9 @@
 // Only the roots whose keys are not loaded yet are handled, each once, in the order the datasets
 // need them. How a key is obtained follows its properties:
 //   - keylocation=prompt: the user types it on the console (every console named by console=),
-//     without echo, at most `tries` times per root. A passphrase that unlocked one root is tried
-//     on the next roots first, so a system whose roots share a passphrase asks once.
+//     without echo, at most `tries` times per root. A passphrase that unlocked one root (or a
+//     LUKS device before the import) is tried on the next roots first, so a system whose roots
+//     share a passphrase asks once.
 //   - keylocation=file:///PATH: the generator embedded PATH in the image; if it is missing, it is
 //     waited for briefly (a late device), then a passphrase or hex key is asked for instead
 //     (`zfs load-key -L prompt`). A raw key is never typed: its 32 bytes cannot be.
@@ -55,6 +56,9 @@ struct KeyOptions {
   int tries = 3;                      ///< prompts per encryption root
   int64_t file_wait_ms = 3000;        ///< how long a missing key file is waited for
   PromptBackground background;        ///< serviced while a prompt waits
+  /// Passphrases typed earlier in this boot (those that opened LUKS devices, luks_unlock.h):
+  /// tried on each prompt root before asking, so one passphrase is typed once.
+  const std::vector<std::string>* earlier_secrets = nullptr;
 };
 
 /// One `zfs load-key` run, as load_keys sees it.

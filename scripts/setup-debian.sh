@@ -20,6 +20,9 @@ kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
 zfs_pkgs=(zfs-dkms zfsutils-linux)
 vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk
          debootstrap debian-archive-keyring)  # Debian roots: the systemd scenarios' and the trixie target
+# cryptsetup: the luks feature carries it into images of LUKS-backed pools; the tests make LUKS2
+# volumes with it inside the pool VM.
+crypt_pkgs=(cryptsetup-bin)
 
 missing() {  # prints the packages of "$@" that are not installed
   local p
@@ -41,7 +44,7 @@ enable_contrib() {
 }
 
 enable_contrib || true
-if [ -n "$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}")" ]; then
+if [ -n "$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}" "${crypt_pkgs[@]}")" ]; then
   log "apt-get update"
   apt-get update -qq
 fi
@@ -60,6 +63,7 @@ install "${build_pkgs[@]}"
 install "${kernel_pkgs[@]}"
 install "${zfs_pkgs[@]}"
 install "${vm_pkgs[@]}"
+install "${crypt_pkgs[@]}"
 
 # 3. The newest installed kernel that has headers is the one we test with (never the host's).
 kver=$("$(dirname "$0")/kver.sh")

@@ -169,7 +169,11 @@ def run(paths, test, echo=False):
         return
     disks = platform.pool_disks(paths)
     guids = platform.pool_guids(paths) if "GUID(" in repr(vars(sc)) else {}
-    img = test_image(paths, platform, sc.image_args)
+    # A scenario may build its own image (e.g. from a fixture root with an /etc/crypttab).
+    if getattr(sc, "build_image", None):
+        img = sc.build_image(paths, platform.kver())
+    else:
+        img = test_image(paths, platform, sc.image_args)
     if getattr(sc, "check_image", None):  # e.g. an image that carries a key must be private
         sc.check_image(img)
     attach, overlays, want_drivers = [], {}, []
@@ -242,6 +246,8 @@ def run(paths, test, echo=False):
         unseen = [rx for rx in saw if not re.search(rx, vm.text(), re.M)]
         if unseen:
             raise AssertionError(f"{name}: the console never showed {unseen}\n{vm.tail()}")
+        if getattr(sc, "check_console", None):  # e.g. how many prompts the boot showed
+            sc.check_console(vm.text())
         if "Kernel panic" in vm.text():
             raise AssertionError(f"{name}: the kernel panicked\n{vm.tail()}")
     finally:

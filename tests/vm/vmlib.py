@@ -16,6 +16,7 @@ import os
 import queue
 import re
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,9 +29,14 @@ CACHE = os.environ.get("ZINITRD_CACHE", "/var/cache/zinitrd-tests")
 POOLS_DIR = os.path.join(HERE, "pools")
 
 
-def pool_scripts():
-    """The pool scripts (pools/NN-NAME.sh), in the order make_pools.sh sources them."""
-    return sorted(os.path.join(POOLS_DIR, f) for f in os.listdir(POOLS_DIR) if f.endswith(".sh"))
+def pool_scripts(root=None):
+    """The pool scripts (pools/NN-NAME.sh), in the order make_pools.sh sources them. ROOT: those
+    for the pool VM of a target system (--root); a script with a "# host only:" line is left out
+    (its scenarios run on the host's platform only, and it needs tools a target lacks)."""
+    scripts = sorted(os.path.join(POOLS_DIR, f) for f in os.listdir(POOLS_DIR) if f.endswith(".sh"))
+    if root is None:
+        return scripts
+    return [s for s in scripts if not any(l.startswith("# host only:") for l in open(s))]
 
 
 def pool_disk_names():
@@ -383,16 +389,35 @@ def _file_digest(h, path):
         h.update(f.read())
 
 
-def pool_key(k, root="/"):
-    """Hashes what the pool disks of kernel K of the system at ROOT depend on: the scripts, its
-    hostid and busybox, its zfs.ko and the kernel."""
+# What the pool VM's image carries besides zinitrd's defaults: busybox for the scripts, and on the
+# host for pools/45-luks.sh cryptsetup with dm_crypt and the modules of LUKS2's default
+# aes-xts-plain64 (AES itself is built into Debian's kernel; the image's /init loads the modules:
+# no modprobe).
+POOL_VM_ARGS = ("--install", "busybox")
+POOL_VM_HOST_ARGS = ("--install", "cryptsetup", "--kmod", "dm_crypt", "--kmod", "xts", "--kmod",
+                     "ecb", "--kmod", "algif_skcipher")
+
+
+def pool_vm_args(root=None):
+    return POOL_VM_ARGS + (POOL_VM_HOST_ARGS if root is None else ())
+
+
+def pool_key(k, root=None):
+    """Hashes what the pool disks of kernel K of the system at ROOT (None: the host) depend on:
+    the scripts and the pool VM's arguments, its hostid, busybox (and the host's cryptsetup), its
+    zfs.ko and the kernel."""
     h = hashlib.sha256()
-    for s in [os.path.join(HERE, "make_pools.sh"), os.path.join(HERE, "guest_init.sh")] + pool_scripts():
+    h.update("\0".join(pool_vm_args(root)).encode())
+    scripts = [os.path.join(HERE, "make_pools.sh"), os.path.join(HERE, "guest_init.sh")]
+    for s in scripts + pool_scripts(root):
         h.update(os.path.basename(s).encode())
         _file_digest(h, s)
-    _file_digest(h, os.path.join(root, "etc/hostid"))
-    _file_digest(h, os.path.join(root, "bin/busybox"))
-    base = [] if root == "/" else ["-b", root]
+    top = root or "/"
+    _file_digest(h, os.path.join(top, "etc/hostid"))
+    _file_digest(h, os.path.join(top, "bin/busybox"))
+    if root is None:
+        _file_digest(h, shutil.which("cryptsetup") or "/sbin/cryptsetup")
+    base = [] if root is None else ["-b", root]
     zfs_ko = subprocess.check_output(["modinfo", *base, "-k", k, "-F", "filename", "zfs"],
                                      text=True).strip()
     h.update(zfs_ko.encode())  # with -b ROOT, modinfo names it by its host path
@@ -406,7 +431,7 @@ def pool_disks(paths, k, root=None, prefix="pools-"):
     """The base pool disks (see make_pools.sh), made once per key and then reused. ROOT: made by
     a VM that boots the kernel of the system at ROOT with an image `zinitrd build --root ROOT`
     built (so its own ZFS makes the pools), else the host's kernel and ZFS."""
-    key = pool_key(k, root or "/")
+    key = pool_key(k, root)
     d = os.path.join(CACHE, f"{prefix}{key}")
     disks = [os.path.join(d, f"{n}.raw") for n in POOL_DISKS]
     os.makedirs(CACHE, exist_ok=True)
@@ -427,11 +452,11 @@ def pool_disks(paths, k, root=None, prefix="pools-"):
                            stdout=subprocess.DEVNULL)
         img = os.path.join(paths.out, f"make-{prefix.rstrip('-')}.img")
         includes = []
-        for script in pool_scripts():
+        for script in pool_scripts(root):
             includes += ["--include", f"{script}:/guest/pools/{os.path.basename(script)}"]
         zinitrd_build(paths, k, img, "--init", os.path.join(HERE, "make_pools.sh"),
                       "--include", os.path.join(HERE, "guest_init.sh") + ":/guest/init",
-                      "--install", "busybox", *includes, root=root)
+                      *pool_vm_args(root), *includes, root=root)
         vm = Vm(kernel_image(k, root or "/"), img, "quiet zinitrd_test_disks=" + ",".join(POOL_DISKS),
                 [os.path.join(tmp, f"{n}.raw") for n in POOL_DISKS],
                 name=f"make-{prefix.rstrip('-')}", snapshot=False, log_dir=paths.logs)
@@ -461,7 +486,7 @@ def pool_guids(paths, k, root=None, prefix="pools-"):
     """Every pool's GUID by the name it had in the pool VM (make_pools.sh's POOL-GUID lines, kept
     in the pool set's `done` file): rpool, nsforeign, nstwin, ... ROOT, PREFIX: as for pool_disks."""
     pool_disks(paths, k, root, prefix)
-    done = os.path.join(CACHE, f"{prefix}{pool_key(k, root or '/')}", "done")
+    done = os.path.join(CACHE, f"{prefix}{pool_key(k, root)}", "done")
     guids = dict(re.findall(r"^POOL-GUID (\S+) (\d+)\s*$", open(done).read(), re.M))
     if not guids:
         raise AssertionError(f"{done} names no pool GUID (POOL-GUID lines of make_pools.sh)")
