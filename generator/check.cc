@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 
+#include "check_ssh.h"
 #include "kmod_closure.h"
 #include "root_fs.h"
 #include "text.h"
@@ -280,6 +281,13 @@ std::vector<CheckItem> run_checks(const CheckOptions& options, const CommandRunn
   image.module_mtime = scan.newest_mtime;
   image.host_hostid = host_hostid;
   for (auto& i : check_image(kver, image)) items.push_back(std::move(i));
+
+  // Unlock over SSH, when it is on: keys to log in with, a host key, an image that has them.
+  std::vector<std::string> member_paths;
+  for (const auto& m : image.members) member_paths.push_back(m.path);
+  const bool readable = image.exists && image.read_error.empty();
+  if (auto i = check_ssh(gather_ssh(root, readable ? &member_paths : nullptr)))
+    items.push_back(std::move(*i));
   return items;
 }
 

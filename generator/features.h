@@ -17,6 +17,7 @@
 //   program-optional = the same, missing => skipped silently
 //   library          = dlopen()ed libraries (soname or path); library-optional likewise
 //   file             = files copied as they are (SRC or SRC:DST); file-optional likewise
+//   ssh-server       = yes: carry the SSH server's keys and login files (ssh_server.h)
 //   hostid           = yes: embed /etc/hostid; warn when it is missing or zero
 //   set              = KEY=VALUE runtime settings written to the boot config
 //
@@ -48,6 +49,7 @@ struct Feature {
   std::vector<std::string> programs, programs_optional;
   std::vector<std::string> libraries, libraries_optional;
   std::vector<std::string> files, files_optional;  ///< "SRC" or "SRC:DST"
+  bool ssh_server = false;  ///< authorized_keys, host key, passwd: unlock over SSH
   bool hostid = false;
   std::map<std::string, std::string> settings;
 };

@@ -145,7 +145,11 @@ def run(paths, name, echo=False):
     k = vmlib.kver()
     disks = dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, k)))
     guids = vmlib.pool_guids(paths, k) if "GUID(" in repr(vars(sc)) else {}
-    img = test_image(paths, k, sc.image_args)
+    # A scenario may build its own image (e.g. from a fixture root with an /etc/crypttab).
+    if getattr(sc, "build_image", None):
+        img = sc.build_image(paths, k)
+    else:
+        img = test_image(paths, k, sc.image_args)
     if getattr(sc, "check_image", None):  # e.g. an image that carries a key must be private
         sc.check_image(img)
     attach, overlays, want_drivers = [], {}, []
@@ -161,6 +165,8 @@ def run(paths, name, echo=False):
     extra = []
     for dev in sc.devices:
         extra += ["-device", dev]
+    if getattr(sc, "qemu_args", None):  # e.g. a user-mode network with a forwarded port
+        extra += sc.qemu_args()
     if hotplug:
         want_drivers.append("virtio_blk")
         extra += ["-device", "pcie-root-port,id=hp0,bus=pcie.0,chassis=1",
