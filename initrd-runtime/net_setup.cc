@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -157,6 +158,12 @@ int udhcpc_script(const std::string& action) {
   std::string text = describe(c);
   text.replace(text.find("(static)"), 8, "(DHCP lease)");
   fprintf(stderr, "zinitrd: network: %s\n", text.c_str());
+  // The boot's log and console hear it too (this is a separate process, run by udhcpc).
+  Fd kmsg(::open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY));
+  if (kmsg.valid()) {
+    std::string line = "<5>zinitrd: network: " + text + "\n";
+    (void)!::write(kmsg.get(), line.data(), line.size());
+  }
   return 0;
 }
 

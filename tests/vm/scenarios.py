@@ -196,12 +196,15 @@ def run(paths, name, echo=False):
             rest = m.group(5)
             got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4),
                        bootlog=field(rest, "bootlog"), pools=field(rest, "pools"),
-                       state=field(rest, "state"), drivers=marker_disks(rest))
+                       state=field(rest, "state"), drivers=marker_disks(rest),
+                       strays=field(rest, "strays"), net=field(rest, "net"))
             # bootlog: /run/zinitrd/boot.log, with the summary line, survives switch_root;
             # pools: the root pool only is imported, whatever else is attached; state: its health;
             # drivers: every disk came up, on the bus the scenario put it on.
+            # strays, net: no process and no network of the initramfs outlived switch_root.
             want = dict(root=sc.root, usr=sc.usr, pid="1", mode=sc.mode, bootlog="yes",
-                        pools=sc.root.split("/")[0], state=sc.state, drivers=sorted(want_drivers))
+                        pools=sc.root.split("/")[0], state=sc.state, drivers=sorted(want_drivers),
+                        strays="none", net="none")
             if getattr(sc, "extra", None) is not None:  # extra= of the marker (guest_init.sh)
                 got["extra"], want["extra"] = field(rest, "extra"), sc.extra
             if sc.label is not None:  # the label before " extra=": it may hold a space
