@@ -72,7 +72,9 @@ SshServerResult add_ssh_server(const RootFs& root, const SshServerOptions& optio
     out.problems.push_back("ssh: " + keys_path +
                            " holds no key, so nobody could log in to "
                            "unlock: add a public key (ssh-ed25519 AAAA...), or --omit ssh");
-  } else {
+  }
+  if (!out.problems.empty()) return out;  // no host key made for a build that stops anyway
+  {
     note(tree.add_directory("/root", 0700));
     note(tree.add_directory("/root/.ssh", 0700));
     note(tree.add_data(kImageAuthorizedKeys, *keys, 0600));

@@ -19,6 +19,9 @@ build_pkgs=(build-essential cmake pkg-config libkmod-dev libarchive-dev libzstd-
 kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
 zfs_pkgs=(zfs-dkms zfsutils-linux)
 vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk)
+# Unlock over SSH: dropbear (and dropbearkey) go into images with the ssh feature; busybox gives
+# them udhcpc; the tests log in with OpenSSH's client and make their key pairs with ssh-keygen.
+ssh_pkgs=(dropbear-bin openssh-client)
 
 missing() {  # prints the packages of "$@" that are not installed
   local p
@@ -40,7 +43,7 @@ enable_contrib() {
 }
 
 enable_contrib || true
-if [ -n "$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}")" ]; then
+if [ -n "$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}" "${ssh_pkgs[@]}")" ]; then
   log "apt-get update"
   apt-get update -qq
 fi
@@ -59,6 +62,7 @@ install "${build_pkgs[@]}"
 install "${kernel_pkgs[@]}"
 install "${zfs_pkgs[@]}"
 install "${vm_pkgs[@]}"
+install "${ssh_pkgs[@]}"
 
 # 3. The newest installed kernel that has headers is the one we test with (never the host's).
 kver=$("$(dirname "$0")/kver.sh")
