@@ -40,6 +40,9 @@ constexpr int64_t kColdplugWaitMs = 10'000;
 // long enough for a disk's partitions and a SCSI host's disks to follow their controller.
 constexpr int64_t kSettleQuietMs = 300;
 constexpr int64_t kSettleMaxMs = 5'000;
+// A hotplug event while a prompt waits: drained for this long (poll(0) would return at once
+// without reading, and the prompt would spin on a readable socket).
+constexpr int64_t kServiceMs = 10;
 
 // The steps of a boot; break points are steps too, so a retry never passes a break twice.
 enum class Step {
@@ -388,7 +391,8 @@ std::optional<Failure> Boot::do_mount() {
   RootMount root;
   root.keys.consoles = request_.consoles;
   if (loader_ && hotplug_.active())
-    root.keys.background = {hotplug_.fd(), [this] { hotplug_.poll(0, config_, *loader_); }};
+    root.keys.background = {hotplug_.fd(),
+                            [this] { hotplug_.poll(kServiceMs, config_, *loader_); }};
   root.noauto_children = !request_.snapshot.empty();
   if (!snapshots_done_) {
     SnapshotRequest snap{request_.bootfs_snapshot, request_.bootfs_snapshot_name,
