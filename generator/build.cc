@@ -25,6 +25,7 @@
 #include "output_file.h"
 #include "process.h"
 #include "root_fs.h"
+#include "ssh_server.h"
 #include "text.h"
 
 namespace zinitrd::gen {
@@ -52,7 +53,9 @@ Status plan_features_pass(BuildState& s) {
   auto all = load_features(s.opt.feature_dirs, s.root);
   if (!all) return all.error();
   s.all_features = std::move(*all);
-  auto planned = plan_features(s.all_features, s.opt.add, s.opt.omit, s.root);
+  std::vector<std::string> add = s.opt.add;
+  if (!s.opt.ssh_authorized_keys.empty()) add.push_back("ssh");  // --ssh-authorized-keys
+  auto planned = plan_features(s.all_features, add, s.opt.omit, s.root);
   if (!planned) return planned.error();
   s.features = std::move(*planned);
   for (const Feature* f : s.features) {
@@ -329,6 +332,20 @@ Status embed_keys_pass(BuildState& s) {
   return Ok{};
 }
 
+// Pass 6b: unlock over SSH: authorized_keys, the host key (made once), root's login files.
+Status ssh_server_pass(BuildState& s) {
+  bool wanted = false;
+  for (const Feature* f : s.features) wanted |= f->ssh_server;
+  if (!wanted) return Ok{};
+  auto r = add_ssh_server(s.root, {s.opt.ssh_authorized_keys, s.opt.ssh_host_key}, s.elf.files,
+                          s.tree, [](const std::vector<std::string>& argv) {
+                            return run_command(argv, {.timeout_ms = 60'000, .merge_stderr = true});
+                          });
+  for (auto& p : r.problems) s.problems.push_back(std::move(p));
+  for (auto& n : r.notes) s.report.notes.push_back(std::move(n));
+  return Ok{};
+}
+
 // Pass 7 and 8: write the archive to a temporary file, then rename it over the old image.
 Status write_pass(BuildState& s, OutputFile& out) {
   auto written = write_image(s.tree, s.opt.write, out.fd());
@@ -370,6 +387,7 @@ Result<BuildReport> build_image(const BuildOptions& opt) {
   if (auto st = timed("gather files", [&] { return gather_files_pass(s); }); !st) return st.error();
   if (auto st = timed("embed key files", [&] { return embed_keys_pass(s); }); !st)
     return st.error();
+  if (auto st = timed("ssh server", [&] { return ssh_server_pass(s); }); !st) return st.error();
   if (auto st = check_problems(s); !st) return st.error();
 
   auto out = OutputFile::create(opt.output);

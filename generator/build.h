@@ -35,7 +35,10 @@ struct BuildOptions {
   std::vector<std::string> keyfiles;   ///< "SRC[:DST]": encryption key files (mode 0600)
   std::string runtime;                 ///< host path of the runtime binary (zinitrd's init)
   std::string init;                    ///< replacement /init (host path), empty = the runtime
-  bool host_only = false;              ///< only the drivers of the root pool's devices
+  /// Unlock over SSH (ssh_server.h): authorized_keys and host key, in-root paths; empty = the
+  /// defaults. A non-empty ssh_authorized_keys adds the ssh feature.
+  std::string ssh_authorized_keys, ssh_host_key;
+  bool host_only = false;  ///< only the drivers of the root pool's devices
   /// Compressed modules: kept for the kernel to decompress, or decompressed at build time.
   DecompressModules decompress_modules = DecompressModules::kAuto;
   /// With host_only: the drivers to use instead of probing this host (tests inject them).

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "check_luks.h"
+#include "check_ssh.h"
 #include "host_only.h"
 #include "kmod_closure.h"
 #include "module_file.h"
@@ -390,6 +391,12 @@ std::vector<CheckItem> run_checks(const CheckOptions& options, const CommandRunn
   // LUKS under the pool: crypttab entries, key files, what the image carries for them.
   for (auto& i : check_luks(kver, gather_luks(root, root_pool, image, run)))
     items.push_back(std::move(i));
+  // Unlock over SSH, when it is on: keys to log in with, a host key, an image that has them.
+  std::vector<std::string> member_paths;
+  for (const auto& m : image.members) member_paths.push_back(m.path);
+  const bool readable = image.exists && image.read_error.empty();
+  if (auto i = check_ssh(gather_ssh(root, readable ? &member_paths : nullptr)))
+    items.push_back(std::move(*i));
   return items;
 }
 

@@ -119,6 +119,12 @@ po::options_description build_options() {
       "keyfile", po::value<std::vector<std::string>>()->composing(),
       "embed ZFS key file SRC[:DST] (mode 0600)")(
       "init", po::value<std::string>(), "use this program as /init instead of zinitrd's runtime")(
+      "ssh-authorized-keys", po::value<std::string>(),
+      "unlock over SSH with these keys (file in the root; default /etc/zinitrd/authorized_keys)")(
+      "ssh-host-key", po::value<std::string>(),
+      "the SSH host key (in the root; made once when missing; default "
+      "/etc/zinitrd/ssh_host_ed25519_key)")("host-only", po::bool_switch(),
+                                            "only the drivers of this machine's root pool devices")(
       "host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")(
       "decompress-modules", po::value<std::string>()->default_value("auto"),
       "compressed modules (.ko.xz, .ko.zst): yes (decompressed in the image), no (kept: the "
@@ -212,6 +218,9 @@ int cmd_build(const std::vector<std::string>& args) {
   opt.keyfiles = list<std::string>(vm, "keyfile");
   opt.runtime = data_dir() / "init";
   if (vm.count("init")) opt.init = vm["init"].as<std::string>();
+  if (vm.count("ssh-authorized-keys"))
+    opt.ssh_authorized_keys = vm["ssh-authorized-keys"].as<std::string>();
+  if (vm.count("ssh-host-key")) opt.ssh_host_key = vm["ssh-host-key"].as<std::string>();
   if (vm["host-only"].as<bool>() && vm["generic"].as<bool>())
     throw po::error("--host-only and --generic exclude each other");
   opt.host_only = vm["host-only"].as<bool>();

@@ -145,6 +145,14 @@ Result<Feature> parse_feature(std::string_view name, std::string_view dir, std::
       append_words(f.files, value);
     } else if (key == "file-optional") {
       append_words(f.files_optional, value);
+    } else if (key == "ssh-server") {
+      if (value == "yes" || value == "true") {
+        f.ssh_server = true;
+      } else if (value == "no" || value == "false") {
+        f.ssh_server = false;
+      } else {
+        return fail("'ssh-server' must be yes or no, not '" + std::string(value) + "'");
+      }
     } else if (key == "hostid") {
       if (value == "yes" || value == "true") {
         f.hostid = true;

@@ -19,6 +19,7 @@
 //   program-optional = the same, missing => skipped silently
 //   library          = dlopen()ed libraries (soname or path); library-optional likewise
 //   file             = files copied as they are (SRC or SRC:DST); file-optional likewise
+//   ssh-server       = yes: carry the SSH server's keys and login files (ssh_server.h)
 //   hostid           = yes: embed /etc/hostid; warn when it is missing or zero
 //   crypttab         = yes: carry the LUKS entries of the root's /etc/crypttab into the boot
 //                      config and embed their key files (luks_devices.h)
@@ -52,6 +53,7 @@ struct Feature {
   std::vector<std::string> programs, programs_optional;
   std::vector<std::string> libraries, libraries_optional;
   std::vector<std::string> files, files_optional;  ///< "SRC" or "SRC:DST"
+  bool ssh_server = false;  ///< authorized_keys, host key, passwd: unlock over SSH
   bool hostid = false;
   bool crypttab = false;  ///< the LUKS devices of /etc/crypttab go into the image
   std::map<std::string, std::string> settings;

@@ -21,6 +21,7 @@
 #include "module_loader.h"
 #include "process.h"
 #include "rescue.h"
+#include "ssh_unlock.h"
 #include "switch_root.h"
 #include "util.h"
 #include "zfs_import.h"
@@ -139,6 +140,7 @@ class Boot {
   HotplugListener hotplug_;
   std::optional<ZfsTools> tools_;
   LuksOpener luks_;  // LUKS devices under the pool: opened during the import
+  SshUnlock ssh_;    // prompts answered over SSH too (ssh_unlock.h), while a secret is awaited
   std::string pool_, dataset_;
   int64_t modules_ms_ = 0, import_ms_ = 0, mount_ms_ = 0;
   int children_ = 0;
@@ -410,6 +412,7 @@ std::optional<Failure> Boot::do_mount() {
     std::string release = ::uname(&uts) == 0 ? uts.release : config_.kver;
     if (auto f = prepare_snapshot_boot(*tools_, snap, release, root.keys, dataset_)) {
       mount_ms_ += monotonic_ms() - t0;
+      ssh_.close("the boot stopped: " + f->summary);
       return f;
     }
     snapshots_done_ = true;
@@ -420,6 +423,14 @@ std::optional<Failure> Boot::do_mount() {
   root.options = root_mount_options(request_.rootflags, mode.read_only);
   auto f = mount_root_dataset(*tools_, root, children_);
   mount_ms_ += monotonic_ms() - t0;
+  // No more prompts in this stage: an SSH session hears the outcome, then dropbear stops.
+  if (!f) {
+    ssh_.close("the keys are loaded; the boot continues");
+  } else {
+    std::string text = "the boot stopped: " + f->summary;
+    for (const auto& h : f->hints) text += "\n  - " + h;
+    ssh_.close(text);
+  }
   return f;
 }
 
@@ -435,6 +446,7 @@ std::optional<Failure> Boot::do_switch() {
   finish_coldplug(true);
   hotplug_.close();
   luks_.forget_secrets();
+  ssh_.close("the boot continues");  // dropbear and the network never outlive the initramfs
   reap_zombies();
   return switch_root(kSysroot, init, init_args_, envp_);
 }
@@ -548,6 +560,8 @@ void Boot::run() {
   } else {
     config_error_ = text.error().message;
   }
+  ssh_.configure(config_, request_);
+  set_remote_secrets([this] { return ssh_.open(); });
   shell_argv_ = find_rescue_shell(config_);
   if (!config_ok_ && shell_argv_.empty()) {
     // Without the configuration, any shell in the image beats none.

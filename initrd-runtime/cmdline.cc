@@ -216,6 +216,15 @@ void Parser::add(const KernelParam& p) {
       diag("'loglevel=" + shown(v) + "': expected a number 0-15; ignored");
   } else if (k == "console") {
     if (p.has_value && !v.empty()) r_.consoles.push_back(v);
+  } else if (k == "ip") {
+    if (!need_value()) return;
+    auto ip = parse_ip_param(v);
+    if (!ip)
+      diag(ip.error().message + "; ignored");
+    else if (ip->mode == IpConfig::Mode::kOff)
+      r_.network.clear();  // ip=off after another ip=: no network
+    else
+      r_.network.push_back(*ip);
   } else if (k == "bootfs.snapshot") {
     r_.bootfs_snapshot = true;
     r_.bootfs_snapshot_name = v;

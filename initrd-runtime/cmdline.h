@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ip_param.h"
 #include "luks_request.h"
 
 namespace zinitrd::rt {
@@ -88,6 +89,8 @@ struct BootRequest {
   bool quiet = false;                 ///< quiet
   int loglevel = -1;                  ///< loglevel=, -1 when not given
   std::vector<std::string> consoles;  ///< console= values
+  /// ip= values (ip_param.h), in order: the network that unlock over SSH brings up.
+  std::vector<IpConfig> network;
 
   bool bootfs_snapshot = false;  ///< bootfs.snapshot[=NAME] (zfs_snapshot.h)
   std::string bootfs_snapshot_name;

@@ -1,7 +1,9 @@
 // main.cc: the multi-call entry of the static /init.
 //
 // As PID 1 (the kernel runs /init) or when started as /init without arguments, it boots and never
-// returns. Otherwise it is a command: `init load-modules [NAME...]`, `--help`, `--version`.
+// returns. Otherwise it is a command: `init load-modules [NAME...]`, `init unlock` (what an SSH
+// login runs to answer the boot's prompt), `--help`, `--version`; called as udhcpc.script (a link
+// to it), it is busybox udhcpc's script and applies a DHCP lease.
 // Before anything else, the fatal handlers (fatal.h) replace abort(): as PID 1 an out-of-memory,
 // an uncaught library exception or a crash reports itself and goes to the rescue shell, then
 // restarts the boot, instead of panicking the kernel.
@@ -15,6 +17,8 @@
 #include "boot.h"
 #include "fatal.h"
 #include "load_modules_command.h"
+#include "net_setup.h"
+#include "unlock_command.h"
 
 namespace {
 
@@ -25,6 +29,8 @@ void usage(FILE* out) {
       "       init load-modules [NAME...]\n"
       "                                 load NAME (or the image's boot modules and the drivers of\n"
       "                                 present devices) with dependencies and options\n"
+      "       init unlock               answer the boot's passphrase prompt (what an SSH login\n"
+      "                                 into the initramfs runs)\n"
       "       init --help | --version\n"
       "\n"
       "zinitrd's /init: imports the ZFS root pool named on the kernel command line\n"
@@ -43,6 +49,9 @@ int main(int argc, char** argv, char** envp) {
   if (::getpid() == 1 || (argc == 1 && argv[0] && strcmp(argv[0], "/init") == 0))
     zinitrd::rt::boot_main(argc, argv, envp);
   const char* cmd = argc > 1 ? argv[1] : "";
+  const char* base = argv[0] ? strrchr(argv[0], '/') : nullptr;
+  if (base && !strcmp(base + 1, "udhcpc.script")) return zinitrd::rt::udhcpc_script(cmd);
+  if (!strcmp(cmd, "unlock")) return zinitrd::rt::unlock_command();
   if (!strcmp(cmd, "load-modules")) {
     std::vector<std::string> names(argv + 2, argv + argc);
     return zinitrd::rt::load_modules_command(names);

@@ -2,7 +2,6 @@
 #include "zfs_keys.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -21,7 +20,6 @@ namespace zinitrd::rt {
 namespace {
 
 constexpr int64_t kLoadKeyTimeoutMs = 120'000;  // PBKDF2 under emulation takes seconds, not minutes
-constexpr size_t kMaxSecret = 4096;             // zfs takes at most 512 bytes of passphrase
 
 // Overwrites a secret before its memory is freed.
 void wipe(std::string& s) {
@@ -193,19 +191,14 @@ std::vector<std::string> console_devices(const std::vector<std::string>& console
 std::optional<std::string> ask_without_echo(const std::vector<std::string>& consoles,
                                             const std::string& prompt,
                                             const PromptBackground& background) {
-  struct Tty {
-    Fd fd;
-    struct termios saved {};
-    bool restore = false;
-    std::string line;
+  struct Saved {
+    int fd;
+    struct termios tio;
   };
-  std::vector<Tty> ttys;
+  std::vector<PromptTty> ttys;
   auto open_tty = [&](const std::string& path) {
     Fd fd(::open(path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!fd.valid()) return;
-    Tty t;
-    t.fd = std::move(fd);
-    ttys.push_back(std::move(t));
+    if (fd.valid()) ttys.push_back(PromptTty{std::move(fd), path, {}});
   };
   open_tty("/dev/console");
   // /dev/console is the last console= only: prompt on the others too, but not twice on one tty.
@@ -219,61 +212,23 @@ std::optional<std::string> ask_without_echo(const std::vector<std::string>& cons
     if (::stat(path.c_str(), &st) != 0 || st.st_rdev == console_dev) continue;
     open_tty(path);
   }
-  if (ttys.empty()) return std::nullopt;
+  UnlockClients* remote = open_remote_secrets();  // unlock over SSH, when set up
+  if (ttys.empty() && !(remote && remote->active())) return std::nullopt;
+  std::vector<Saved> saved;
   for (auto& t : ttys) {
     struct termios tio;
     if (::tcgetattr(t.fd.get(), &tio) == 0) {
-      t.saved = tio;
-      t.restore = true;
+      saved.push_back({t.fd.get(), tio});
       tio.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHOE | ECHOK);
       tio.c_lflag |= ICANON;
       ::tcsetattr(t.fd.get(), TCSAFLUSH, &tio);  // also drops keys typed before the prompt
     }
-    (void)!::write(t.fd.get(), prompt.data(), prompt.size());
   }
-  std::optional<std::string> answer;
-  size_t open = ttys.size();
-  while (!answer && open > 0) {
-    std::vector<struct pollfd> pfds;
-    for (auto& t : ttys) pfds.push_back({t.fd.valid() ? t.fd.get() : -1, POLLIN, 0});
-    const bool serviced = background.fd >= 0 && background.service;
-    if (serviced) pfds.push_back({background.fd, POLLIN, 0});
-    int r = ::poll(pfds.data(), pfds.size(), -1);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    // Devices keep arriving while the user types: a USB keyboard needs its driver to be typed on.
-    if (serviced && pfds.back().revents != 0) background.service();
-    for (size_t i = 0; i < ttys.size() && !answer; ++i) {
-      if (pfds[i].fd < 0 || pfds[i].revents == 0) continue;
-      char buf[256];
-      ssize_t n = ::read(ttys[i].fd.get(), buf, sizeof buf);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (n <= 0) {  // end of file or a hung-up tty: this one cannot answer
-        ttys[i].fd.reset();
-        --open;
-        continue;
-      }
-      std::string& line = ttys[i].line;
-      line.append(buf, static_cast<size_t>(n));
-      ::explicit_bzero(buf, sizeof buf);
-      size_t nl = line.find('\n');
-      if (nl != std::string::npos) {
-        answer = line.substr(0, nl);
-        if (!answer->empty() && answer->back() == '\r') answer->pop_back();
-      } else if (line.size() > kMaxSecret) {
-        wipe(line);  // no newline in 4 KiB: not a passphrase; start over
-      }
-    }
-  }
-  for (auto& t : ttys) {
-    wipe(t.line);
-    if (!t.fd.valid()) continue;
-    if (t.restore) ::tcsetattr(t.fd.get(), TCSANOW, &t.saved);
-    (void)!::write(t.fd.get(), "\n", 1);
-  }
-  return answer;
+  auto answer = ask_secret(ttys, remote, prompt, background);
+  for (const auto& s : saved) ::tcsetattr(s.fd, TCSANOW, &s.tio);  // fds are still open here
+  if (answer) log_info("answered %s", answer->via.c_str());
+  if (!answer) return std::nullopt;
+  return std::move(answer->secret);
 }
 
 std::optional<Failure> load_encryption_keys(const ZfsTools& tools,
@@ -330,7 +285,10 @@ std::optional<Failure> load_encryption_keys(const ZfsTools& tools,
       sleep_ms(100);
     }
   };
-  io.say = [](const std::string& text) { log_notice("%s", text.c_str()); };
+  io.say = [](const std::string& text) {
+    log_notice("%s", text.c_str());
+    remote_say(text);  // "failures are written to both": the SSH session hears it too
+  };
   return load_keys(roots, options, io);
 }
 

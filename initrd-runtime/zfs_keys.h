@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "failure.h"
+#include "secret_prompt.h"  // PromptBackground; prompts also served over SSH
 
 namespace zinitrd::rt {
 
@@ -42,13 +43,6 @@ std::string key_file_path(std::string_view keylocation);
 
 /// True when a key of KEYFORMAT can be typed: passphrase and hex; never raw (pure).
 bool format_allows_prompt(std::string_view keyformat);
-
-/// Work that must go on while a prompt waits for the user: a fd to watch and what to do when it
-/// is readable (the boot's hotplug listener, so a USB keyboard plugged in now gets its driver).
-struct PromptBackground {
-  int fd = -1;
-  std::function<void()> service;
-};
 
 /// How keys are obtained at boot (from the command line and defaults).
 struct KeyOptions {
@@ -92,9 +86,10 @@ std::optional<Failure> load_keys(const std::vector<EncryptionRoot>& roots,
 /// ',' dropped, duplicates and "null" skipped, in order (pure).
 std::vector<std::string> console_devices(const std::vector<std::string>& consoles);
 
-/// Shows PROMPT on /dev/console and on every console of CONSOLES that is another device, reads
-/// one line from whichever answers first, with echo off, servicing BACKGROUND meanwhile; nullopt
-/// when none can be opened or all reached end of file.
+/// Shows PROMPT on /dev/console and on every console of CONSOLES that is another device, and to
+/// the clients of the unlock socket when unlock over SSH is set up (secret_prompt.h); reads one
+/// line from whichever answers first, with echo off, servicing BACKGROUND meanwhile; nullopt
+/// when no console can be opened or all reached end of file, and no remote channel is open.
 std::optional<std::string> ask_without_echo(const std::vector<std::string>& consoles,
                                             const std::string& prompt,
                                             const PromptBackground& background = {});

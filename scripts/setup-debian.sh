@@ -23,6 +23,9 @@ vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk
 # cryptsetup: the luks feature carries it into images of LUKS-backed pools; the tests make LUKS2
 # volumes with it inside the pool VM.
 crypt_pkgs=(cryptsetup-bin)
+# Unlock over SSH: dropbear (and dropbearkey) go into images with the ssh feature; busybox gives
+# them udhcpc; the tests log in with OpenSSH's client and make their key pairs with ssh-keygen.
+ssh_pkgs=(dropbear-bin openssh-client)
 
 missing() {  # prints the packages of "$@" that are not installed
   local p
@@ -44,7 +47,7 @@ enable_contrib() {
 }
 
 enable_contrib || true
-if [ -n "$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}" "${crypt_pkgs[@]}")" ]; then
+if [ -n "$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}" "${crypt_pkgs[@]}" "${ssh_pkgs[@]}")" ]; then
   log "apt-get update"
   apt-get update -qq
 fi
@@ -64,6 +67,7 @@ install "${kernel_pkgs[@]}"
 install "${zfs_pkgs[@]}"
 install "${vm_pkgs[@]}"
 install "${crypt_pkgs[@]}"
+install "${ssh_pkgs[@]}"
 
 # 3. The newest installed kernel that has headers is the one we test with (never the host's).
 kver=$("$(dirname "$0")/kver.sh")

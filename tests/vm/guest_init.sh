@@ -9,6 +9,9 @@
 # usbhid= says whether the USB keyboard driver was loaded (only the initramfs loads modules:
 # this root has no udev); disks= names each disk with the driver of the device it hangs off, to
 # prove which bus the disks really sat on (sda:ahci, sdb:usb-storage, vda:virtio_blk, ...).
+# strays= names the processes still running from the initramfs (their program was freed with it:
+# "(deleted)"), net= the interfaces left up or with an address: the initramfs must hand over a
+# clean system, with no dropbear, udhcpc or configured network left behind ("none").
 B=/bin/busybox
 src() { $B awk -v m="$1" '$2 == m { s = $1 } END { print (s == "" ? "none" : s) }' /proc/mounts; }
 opts() { $B awk -v m="$1" '$2 == m { s = $4 } END { split(s, o, ","); print o[1] }' /proc/mounts; }
@@ -29,9 +32,26 @@ bus() {
   echo unknown
 }
 disks() { for b in /sys/block/*; do [ -e "$b/device" ] && echo "${b##*/}:$(bus "${b##*/}")"; done | $B paste -s -d, -; }
+strays() {
+  for p in /proc/[0-9]*; do
+    e=$($B readlink "$p/exe" 2>/dev/null) || continue
+    case "$e" in *" (deleted)") e=${e% (deleted)}; echo "${p#/proc/}:${e##*/}" ;; esac
+  done | $B paste -s -d, -
+}
+net() {
+  for n in /sys/class/net/*; do
+    i=${n##*/}
+    [ "$i" = lo ] && continue
+    f=$($B cat "$n/flags")
+    a=$($B ip -4 -o addr show dev "$i" 2>/dev/null | $B awk '{print $4}' | $B paste -s -d+ -)
+    [ $((f & 1)) = 1 ] || [ -n "$a" ] && echo "$i:${a:-up}"
+  done | $B paste -s -d, -
+}
+s=$(strays)
+n=$(net)
 root=$(src /)
 usbhid=no
 [ -d /sys/module/usbhid ] && usbhid=yes
-echo "ZINITRD-TEST-MARKER root=$root usr=$(src /usr) pid=$$ mode=$(opts /) label=$($B cat /etc/zinitrd-test-root 2>/dev/null) extra=$($B cat /etc/zinitrd-test-extra 2>/dev/null || echo none) bootlog=$(bootlog) pools=$(pools) state=$(state "$root") usbhid=$usbhid disks=$(disks)"
+echo "ZINITRD-TEST-MARKER root=$root usr=$(src /usr) pid=$$ mode=$(opts /) label=$($B cat /etc/zinitrd-test-root 2>/dev/null) extra=$($B cat /etc/zinitrd-test-extra 2>/dev/null || echo none) bootlog=$(bootlog) pools=$(pools) state=$(state "$root") usbhid=$usbhid disks=$(disks) strays=${s:-none} net=${n:-none}"
 $B sync
 $B poweroff -f

@@ -189,6 +189,8 @@ def run(paths, test, echo=False):
     extra = []
     for dev in sc.devices:
         extra += ["-device", dev]
+    if getattr(sc, "qemu_args", None):  # e.g. a user-mode network with a forwarded port
+        extra += sc.qemu_args()
     if hotplug:
         want_drivers.append("virtio_blk")
         extra += ["-device", "pcie-root-port,id=hp0,bus=pcie.0,chassis=1",
@@ -218,12 +220,15 @@ def run(paths, test, echo=False):
             rest = m.group(5)
             got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4),
                        bootlog=field(rest, "bootlog"), pools=field(rest, "pools"),
-                       state=field(rest, "state"), drivers=marker_disks(rest))
+                       state=field(rest, "state"), drivers=marker_disks(rest),
+                       strays=field(rest, "strays"), net=field(rest, "net"))
             # bootlog: /run/zinitrd/boot.log, with the summary line, survives switch_root;
             # pools: the root pool only is imported, whatever else is attached; state: its health;
             # drivers: every disk came up, on the bus the scenario put it on.
+            # strays, net: no process and no network of the initramfs outlived switch_root.
             want = dict(root=sc.root, usr=sc.usr, pid="1", mode=sc.mode, bootlog="yes",
-                        pools=sc.root.split("/")[0], state=sc.state, drivers=sorted(want_drivers))
+                        pools=sc.root.split("/")[0], state=sc.state, drivers=sorted(want_drivers),
+                        strays="none", net="none")
             if getattr(sc, "extra", None) is not None:  # extra= of the marker (guest_init.sh)
                 got["extra"], want["extra"] = field(rest, "extra"), sc.extra
             if sc.label is not None:  # the label before " extra=": it may hold a space
