@@ -22,7 +22,9 @@
 #include "build.h"
 #include "check.h"
 #include "image_reader.h"
+#include "microcode.h"
 #include "root_fs.h"
+#include "uki.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -90,6 +92,12 @@ Result<std::string> default_kver(const RootFs& root) {
                     " kernels found in " + root.host_path("/lib/modules"));
 }
 
+std::string mb(uint64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return b;
+}
+
 po::options_description build_options() {
   po::options_description d("zinitrd build options");
   d.add_options()("kver,k", po::value<std::string>(),
@@ -112,6 +120,15 @@ po::options_description build_options() {
       "embed ZFS key file SRC[:DST] (mode 0600)")(
       "init", po::value<std::string>(), "use this program as /init instead of zinitrd's runtime")(
       "host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")(
+      "microcode", po::value<std::string>()->default_value("auto"),
+      "early CPU microcode: auto (this CPU's vendor; with --host-only this CPU's only), all or "
+      "none")("uki", po::bool_switch(), "write a unified kernel image (EFI stub + kernel + image)")(
+      "cmdline", po::value<std::string>(), "--uki: the embedded kernel command line")(
+      "kernel-image", po::value<std::string>(), "--uki: the kernel (default: /boot/vmlinuz-KVER)")(
+      "os-release", po::value<std::string>(), "--uki: the .osrel section (default: os-release)")(
+      "splash", po::value<std::string>(), "--uki: a BMP image for the .splash section")(
+      "secureboot-key", po::value<std::string>(), "--uki: sign with this key (sbsign)")(
+      "secureboot-cert", po::value<std::string>(), "--uki: and this certificate")(
       "generic", po::bool_switch(), "every storage driver, loaded by device (the default)")(
       "stats", po::bool_switch(), "print the time of each pass")(
       "verbose,v", po::bool_switch(), "print what went in")("quiet,q", po::bool_switch(),
@@ -180,7 +197,31 @@ int cmd_build(const std::vector<std::string>& args) {
     if (!k) throw po::error(k.error().message);
     opt.kver = *k;
   }
-  opt.output = vm.count("output") ? vm["output"].as<std::string>() : default_output(root, opt.kver);
+  opt.uki.enabled = vm["uki"].as<bool>();
+  if (vm.count("output")) {
+    opt.output = vm["output"].as<std::string>();
+  } else if (opt.uki.enabled) {
+    auto esp = default_uki_output(root, opt.kver);
+    if (!esp) throw po::error(esp.error().message);
+    opt.output = *esp;
+  } else {
+    opt.output = default_output(root, opt.kver);
+  }
+  auto microcode = parse_microcode_mode(vm["microcode"].as<std::string>());
+  if (!microcode) throw po::error(microcode.error().message);
+  opt.microcode.mode = *microcode;
+  auto text = [&](const char* name, std::string& to) {
+    if (vm.count(name)) to = vm[name].as<std::string>();
+  };
+  if (vm.count("cmdline")) opt.uki.cmdline = vm["cmdline"].as<std::string>();
+  text("kernel-image", opt.uki.kernel);
+  text("os-release", opt.uki.os_release);
+  text("splash", opt.uki.splash);
+  text("secureboot-key", opt.uki.key);
+  text("secureboot-cert", opt.uki.cert);
+  if (!opt.uki.enabled)
+    for (const char* o : {"cmdline", "kernel-image", "os-release", "splash"})
+      if (vm.count(o)) throw po::error(std::string("--") + o + " is for --uki only");
   auto compression = parse_compression(vm["compress"].as<std::string>());
   if (!compression) throw po::error(compression.error().message);
   opt.write.compression = *compression;
@@ -221,11 +262,21 @@ int cmd_build(const std::vector<std::string>& args) {
   if (stats)
     for (const auto& p : report->passes)
       std::fprintf(stderr, "zinitrd: pass %-20s %7.3f s\n", p.name.c_str(), p.seconds);
-  if (!quiet)
-    std::printf("zinitrd: wrote %s (%.1f MB, %zu entries, %s, %.1f MB uncompressed) in %.2f s\n",
-                opt.output.c_str(), report->written.compressed_bytes / 1e6, report->written.entries,
+  if (verbose) std::fprintf(stderr, "zinitrd: early microcode: %s\n", report->microcode.c_str());
+  std::string early;
+  if (report->microcode_bytes)
+    early = ", early microcode " + mb(report->microcode_bytes) + " uncompressed first";
+  uint64_t initrd = report->written.compressed_bytes + report->microcode_bytes;
+  if (!quiet && report->uki_bytes)
+    std::printf("zinitrd: wrote %s (UKI%s, %s: initrd %s with %zu entries, %s%s) in %.2f s\n",
+                opt.output.c_str(), report->uki_signed ? ", signed" : "",
+                mb(report->uki_bytes).c_str(), mb(initrd).c_str(), report->written.entries,
+                std::string(compression_name(opt.write.compression)).c_str(), early.c_str(), secs);
+  else if (!quiet)
+    std::printf("zinitrd: wrote %s (%s, %zu entries, %s, %s uncompressed%s) in %.2f s\n",
+                opt.output.c_str(), mb(initrd).c_str(), report->written.entries,
                 std::string(compression_name(opt.write.compression)).c_str(),
-                report->written.uncompressed_bytes / 1e6, secs);
+                mb(report->written.uncompressed_bytes).c_str(), early.c_str(), secs);
   return kExitOk;
 }
 
@@ -249,7 +300,18 @@ int cmd_ls(const std::vector<std::string>& args) {
     std::fprintf(stderr, "zinitrd: %s\n", members.error().message.c_str());
     return kExitFailed;
   }
-  for (const auto& m : *members) {
+  // One "# segment" line before the members of each cpio segment (an early-microcode archive
+  // comes first, uncompressed, then the compressed main archive).
+  for (size_t i = 0; i < members->size(); ++i) {
+    const auto& m = (*members)[i];
+    if (i == 0 || m.segment != (*members)[i - 1].segment) {
+      size_t n = 0;
+      while (i + n < members->size() && (*members)[i + n].segment == m.segment) ++n;
+      std::printf(
+          "# segment %u at byte %llu: %s cpio, %zu members\n", m.segment,
+          (unsigned long long)m.segment_offset,
+          m.compression == "none" ? "uncompressed" : (m.compression + "-compressed").c_str(), n);
+    }
     std::printf("%s %10llu %s%s%s\n", mode_string(m.mode).c_str(), (unsigned long long)m.size,
                 m.path.c_str(), m.link_target.empty() ? "" : " -> ", m.link_target.c_str());
   }
@@ -313,6 +375,8 @@ std::string check_config_text(const std::string& text) {
     po::store(po::parse_config_file(in, build_options()), vm);
     po::notify(vm);
     if (auto c = parse_compression(vm["compress"].as<std::string>()); !c) return c.error().message;
+    if (auto m = parse_microcode_mode(vm["microcode"].as<std::string>()); !m)
+      return m.error().message;
     (void)vm["level"].as<int>();
   } catch (po::error& e) {
     return DefusedError::what_of(e);
