@@ -294,6 +294,7 @@ Status early_microcode_pass(BuildState& s) {
 // Pass 7 (--uki): the stub, kernel, command line and os-release the UKI is made of.
 Status plan_uki_pass(BuildState& s) {
   s.uki = plan_uki(s.root, s.opt.uki, s.opt.kver, s.problems, s.report.warnings);
+  s.uki.timestamp = static_cast<uint32_t>(s.opt.write.mtime);
   return Ok{};
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace zinitrd::gen {
 namespace {
@@ -15,6 +16,18 @@ uint64_t le(std::string_view d, size_t off, int bytes) {
   uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(d[off + i]);
   return v;
+}
+
+void put_le32(std::string& d, size_t off, uint32_t v) {
+  for (int i = 0; i < 4; ++i) d[off + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+// Offsets of the COFF header ("PE\0\0" + 4) and of the optional header's CheckSum in D.
+Result<std::pair<size_t, size_t>> header_offsets(std::string_view d) {
+  auto pe = parse_pe(d, "UKI");
+  if (!pe) return pe.error();
+  size_t coff = le(d, 0x3c, 4) + 4;
+  return std::pair<size_t, size_t>(coff, coff + 20 + 64);
 }
 
 }  // namespace
@@ -80,6 +93,32 @@ std::string_view pe_section_data(std::string_view data, const PeSection& s) {
   if (s.file_offset >= data.size()) return {};
   uint64_t n = std::min({s.virtual_size, s.raw_size, data.size() - s.file_offset});
   return data.substr(s.file_offset, n);
+}
+
+Result<uint32_t> pe_checksum(std::string_view d) {
+  auto at = header_offsets(d);
+  if (!at) return at.error();
+  size_t skip = at->second;
+  uint64_t sum = 0;
+  for (size_t i = 0; i < d.size(); i += 2) {
+    if (i == skip || i == skip + 2) continue;  // the CheckSum field counts as zero
+    uint64_t word = static_cast<unsigned char>(d[i]);
+    if (i + 1 < d.size()) word |= static_cast<uint64_t>(static_cast<unsigned char>(d[i + 1])) << 8;
+    sum += word;
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint32_t>(sum + d.size());
+}
+
+Status set_pe_timestamp(std::string& d, uint32_t timestamp) {
+  auto at = header_offsets(d);
+  if (!at) return at.error();
+  put_le32(d, at->first + 4, timestamp);
+  auto sum = pe_checksum(d);
+  if (!sum) return sum.error();
+  put_le32(d, at->second, *sum);
+  return Ok{};
 }
 
 }  // namespace zinitrd::gen

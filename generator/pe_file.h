@@ -50,4 +50,13 @@ Result<PeImage> read_pe(const std::string& path);
 /// The bytes of section S of a file whose content is DATA (its VirtualSize, without padding).
 std::string_view pe_section_data(std::string_view data, const PeSection& s);
 
+/// The PE checksum of DATA (the optional header's CheckSum field itself counted as zero): 16-bit
+/// one's-complement-style sum with carries folded, plus the file's length (as imagehlp computes).
+Result<uint32_t> pe_checksum(std::string_view data);
+
+/// Sets the COFF header's TimeDateStamp of the PE file DATA to TIMESTAMP and rewrites its CheckSum.
+/// objcopy stamps the time it runs (binutils 2.40 ignores SOURCE_DATE_EPOCH there): this makes
+/// a UKI's bytes a function of its inputs.
+Status set_pe_timestamp(std::string& data, uint32_t timestamp);
+
 }  // namespace zinitrd::gen

@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,56 +11,17 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "fd.h"
 #include "pe_file.h"
+#include "process.h"
+#include "text.h"
 
 namespace zinitrd::gen {
 namespace {
 
 constexpr uint64_t kMinSectionAlign = 4096;
-
-struct ToolOutput {
-  int status = -1;     // exit status; 127: could not be started
-  std::string output;  // standard output and standard error, interleaved
-};
-
-// Runs ARGV (argv[0] from PATH) with stdin on /dev/null, capturing what it prints.
-ToolOutput run_tool(const std::vector<std::string>& argv) {
-  ToolOutput r;
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return r;
-  Fd rd(p[0]), wr(p[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return r;
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ::dup2(null, 0);
-    ::dup2(wr.get(), 1);
-    ::dup2(wr.get(), 2);
-    ::setenv("LC_ALL", "C", 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  wr.reset();
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(rd.get(), buf, sizeof buf);
-    if (n > 0)
-      r.output.append(buf, static_cast<size_t>(n));
-    else if (!(n < 0 && errno == EINTR))
-      break;
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
 
 // True when PROGRAM is an executable in PATH.
 bool in_path(const std::string& program) {
@@ -101,23 +61,17 @@ Status write_text(const std::string& path, const std::string& text) {
 
 // The command line without what only a boot loader's own entry means (BOOT_IMAGE=, initrd=).
 std::string strip_loader_words(const std::string& cmdline) {
-  std::istringstream in(cmdline);
-  std::string word, out;
-  while (in >> word) {
-    if (word.rfind("BOOT_IMAGE=", 0) == 0 || word.rfind("initrd=", 0) == 0) continue;
-    out += (out.empty() ? "" : " ") + word;
-  }
-  return out;
+  std::vector<std::string> kept;
+  for (auto& word : split_words(cmdline))
+    if (!word.starts_with("BOOT_IMAGE=") && !word.starts_with("initrd=")) kept.push_back(word);
+  return join(kept, " ");
 }
 
 // The first line of in-root FILE without surrounding blanks, or "".
 std::string first_line(const RootFs& root, const char* file) {
   auto text = root.read_file(file);
   if (!text) return "";
-  std::string line = text->substr(0, text->find('\n'));
-  while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.pop_back();
-  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.erase(0, 1);
-  return line;
+  return std::string(trim(std::string_view(*text).substr(0, text->find('\n'))));
 }
 
 }  // namespace
@@ -126,10 +80,7 @@ std::optional<std::string> uki_cmdline(const RootFs& root) {
   for (const char* f : {"/etc/kernel/cmdline", "/usr/lib/kernel/cmdline"}) {
     auto text = root.read_file(f);
     if (!text) continue;
-    std::string joined;  // kernel-install joins the lines of the file
-    std::istringstream in(*text);
-    for (std::string w; in >> w;) joined += (joined.empty() ? "" : " ") + w;
-    return joined;
+    return join(split_words(*text), " ");  // kernel-install joins the lines of the file
   }
   if (!root.is_host()) return std::nullopt;
   auto proc = slurp("/proc/cmdline");
@@ -234,6 +185,75 @@ Result<std::string> default_uki_output(const RootFs& root, const std::string& kv
   return root.host_path(esp + "/EFI/Linux/" + token + "-" + kver + ".efi");
 }
 
+Result<UkiContents> read_uki(std::string_view data, std::string_view what) {
+  auto pe = parse_pe(data, what);
+  if (!pe) return pe.error();
+  auto bad = [&](const std::string& why) {
+    return Error::msg("'" + std::string(what) + "' is not a bootable UKI: " + why);
+  };
+  if (pe->machine != 0x8664) return bad("not an x86-64 image");
+  UkiContents c;
+  for (const char* name : {".linux", ".initrd", ".cmdline", ".osrel", ".uname"}) {
+    const PeSection* s = pe->find(name);
+    if (!s) return bad(std::string("no ") + name + " section");
+    std::string_view bytes = pe_section_data(data, *s);
+    if (bytes.size() != s->virtual_size)
+      return bad(std::string(name) + " is cut short: the file ends inside it");
+  }
+  // The firmware's loader maps every section at its RVA: none may overlap another, in memory or
+  // in the file (objcopy with a wrong --change-section-vma makes exactly that).
+  const auto& secs = pe->sections;
+  for (size_t i = 0; i < secs.size(); ++i)
+    for (size_t j = i + 1; j < secs.size(); ++j) {
+      const PeSection &a = secs[i], &b = secs[j];
+      uint64_t a_end = a.rva + std::max<uint64_t>(a.virtual_size, 1);
+      uint64_t b_end = b.rva + std::max<uint64_t>(b.virtual_size, 1);
+      if (a.rva < b_end && b.rva < a_end)
+        return bad("sections " + a.name + " and " + b.name + " overlap in memory");
+      if (a.raw_size && b.raw_size && a.file_offset < b.file_offset + b.raw_size &&
+          b.file_offset < a.file_offset + a.raw_size)
+        return bad("sections " + a.name + " and " + b.name + " overlap in the file");
+    }
+  auto text = [&](const char* name) {
+    std::string t(pe_section_data(data, *pe->find(name)));
+    while (!t.empty() && t.back() == '\0') t.pop_back();
+    return t;
+  };
+  c.cmdline = text(".cmdline");
+  c.uname = text(".uname");
+  c.os_release = text(".osrel");
+  c.kernel = pe_section_data(data, *pe->find(".linux"));
+  c.initrd = pe_section_data(data, *pe->find(".initrd"));
+  c.has_splash = pe->find(".splash") != nullptr;
+  return c;
+}
+
+namespace {
+
+// The UKI in DATA carries exactly INPUTS (whose files are read again to compare).
+Status verify_uki(std::string_view data, const UkiInputs& in, const std::string& what) {
+  auto c = read_uki(data, what);
+  if (!c) return c.error();
+  auto differs = [&](const char* section) {
+    return Error::msg("the UKI objcopy made (" + what + ") carries a " + section +
+                      " section that differs from its input: not written; report this with the "
+                      "output of `objdump -h " +
+                      what + "`");
+  };
+  if (c->cmdline != in.cmdline) return differs(".cmdline");
+  if (c->uname != in.uname) return differs(".uname");
+  if (c->os_release != in.os_release) return differs(".osrel");
+  for (auto [name, file, got] :
+       {std::tuple{".linux", in.kernel, c->kernel}, std::tuple{".initrd", in.initrd, c->initrd}}) {
+    auto want = slurp(file);
+    if (!want) return want.error();
+    if (*want != got) return differs(name);
+  }
+  return Ok{};
+}
+
+}  // namespace
+
 Result<UkiStats> assemble_uki(const UkiInputs& in, const std::string& workdir, int out_fd) {
   auto stub = read_pe(in.stub);
   if (!stub) return stub.error();
@@ -273,39 +293,42 @@ Result<UkiStats> assemble_uki(const UkiInputs& in, const std::string& workdir, i
   }
   std::string unsigned_uki = workdir + "/unsigned.efi";
   argv.insert(argv.end(), {in.stub, unsigned_uki});
-  if (auto r = run_tool(argv); r.status != 0)
-    return Error::msg("objcopy could not assemble the UKI (exit status " +
-                      std::to_string(r.status) + "): " + r.output +
-                      (r.status == 127 ? " install binutils" : ""));
+  CommandOptions tool;
+  tool.merge_stderr = true;  // their message is the error's text
+  tool.timeout_ms = 120'000;
+  if (auto r = run_command(argv, tool); !r.ok())
+    return Error::msg("objcopy could not assemble the UKI (" + r.describe() +
+                      "): " + std::string(trim(r.out)) + (r.ran ? "" : "; install binutils"));
+
+  // objcopy stamped the time it ran into the COFF header: stamp the image's own time instead.
+  auto bytes = slurp(unsigned_uki);
+  if (!bytes) return bytes.error();
+  if (auto st = set_pe_timestamp(*bytes, in.timestamp); !st) return st.error();
+  if (auto st = write_text(unsigned_uki, *bytes); !st) return st.error();
 
   UkiStats stats;
   std::string result = unsigned_uki;
   if (!in.key.empty()) {
     result = workdir + "/signed.efi";
-    auto r =
-        run_tool({"sbsign", "--key", in.key, "--cert", in.cert, "--output", result, unsigned_uki});
-    if (r.status != 0)
-      return Error::msg("sbsign could not sign the UKI with " + in.key + " and " + in.cert +
-                        " (exit status " + std::to_string(r.status) + "): " + r.output);
+    auto r = run_command(
+        {"sbsign", "--key", in.key, "--cert", in.cert, "--output", result, unsigned_uki}, tool);
+    if (!r.ok())
+      return Error::msg("sbsign could not sign the UKI with " + in.key + " and " + in.cert + " (" +
+                        r.describe() + "): " + std::string(trim(r.out)) +
+                        (r.ran ? "" : "; install sbsigntool"));
     stats.signed_ = true;
   }
 
-  Fd src(::open(result.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!src.valid()) return Error::sys("open", result, errno);
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(src.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::sys("read", result, errno);
-    if (n == 0) break;
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = ::write(out_fd, buf.data() + done, static_cast<size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return Error::sys("write UKI", "", errno);
-      done += w;
-    }
-    stats.bytes += static_cast<uint64_t>(n);
+  auto made = slurp(result);
+  if (!made) return made.error();
+  if (auto st = verify_uki(*made, in, result); !st) return st.error();
+  for (size_t done = 0; done < made->size();) {
+    ssize_t w = ::write(out_fd, made->data() + done, made->size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return Error::sys("write UKI", "", errno);
+    done += static_cast<size_t>(w);
   }
+  stats.bytes = made->size();
   return stats;
 }
 

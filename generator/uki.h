@@ -40,6 +40,7 @@ struct UkiInputs {
   std::string stub, kernel, initrd, splash;  ///< host paths (initrd: the image just built)
   std::string cmdline, os_release, uname;    ///< section contents
   std::string key, cert;                     ///< sign when both are set
+  uint32_t timestamp = 0;  ///< the PE TimeDateStamp (the image's mtime: SOURCE_DATE_EPOCH or 0)
 };
 
 /// The command line a UKI embeds when none is given: ROOT/etc/kernel/cmdline, else
@@ -63,8 +64,23 @@ struct UkiStats {
   bool signed_ = false;  ///< sbsign signed it
 };
 
+/// What a UKI carries, read back from its sections.
+struct UkiContents {
+  std::string cmdline, uname, os_release;  ///< .cmdline, .uname, .osrel
+  std::string_view kernel, initrd;         ///< .linux and .initrd, inside the data read
+  bool has_splash = false;                 ///< a .splash section
+};
+
+/// Reads the UKI whose bytes are DATA (WHAT names it in errors): a PE32+ x86-64 image with
+/// .linux, .initrd, .cmdline, .osrel and .uname, no two sections overlapping in memory or in the
+/// file. Errors say which rule failed.
+Result<UkiContents> read_uki(std::string_view data, std::string_view what);
+
 /// Makes the UKI of INPUTS in WORKDIR (an empty private directory) and copies it to the open
-/// file descriptor OUT_FD. Errors carry objcopy's or sbsign's own message.
+/// file descriptor OUT_FD. Errors carry objcopy's or sbsign's own message. Before anything is
+/// copied the result is read back (read_uki) and compared with INPUTS: a UKI that would not
+/// boot is never written. Unsigned, the bytes depend on the inputs only; sbsign's PKCS#7
+/// signature carries the signing time.
 Result<UkiStats> assemble_uki(const UkiInputs& inputs, const std::string& workdir, int out_fd);
 
 }  // namespace zinitrd::gen
