@@ -22,8 +22,9 @@ kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
 zfs_pkgs=(zfs-dkms zfsutils-linux)
 vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk)
 # Early microcode (non-free-firmware) and unified kernel images: the systemd EFI stub, objcopy
-# (binutils) to assemble it, sbsigntool to sign it, OVMF to boot it, mtools/dosfstools for the ESP.
-uki_pkgs=(intel-microcode amd64-microcode systemd-boot-efi binutils sbsigntool ovmf mtools dosfstools)
+# (binutils) to assemble it, sbsigntool to sign it (openssl makes the tests' keys), OVMF to boot it,
+# mtools/dosfstools for the ESP.
+uki_pkgs=(intel-microcode amd64-microcode systemd-boot-efi binutils sbsigntool openssl ovmf mtools dosfstools)
 
 missing() {  # prints the packages of "$@" that are not installed
   local p
