@@ -19,11 +19,6 @@ constexpr const char* kAmd = "AuthenticAMD";
 constexpr const char* kIntelDir = "/lib/firmware/intel-ucode";
 constexpr const char* kAmdDir = "/lib/firmware/amd-ucode";
 
-// The Debian package that ships VENDOR's microcode.
-const char* package_of(std::string_view vendor) {
-  return vendor == kIntel ? "intel-microcode" : "amd64-microcode";
-}
-
 std::string hex2(unsigned v) {
   char b[8];
   std::snprintf(b, sizeof b, "%02x", v & 0xff);
@@ -37,18 +32,6 @@ bool intel_file_name(std::string_view name) {
   for (size_t i : {0, 1, 3, 4, 6, 7})
     if (!std::isxdigit(static_cast<unsigned char>(name[i]))) return false;
   return true;
-}
-
-// Every microcode file of VENDOR in ROOT, sorted.
-std::vector<std::string> vendor_files(const RootFs& root, std::string_view vendor) {
-  std::vector<std::string> out;
-  if (vendor == kIntel) {
-    for (auto& f : root.glob(std::string(kIntelDir) + "/*"))
-      if (intel_file_name(f.substr(f.rfind('/') + 1))) out.push_back(f);
-  } else {
-    out = root.glob(std::string(kAmdDir) + "/microcode_amd*.bin");
-  }
-  return out;
 }
 
 // The files of VENDOR that can update CPU (--host-only), sorted.
@@ -74,14 +57,31 @@ std::string cpu_name(const CpuId& cpu) {
          " stepping 0x" + hex2(cpu.stepping);
 }
 
-std::string read_cpuinfo() {
+}  // namespace
+
+const char* microcode_package(std::string_view vendor) {
+  if (vendor == kIntel) return "intel-microcode";
+  if (vendor == kAmd) return "amd64-microcode";
+  return "";
+}
+
+std::vector<std::string> microcode_files(const RootFs& root, std::string_view vendor) {
+  std::vector<std::string> out;
+  if (vendor == kIntel) {
+    for (auto& f : root.glob(std::string(kIntelDir) + "/*"))
+      if (intel_file_name(f.substr(f.rfind('/') + 1))) out.push_back(f);
+  } else if (vendor == kAmd) {
+    out = root.glob(std::string(kAmdDir) + "/microcode_amd*.bin");
+  }
+  return out;
+}
+
+CpuId host_cpu() {
   std::ifstream in("/proc/cpuinfo");
   std::stringstream s;
   s << in.rdbuf();
-  return s.str();
+  return parse_cpuinfo(s.str());
 }
-
-}  // namespace
 
 Result<MicrocodeMode> parse_microcode_mode(std::string_view name) {
   if (name == "auto") return MicrocodeMode::kAuto;
@@ -131,7 +131,7 @@ MicrocodePlan plan_microcode(const RootFs& root, const MicrocodeOptions& options
     plan.summary = "none (--microcode none)";
     return plan;
   }
-  CpuId cpu = options.cpu ? *options.cpu : parse_cpuinfo(read_cpuinfo());
+  CpuId cpu = options.cpu ? *options.cpu : host_cpu();
   std::vector<std::string> vendors;
   if (options.mode == MicrocodeMode::kAll) {
     vendors = {kIntel, kAmd};
@@ -144,15 +144,15 @@ MicrocodePlan plan_microcode(const RootFs& root, const MicrocodeOptions& options
   bool one_cpu = options.mode == MicrocodeMode::kAuto && options.host_only;
   std::vector<std::string> missing;
   for (const auto& v : vendors) {
-    MicrocodeBlob blob{v, one_cpu ? cpu_files(root, cpu) : vendor_files(root, v)};
+    MicrocodeBlob blob{v, one_cpu ? cpu_files(root, cpu) : microcode_files(root, v)};
     if (!blob.sources.empty()) {
       plan.summary += (plan.summary.empty() ? "" : ", ") + v + ".bin (" +
                       std::to_string(blob.sources.size()) + " files)";
       plan.blobs.push_back(std::move(blob));
-    } else if (one_cpu && !vendor_files(root, v).empty()) {
+    } else if (one_cpu && !microcode_files(root, v).empty()) {
       // The package is there, it has nothing for this CPU: nothing to update, nothing to say.
-      plan.summary =
-          "none (" + std::string(package_of(v)) + " has no update for " + cpu_name(cpu) + ")";
+      plan.summary = "none (" + std::string(microcode_package(v)) + " has no update for " +
+                     cpu_name(cpu) + ")";
     } else {
       missing.push_back(v);
     }
@@ -160,7 +160,7 @@ MicrocodePlan plan_microcode(const RootFs& root, const MicrocodeOptions& options
   for (const auto& v : missing)
     plan.warnings.push_back(
         "no early microcode for " + v + ": " + root.host_path(v == kIntel ? kIntelDir : kAmdDir) +
-        " has none; install " + package_of(v) +
+        " has none; install " + microcode_package(v) +
         " (Debian: component non-free-firmware) so the CPU gets its fixes before anything runs, "
         "or set `microcode = none` in zinitrd.conf");
   if (plan.summary.empty()) plan.summary = "none";
@@ -175,7 +175,7 @@ Result<ImageTree> microcode_tree(const RootFs& root, const MicrocodePlan& plan) 
       auto content = root.read_file(src);
       if (!content)
         return Error::msg(content.error().message + ": the microcode of " + blob.vendor +
-                          " cannot be read; reinstall " + package_of(blob.vendor) +
+                          " cannot be read; reinstall " + microcode_package(blob.vendor) +
                           " or build with --microcode none");
       data += *content;
     }

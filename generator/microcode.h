@@ -43,6 +43,17 @@ struct CpuId {
 /// The first processor of /proc/cpuinfo TEXT.
 CpuId parse_cpuinfo(std::string_view text);
 
+/// The CPU this program runs on (/proc/cpuinfo).
+CpuId host_cpu();
+
+/// The Debian package of VENDOR's microcode ("intel-microcode", "amd64-microcode"), "" for a
+/// vendor without early microcode.
+const char* microcode_package(std::string_view vendor);
+
+/// Every microcode file of VENDOR in ROOT (in-root paths, sorted): Intel's FF-MM-SS[.initramfs]
+/// of /lib/firmware/intel-ucode, AMD's microcode_amd*.bin of /lib/firmware/amd-ucode.
+std::vector<std::string> microcode_files(const RootFs& root, std::string_view vendor);
+
 /// The in-image path of VENDOR's blob (kernel/x86/microcode/VENDOR.bin, without a leading '/').
 std::string microcode_image_path(std::string_view vendor);
 

@@ -159,11 +159,12 @@ UkiInputs plan_uki(const RootFs& root, const UkiOptions& o, const std::string& k
   return in;
 }
 
-Result<std::string> default_uki_output(const RootFs& root, const std::string& kver) {
+Result<std::string> default_uki_path(const RootFs& root, const std::string& kver) {
   std::string esp;
   for (const char* d : {"/efi", "/boot/efi", "/boot"}) {
+    auto dir = root.resolve(std::string(d) + "/EFI");  // a link in the root stays in the root
     struct stat st;
-    if (::stat(root.host_path(std::string(d) + "/EFI").c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (dir && ::stat(root.host_path(dir->path).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
       esp = d;
       break;
     }
@@ -176,13 +177,18 @@ Result<std::string> default_uki_output(const RootFs& root, const std::string& kv
   if (token.empty()) token = first_line(root, "/etc/machine-id");
   if (token.empty()) {
     auto os = root.read_file("/etc/os-release");
-    std::istringstream in(os ? *os : "");
-    for (std::string line; std::getline(in, line);)
-      if (line.rfind("ID=", 0) == 0) token = line.substr(3);
+    for (auto& line : split_all(os ? *os : "", '\n'))
+      if (line.starts_with("ID=")) token = line.substr(3);
     std::erase(token, '"');
   }
   if (token.empty()) token = "linux";
-  return root.host_path(esp + "/EFI/Linux/" + token + "-" + kver + ".efi");
+  return esp + "/EFI/Linux/" + token + "-" + kver + ".efi";
+}
+
+Result<std::string> default_uki_output(const RootFs& root, const std::string& kver) {
+  auto p = default_uki_path(root, kver);
+  if (!p) return p.error();
+  return root.host_path(*p);
 }
 
 Result<UkiContents> read_uki(std::string_view data, std::string_view what) {

@@ -53,9 +53,12 @@ std::optional<std::string> uki_cmdline(const RootFs& root);
 UkiInputs plan_uki(const RootFs& root, const UkiOptions& options, const std::string& kver,
                    std::vector<std::string>& problems, std::vector<std::string>& warnings);
 
-/// The default path of KVER's UKI: ESP/EFI/Linux/TOKEN-KVER.efi, ESP being the first of ROOT's
-/// /efi, /boot/efi and /boot holding an EFI directory, TOKEN /etc/kernel/entry-token, else the
-/// machine id, else os-release's ID (kernel-install's names). An error says to give -o.
+/// The default in-root path of KVER's UKI: ESP/EFI/Linux/TOKEN-KVER.efi, ESP being the first of
+/// ROOT's /efi, /boot/efi and /boot holding an EFI directory, TOKEN /etc/kernel/entry-token,
+/// else the machine id, else os-release's ID (kernel-install's names). An error says to give -o.
+Result<std::string> default_uki_path(const RootFs& root, const std::string& kver);
+
+/// default_uki_path() as a host path (where `zinitrd build --uki` writes without -o).
 Result<std::string> default_uki_output(const RootFs& root, const std::string& kver);
 
 /// What assemble_uki made.
