@@ -1,12 +1,14 @@
 // build.cc: the passes of `zinitrd build` (see build.h), in the order they run.
 #include "build.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -14,6 +16,7 @@
 
 #include "boot_config.h"
 #include "elf_closure.h"
+#include "fd.h"
 #include "features.h"
 #include "host_only.h"
 #include "image_tree.h"
@@ -45,6 +48,8 @@ struct BuildState {
   std::optional<std::vector<LuksMapping>> pool_luks;  // --host-only: the pool's LUKS mappings
   LuksPlan luks;
   ImageTree tree;
+  ImageTree microcode;  // the early segment; empty: none
+  UkiInputs uki;
   std::vector<std::string> problems;  // collected across passes; any => nothing is written
 };
 
@@ -346,11 +351,78 @@ Status ssh_server_pass(BuildState& s) {
   return Ok{};
 }
 
-// Pass 7 and 8: write the archive to a temporary file, then rename it over the old image.
-Status write_pass(BuildState& s, OutputFile& out) {
-  auto written = write_image(s.tree, s.opt.write, out.fd());
-  if (!written) return out.explain(written.error());
+// Pass 7: the CPU microcode, for the kernel's early loader (a first, uncompressed segment).
+Status early_microcode_pass(BuildState& s) {
+  MicrocodeOptions o = s.opt.microcode;
+  o.host_only = s.opt.host_only;
+  o.other_machine = !s.root.is_host() && !s.opt.host_only;  // --root: never this CPU
+  MicrocodePlan plan = plan_microcode(s.root, o);
+  for (auto& w : plan.warnings) s.report.warnings.push_back(std::move(w));
+  s.report.microcode = plan.summary;
+  auto tree = microcode_tree(s.root, plan);
+  if (!tree) return tree.error();
+  s.microcode = std::move(*tree);
+  return Ok{};
+}
+
+// Pass 8 (--uki): the stub, kernel, command line and os-release the UKI is made of.
+Status plan_uki_pass(BuildState& s) {
+  s.uki = plan_uki(s.root, s.opt.uki, s.opt.kver, s.problems, s.report.warnings);
+  s.uki.timestamp = static_cast<uint32_t>(s.opt.write.mtime);
+  return Ok{};
+}
+
+// The initrd: the microcode segment (when there is one), then the compressed archive.
+Status write_initrd(BuildState& s, int fd) {
+  if (s.microcode.size() > 1) {  // more than the root directory
+    auto early = write_microcode_segment(s.microcode, s.opt.write.mtime, fd);
+    if (!early) return early.error();
+    s.report.microcode_bytes = *early;
+  }
+  auto written = write_image(s.tree, s.opt.write, fd);
+  if (!written) return written.error();
   s.report.written = *written;
+  return Ok{};
+}
+
+// A private temporary directory, removed with its content.
+class WorkDir {
+ public:
+  Status create() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/zinitrd-uki.XXXXXX";
+    if (!::mkdtemp(tmpl.data())) return Error::sys("create a temporary directory", tmpl, errno);
+    path_ = tmpl;
+    return Ok{};
+  }
+  ~WorkDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Pass 8 and 9: write the initrd (or the UKI carrying it) to a temporary file, then rename it over
+// the old one.
+Status write_pass(BuildState& s, OutputFile& out) {
+  if (!s.opt.uki.enabled) {
+    if (auto st = write_initrd(s, out.fd()); !st) return out.explain(st.error());
+    return Ok{};
+  }
+  WorkDir work;
+  if (auto st = work.create(); !st) return st;
+  s.uki.initrd = work.path() + "/initrd";
+  Fd initrd(::open(s.uki.initrd.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!initrd.valid()) return Error::sys("create", s.uki.initrd, errno);
+  if (auto st = write_initrd(s, initrd.get()); !st) return st;
+  initrd.reset();
+  auto uki = assemble_uki(s.uki, work.path(), out.fd());
+  if (!uki) return out.explain(uki.error());
+  s.report.uki_bytes = uki->bytes;
+  s.report.uki_signed = uki->signed_;
   return Ok{};
 }
 
@@ -366,7 +438,7 @@ Status check_problems(const BuildState& s) {
 }  // namespace
 
 Result<BuildReport> build_image(const BuildOptions& opt) {
-  BuildState s{opt, RootFs(opt.root), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  BuildState s{opt, RootFs(opt.root), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   using Clock = std::chrono::steady_clock;
   auto timed = [&](const char* name, auto&& pass) -> Status {
     auto t0 = Clock::now();
@@ -388,6 +460,10 @@ Result<BuildReport> build_image(const BuildOptions& opt) {
   if (auto st = timed("embed key files", [&] { return embed_keys_pass(s); }); !st)
     return st.error();
   if (auto st = timed("ssh server", [&] { return ssh_server_pass(s); }); !st) return st.error();
+  if (auto st = timed("early microcode", [&] { return early_microcode_pass(s); }); !st)
+    return st.error();
+  if (opt.uki.enabled)
+    if (auto st = timed("plan UKI", [&] { return plan_uki_pass(s); }); !st) return st.error();
   if (auto st = check_problems(s); !st) return st.error();
 
   auto out = OutputFile::create(opt.output);

@@ -1,7 +1,8 @@
 // build.h: `zinitrd build`, as a pipeline of named passes.
 //
 //   plan features -> resolve kernel modules -> module storage -> resolve ELF closure ->
-//   LUKS devices -> gather files -> embed key files -> write cpio + compress -> atomic rename
+//   LUKS devices -> gather files -> embed key files -> ssh server -> early microcode
+//   [-> plan UKI] -> write cpio + compress [-> UKI] -> atomic rename
 //
 // Each pass is a function in build.cc with one short comment; `--stats` prints their times.
 // Nothing is written to the output until every input has resolved: a build that cannot produce
@@ -14,8 +15,10 @@
 
 #include "host_only.h"
 #include "image_writer.h"
+#include "microcode.h"
 #include "module_storage.h"
 #include "result.h"
+#include "uki.h"
 
 namespace zinitrd::gen {
 
@@ -43,6 +46,8 @@ struct BuildOptions {
   DecompressModules decompress_modules = DecompressModules::kAuto;
   /// With host_only: the drivers to use instead of probing this host (tests inject them).
   std::optional<DeviceDrivers> host_drivers;
+  MicrocodeOptions microcode;  ///< the early segment (its host_only is taken from host_only)
+  UkiOptions uki;              ///< uki.enabled: the output is a UKI carrying the image
 };
 
 /// Time of one pass.
@@ -58,8 +63,12 @@ struct BuildReport {
   std::vector<std::string> features;  ///< planned features, in order
   std::vector<PassTime> passes;
   WriteStats written;
-  size_t modules = 0;          ///< kernel modules in the image
-  std::string module_storage;  ///< how compressed modules are carried ("" when none are)
+  size_t modules = 0;            ///< kernel modules in the image
+  std::string module_storage;    ///< how compressed modules are carried ("" when none are)
+  std::string microcode;         ///< what the early microcode segment carries
+  uint64_t microcode_bytes = 0;  ///< size of that segment (0: none)
+  uint64_t uki_bytes = 0;        ///< size of the UKI written (0: a plain initrd was written)
+  bool uki_signed = false;       ///< the UKI was signed with sbsign
 };
 
 /// The path inside the image where the runtime lives; /init points to it unless --init is given.

@@ -7,20 +7,25 @@
 
 #include <libkmod.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
 #include <set>
 
 #include "check_luks.h"
+#include "check_microcode_uki.h"
 #include "check_ssh.h"
+#include "fd.h"
 #include "host_only.h"
 #include "kmod_closure.h"
+#include "microcode.h"
 #include "module_file.h"
 #include "module_storage.h"
 #include "os_release.h"
 #include "root_fs.h"
 #include "text.h"
+#include "uki.h"
 
 namespace zinitrd::gen {
 namespace {
@@ -315,6 +320,65 @@ LuksCheckFacts gather_luks(const RootFs& root, const std::string& pool, const Im
   return f;
 }
 
+// This machine's CPU vendor and its microcode package in ROOT; the vendor stays unknown under
+// --root, whose image boots another machine.
+MicrocodeFacts gather_microcode(const RootFs& root) {
+  MicrocodeFacts f;
+  if (!root.is_host()) return f;
+  f.cpu_vendor = host_cpu().vendor;
+  f.package = microcode_package(f.cpu_vendor);
+  f.files_installed = !microcode_files(root, f.cpu_vendor).empty();
+  return f;
+}
+
+// True when the initrd bytes DATA hold zfs.ko of KVER (listed from a private temporary copy).
+bool initrd_has_zfs(std::string_view data, const std::string& kver) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/zinitrd-check.XXXXXX";
+  Fd fd(::mkstemp(path.data()));
+  if (!fd.valid()) return false;
+  bool written = ::write(fd.get(), data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  fd.reset();
+  auto members = written ? list_image(path) : Result<std::vector<ImageMember>>(Error::msg(""));
+  ::unlink(path.c_str());
+  if (!members) return false;
+  const std::string dir = "/modules/" + kver + "/";
+  return std::any_of(members->begin(), members->end(), [&](const ImageMember& m) {
+    std::string_view name = std::string_view(m.path).substr(m.path.rfind('/') + 1);
+    return m.path.find(dir) != std::string::npos &&
+           (name == "zfs.ko" || name.starts_with("zfs.ko."));
+  });
+}
+
+// The UKI of KVER where `zinitrd build --uki` and kernel-install's uki layout put it, read
+// inside the root.
+UkiFacts gather_uki(const RootFs& root, const std::string& kver) {
+  UkiFacts f;
+  auto in_root = default_uki_path(root, kver);
+  if (!in_root) return f;  // no ESP: no UKI to check
+  f.path = root.host_path(*in_root);
+  auto resolved = root.resolve(*in_root);
+  struct stat st;
+  f.exists =
+      resolved && ::stat(root.host_path(resolved->path).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (!f.exists) return f;
+  f.mtime = st.st_mtime;
+  auto data = root.read_file(*in_root);
+  if (!data) {
+    f.read_error = data.error().message;
+    return f;
+  }
+  auto c = read_uki(*data, f.path);
+  if (!c) {
+    f.read_error = c.error().message;
+    return f;
+  }
+  f.uname = c->uname;
+  f.cmdline = c->cmdline;
+  f.initrd_has_zfs = initrd_has_zfs(c->initrd, kver);
+  return f;
+}
+
 }  // namespace
 
 std::optional<std::string> dkms_status_in_root(const RootFs& root, const std::string& kver) {
@@ -397,6 +461,10 @@ std::vector<CheckItem> run_checks(const CheckOptions& options, const CommandRunn
   const bool readable = image.exists && image.read_error.empty();
   if (auto i = check_ssh(gather_ssh(root, readable ? &member_paths : nullptr)))
     items.push_back(std::move(*i));
+  if (auto i = check_image_microcode(kver, image, gather_microcode(root))) items.push_back(*i);
+  UkiFacts uki = gather_uki(root, kver);
+  uki.module_mtime = scan.newest_mtime;
+  if (auto i = check_uki(kver, uki)) items.push_back(*i);
   return items;
 }
 

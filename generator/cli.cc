@@ -21,9 +21,11 @@
 #include "build.h"
 #include "check.h"
 #include "image_reader.h"
+#include "microcode.h"
 #include "os_release.h"
 #include "root_fs.h"
 #include "text.h"
+#include "uki.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -78,6 +80,12 @@ Result<std::string> default_kver(const RootFs& root) {
                     " kernels found in " + root.host_path("/lib/modules"));
 }
 
+std::string mb(uint64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return b;
+}
+
 // SOURCE_DATE_EPOCH (reproducible-builds.org): the mtime of every entry, as decimal seconds
 // since 1970 and nothing else; newc stores 32 bits, so at most 4294967295. Set but empty counts
 // as unset, as in most build tools.
@@ -125,10 +133,18 @@ po::options_description build_options() {
       "the SSH host key (in the root; made once when missing; default "
       "/etc/zinitrd/ssh_host_ed25519_key)")("host-only", po::bool_switch(),
                                             "only the drivers of this machine's root pool devices")(
-      "host-only", po::bool_switch(), "only the drivers of this machine's root pool devices")(
       "decompress-modules", po::value<std::string>()->default_value("auto"),
       "compressed modules (.ko.xz, .ko.zst): yes (decompressed in the image), no (kept: the "
       "kernel must decompress them) or auto (kept when the kernel decompresses them)")(
+      "microcode", po::value<std::string>()->default_value("auto"),
+      "early CPU microcode: auto (this CPU's vendor; with --host-only this CPU's only), all or "
+      "none")("uki", po::bool_switch(), "write a unified kernel image (EFI stub + kernel + image)")(
+      "cmdline", po::value<std::string>(), "--uki: the embedded kernel command line")(
+      "kernel-image", po::value<std::string>(), "--uki: the kernel (default: /boot/vmlinuz-KVER)")(
+      "os-release", po::value<std::string>(), "--uki: the .osrel section (default: os-release)")(
+      "splash", po::value<std::string>(), "--uki: a BMP image for the .splash section")(
+      "secureboot-key", po::value<std::string>(), "--uki: sign with this key (sbsign)")(
+      "secureboot-cert", po::value<std::string>(), "--uki: and this certificate")(
       "generic", po::bool_switch(), "every storage driver, loaded by device (the default)")(
       "stats", po::bool_switch(), "print the time of each pass")(
       "verbose,v", po::bool_switch(), "print what went in")("quiet,q", po::bool_switch(),
@@ -199,7 +215,31 @@ int cmd_build(const std::vector<std::string>& args) {
     if (!k) throw po::error(k.error().message);
     opt.kver = *k;
   }
-  opt.output = vm.count("output") ? vm["output"].as<std::string>() : default_output(root, opt.kver);
+  opt.uki.enabled = vm["uki"].as<bool>();
+  if (vm.count("output")) {
+    opt.output = vm["output"].as<std::string>();
+  } else if (opt.uki.enabled) {
+    auto esp = default_uki_output(root, opt.kver);
+    if (!esp) throw po::error(esp.error().message);
+    opt.output = *esp;
+  } else {
+    opt.output = default_output(root, opt.kver);
+  }
+  auto microcode = parse_microcode_mode(vm["microcode"].as<std::string>());
+  if (!microcode) throw po::error(microcode.error().message);
+  opt.microcode.mode = *microcode;
+  auto text = [&](const char* name, std::string& to) {
+    if (vm.count(name)) to = vm[name].as<std::string>();
+  };
+  if (vm.count("cmdline")) opt.uki.cmdline = vm["cmdline"].as<std::string>();
+  text("kernel-image", opt.uki.kernel);
+  text("os-release", opt.uki.os_release);
+  text("splash", opt.uki.splash);
+  text("secureboot-key", opt.uki.key);
+  text("secureboot-cert", opt.uki.cert);
+  if (!opt.uki.enabled)
+    for (const char* o : {"cmdline", "kernel-image", "os-release", "splash"})
+      if (vm.count(o)) throw po::error(std::string("--") + o + " is for --uki only");
   auto compression = parse_compression(vm["compress"].as<std::string>());
   if (!compression) throw po::error(compression.error().message);
   opt.write.compression = *compression;
@@ -251,11 +291,21 @@ int cmd_build(const std::vector<std::string>& args) {
   if (stats)
     for (const auto& p : report->passes)
       std::fprintf(stderr, "zinitrd: pass %-20s %7.3f s\n", p.name.c_str(), p.seconds);
-  if (!quiet)
-    std::printf("zinitrd: wrote %s (%.1f MB, %zu entries, %s, %.1f MB uncompressed) in %.2f s\n",
-                opt.output.c_str(), report->written.compressed_bytes / 1e6, report->written.entries,
+  if (verbose) std::fprintf(stderr, "zinitrd: early microcode: %s\n", report->microcode.c_str());
+  std::string early;
+  if (report->microcode_bytes)
+    early = ", early microcode " + mb(report->microcode_bytes) + " uncompressed first";
+  uint64_t initrd = report->written.compressed_bytes + report->microcode_bytes;
+  if (!quiet && report->uki_bytes)
+    std::printf("zinitrd: wrote %s (UKI%s, %s: initrd %s with %zu entries, %s%s) in %.2f s\n",
+                opt.output.c_str(), report->uki_signed ? ", signed" : "",
+                mb(report->uki_bytes).c_str(), mb(initrd).c_str(), report->written.entries,
+                std::string(compression_name(opt.write.compression)).c_str(), early.c_str(), secs);
+  else if (!quiet)
+    std::printf("zinitrd: wrote %s (%s, %zu entries, %s, %s uncompressed%s) in %.2f s\n",
+                opt.output.c_str(), mb(initrd).c_str(), report->written.entries,
                 std::string(compression_name(opt.write.compression)).c_str(),
-                report->written.uncompressed_bytes / 1e6, secs);
+                mb(report->written.uncompressed_bytes).c_str(), early.c_str(), secs);
   return kExitOk;
 }
 
@@ -279,7 +329,18 @@ int cmd_ls(const std::vector<std::string>& args) {
     std::fprintf(stderr, "zinitrd: %s\n", members.error().message.c_str());
     return kExitFailed;
   }
-  for (const auto& m : *members) {
+  // One "# segment" line before the members of each cpio segment (an early-microcode archive
+  // comes first, uncompressed, then the compressed main archive).
+  for (size_t i = 0; i < members->size(); ++i) {
+    const auto& m = (*members)[i];
+    if (i == 0 || m.segment != (*members)[i - 1].segment) {
+      size_t n = 0;
+      while (i + n < members->size() && (*members)[i + n].segment == m.segment) ++n;
+      std::printf(
+          "# segment %u at byte %llu: %s cpio, %zu members\n", m.segment,
+          (unsigned long long)m.segment_offset,
+          m.compression == "none" ? "uncompressed" : (m.compression + "-compressed").c_str(), n);
+    }
     std::printf("%s %10llu %s%s%s\n", mode_string(m.mode).c_str(), (unsigned long long)m.size,
                 m.path.c_str(), m.link_target.empty() ? "" : " -> ", m.link_target.c_str());
   }
@@ -356,6 +417,8 @@ std::string check_config_text(const std::string& text) {
     if (auto c = parse_compression(vm["compress"].as<std::string>()); !c) return c.error().message;
     if (auto d = parse_decompress_modules(vm["decompress-modules"].as<std::string>()); !d)
       return d.error().message;
+    if (auto m = parse_microcode_mode(vm["microcode"].as<std::string>()); !m)
+      return m.error().message;
     (void)vm["level"].as<int>();
   } catch (po::error& e) {
     return DefusedError::what_of(e);

@@ -188,6 +188,7 @@ Result<size_t> walk_newc(const std::string& image, const Mapping& m, size_t star
     mem.mtime = f[5];
     mem.size = filesize;
     mem.segment = segment;
+    mem.segment_offset = start;
     mem.compression = "none";
     Body body;
     body.mem = reinterpret_cast<const char*>(base + data_start);
@@ -200,7 +201,8 @@ Result<size_t> walk_newc(const std::string& image, const Mapping& m, size_t star
 
 // Reads one compressed archive with libarchive.
 Status walk_compressed(const std::string& image, const unsigned char* p, size_t len,
-                       unsigned segment, const char* compression, const Visitor& visit) {
+                       unsigned segment, uint64_t offset, const char* compression,
+                       const Visitor& visit) {
   std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
   if (!a) return Error::msg("libarchive: out of memory");
   archive_read_support_filter_all(a.get());
@@ -225,6 +227,7 @@ Status walk_compressed(const std::string& image, const unsigned char* p, size_t 
     mem.mtime = archive_entry_mtime(e);
     mem.size = static_cast<uint64_t>(archive_entry_size(e));
     mem.segment = segment;
+    mem.segment_offset = offset;
     mem.compression = compression;
     if (const char* t = archive_entry_symlink(e)) mem.link_target = t;
     Body body;
@@ -268,7 +271,7 @@ Status walk_image(std::string_view image_path, const Visitor& visit) {
         last = false;
       }
     }
-    if (auto st = walk_compressed(image, p, len, segment, comp, visit); !st) return st;
+    if (auto st = walk_compressed(image, p, len, segment, pos, comp, visit); !st) return st;
     ++segment;
     if (last) break;
     pos += len;

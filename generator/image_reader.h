@@ -31,8 +31,9 @@ struct ImageMember {
   std::string link_target;  ///< symlinks only
   uint32_t uid = 0, gid = 0;
   int64_t mtime = 0;
-  unsigned segment = 0;     ///< index of the cpio segment it came from
-  std::string compression;  ///< the segment's compression ("none", "zstd", ...)
+  unsigned segment = 0;         ///< index of the cpio segment it came from
+  uint64_t segment_offset = 0;  ///< byte offset of that segment in the image
+  std::string compression;      ///< the segment's compression ("none", "zstd", ...)
 };
 
 /// Lists every member of every segment of the image at PATH, in archive order.

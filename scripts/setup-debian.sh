@@ -3,8 +3,10 @@
 # ZFS roots under QEMU. Idempotent: a second run checks and returns in seconds.
 #
 # What it does, in order:
-#   1. enable the `contrib` component (ZFS lives there), derived from the existing deb822 sources;
-#   2. install the build dependencies, a Debian kernel with headers, ZFS (DKMS) and QEMU;
+#   1. enable the `contrib` component (ZFS lives there) and `non-free-firmware` (the CPU
+#      microcode packages), each derived from the existing deb822 sources;
+#   2. install the build dependencies, a Debian kernel with headers, ZFS (DKMS), QEMU, and what the
+#      early-microcode and UKI tests use (microcode, the systemd EFI stub, OVMF, FAT tools);
 #   3. make sure DKMS has built zfs for the newest installed kernel (not the running one).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -26,6 +28,10 @@ crypt_pkgs=(cryptsetup-bin)
 # Unlock over SSH: dropbear (and dropbearkey) go into images with the ssh feature; busybox gives
 # them udhcpc; the tests log in with OpenSSH's client and make their key pairs with ssh-keygen.
 ssh_pkgs=(dropbear-bin openssh-client)
+# Early microcode (non-free-firmware) and unified kernel images: the systemd EFI stub, objcopy
+# (binutils) to assemble it, sbsigntool to sign it (openssl makes the tests' keys), OVMF to boot it,
+# mtools/dosfstools for the ESP.
+uki_pkgs=(intel-microcode amd64-microcode systemd-boot-efi binutils sbsigntool openssl ovmf mtools dosfstools)
 
 missing() {  # prints the packages of "$@" that are not installed
   local p
@@ -34,20 +40,24 @@ missing() {  # prints the packages of "$@" that are not installed
   done
 }
 
-# 1. contrib: same URIs and suites as each existing stanza of the Debian sources, component contrib.
-enable_contrib() {
-  local src=/etc/apt/sources.list.d/debian.sources dst=/etc/apt/sources.list.d/zinitrd-contrib.sources
-  if [ -f "$dst" ] || grep -qs '^Components:.*contrib' "$src"; then return 1; fi
-  [ -f "$src" ] || { echo "setup: $src not found; enable Debian's contrib component by hand" >&2; exit 1; }
-  awk 'BEGIN { RS = ""; ORS = "\n\n" }
-       /(^|\n)Types:.*deb/ { gsub(/Components:[^\n]*/, "Components: contrib"); print }' "$src" >"$dst.tmp"
+# 1. A component (contrib, non-free-firmware): same URIs and suites as each existing stanza of the
+#    Debian sources, with that component only, in a file of its own.
+enable_component() {
+  local comp=$1 src=/etc/apt/sources.list.d/debian.sources
+  local dst=/etc/apt/sources.list.d/zinitrd-$comp.sources
+  if [ -f "$dst" ] || grep -qsE "^Components:(.* )?$comp( |\$)" "$src"; then return 1; fi
+  [ -f "$src" ] || { echo "setup: $src not found; enable Debian's $comp component by hand" >&2; exit 1; }
+  awk -v comp="$comp" 'BEGIN { RS = ""; ORS = "\n\n" }
+       /(^|\n)Types:.*deb/ { gsub(/Components:[^\n]*/, "Components: " comp); print }' "$src" >"$dst.tmp"
   mv "$dst.tmp" "$dst"
-  log "enabled contrib in $dst"
+  log "enabled $comp in $dst"
   return 0
 }
 
-enable_contrib || true
-if [ -n "$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}" "${crypt_pkgs[@]}" "${ssh_pkgs[@]}")" ]; then
+added=0
+enable_component contrib && added=1
+enable_component non-free-firmware && added=1
+if [ "$added" = 1 ] || [ -n "$(missing "${build_pkgs[@]}" "${kernel_pkgs[@]}" "${zfs_pkgs[@]}" "${vm_pkgs[@]}" "${crypt_pkgs[@]}" "${ssh_pkgs[@]}" "${uki_pkgs[@]}")" ]; then
   log "apt-get update"
   apt-get update -qq
 fi
@@ -68,6 +78,7 @@ install "${zfs_pkgs[@]}"
 install "${vm_pkgs[@]}"
 install "${crypt_pkgs[@]}"
 install "${ssh_pkgs[@]}"
+install "${uki_pkgs[@]}"
 
 # 3. The newest installed kernel that has headers is the one we test with (never the host's).
 kver=$("$(dirname "$0")/kver.sh")

@@ -96,3 +96,84 @@ KERNEL_INSTALL_INITRD_GENERATOR=zinitrd "$plugin" remove "$kver" "$TMP/entry" ||
 [ ! -e "$TMP/entry/initrd" ] || fail "remove left ENTRY-DIR/initrd"
 [ -e "$TMP/entry/linux" ] || fail "remove deleted what is not ours"
 pass "remove deletes ENTRY-DIR/initrd only"
+
+# 5. layout=uki (no 90-uki-copy.install on systemd 252): kernel-install add makes
+#    $BOOT/EFI/Linux/TOKEN-KVER.efi, a UKI of the real kernel with the configured command line and
+#    zinitrd's image as .initrd; signed when uki.conf names a key; a failed build keeps the
+#    installed UKI and fails kernel-install; remove deletes it.
+stub=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
+[ -f "$stub" ] || skip "$stub is missing (package systemd-boot-efi; run scripts/setup-debian.sh)"
+command -v objdump >/dev/null || skip "objdump is missing (package binutils)"
+[ -r "/boot/vmlinuz-$kver" ] || skip "/boot/vmlinuz-$kver is not readable"
+uki="$boot/EFI/Linux/$mid-$kver.efi"
+section() {  # UKI NAME OUT: the bytes of section NAME
+    objcopy -O binary --only-section="$2" "$1" "$3" || fail "objcopy cannot read $2 of $1"
+}
+assert_uki() {  # UKI
+    objdump -h "$1" >"$TMP/sections" || fail "objdump -h $1 failed"
+    for s in .osrel .cmdline .uname .linux .initrd; do
+        grep -q " $s " "$TMP/sections" || { cat "$TMP/sections" >&2; fail "$1 has no $s section"; }
+    done
+    section "$1" .cmdline "$TMP/cmdline.bin"
+    [ "$(cat "$TMP/cmdline.bin")" = "root=zfs:rpool/ROOT/debian ro" ] ||
+        fail ".cmdline is '$(cat "$TMP/cmdline.bin")', not the one of $conf/cmdline"
+    section "$1" .uname "$TMP/uname.bin"
+    [ "$(cat "$TMP/uname.bin")" = "$kver" ] || fail ".uname is '$(cat "$TMP/uname.bin")'"
+    section "$1" .linux "$TMP/linux.bin"
+    cmp -s "$TMP/linux.bin" "/boot/vmlinuz-$kver" || fail ".linux is not /boot/vmlinuz-$kver"
+    section "$1" .initrd "$TMP/initrd.bin"
+    assert_image "$TMP/initrd.bin" "$kver"
+}
+export KERNEL_INSTALL_PLUGINS="$plugin $loaderentry"
+printf 'layout=uki\ninitrd_generator=zinitrd\n' >"$conf/install.conf"
+kernel-install -v add "$kver" "/boot/vmlinuz-$kver" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "kernel-install add (layout=uki) failed"; }
+assert_uki "$uki"
+assert_contains "$TMP/out" "--uki --kver $kver --kernel-image /boot/vmlinuz-$kver"
+[ ! -e "$boot/loader/entries/$mid-$kver.conf" ] || fail "layout=uki wrote a loader entry"
+[ ! -e "$entry" ] || fail "layout=uki made the entry directory $entry"
+pass "kernel-install add with layout=uki writes $uki with every section, the kernel, cmdline and image"
+
+# uki_generator=zinitrd chooses zinitrd even when another initrd generator is configured.
+rm -f "$uki"
+printf 'layout=uki\ninitrd_generator=dracut\nuki_generator=zinitrd\n' >"$conf/install.conf"
+env -u KERNEL_INSTALL_INITRD_GENERATOR kernel-install add "$kver" "/boot/vmlinuz-$kver" >"$TMP/out" 2>&1 ||
+    { cat "$TMP/out"; fail "kernel-install add (uki_generator=zinitrd) failed"; }
+[ -s "$uki" ] || fail "uki_generator=zinitrd: no UKI"
+pass "uki_generator=zinitrd makes the UKI"
+
+if command -v sbsign >/dev/null && command -v sbverify >/dev/null && command -v openssl >/dev/null; then
+    openssl req -new -x509 -newkey rsa:2048 -nodes -keyout "$TMP/db.key" -out "$TMP/db.crt" \
+        -subj "/CN=zinitrd kernel-install test/" -days 2 >/dev/null 2>&1 || fail "openssl cannot make a key"
+    printf '[UKI]\nSecureBootPrivateKey=%s\nSecureBootCertificate=%s\n' "$TMP/db.key" "$TMP/db.crt" >"$conf/uki.conf"
+    printf 'layout=uki\ninitrd_generator=zinitrd\n' >"$conf/install.conf"
+    kernel-install add "$kver" "/boot/vmlinuz-$kver" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "kernel-install add (signed) failed"; }
+    sbverify --cert "$TMP/db.crt" "$uki" >"$TMP/verify" 2>&1 || { cat "$TMP/verify"; fail "$uki is not signed by uki.conf's key"; }
+    assert_uki "$uki"
+    pass "uki.conf's SecureBootPrivateKey/SecureBootCertificate sign the UKI (sbverify)"
+else
+    skip "sbsign, sbverify or openssl is missing (packages sbsigntool, openssl; run scripts/setup-debian.sh)"
+fi
+
+# A UKI that cannot be made (uki.conf names a key that is gone): kernel-install fails with
+# zinitrd's reason, the installed UKI is the same file, byte for byte.
+cp "$uki" "$TMP/before.efi"
+rm -f "$TMP/db.key"
+status=0
+kernel-install add "$kver" "/boot/vmlinuz-$kver" >"$TMP/out" 2>&1 || status=$?
+[ "$status" -ne 0 ] || fail "kernel-install add with a missing signing key succeeded"
+assert_contains "$TMP/out" "Secure Boot key or certificate $TMP/db.key: no such file"
+assert_contains "$TMP/out" "60-zinitrd.install: no UKI for $kver"
+cmp -s "$uki" "$TMP/before.efi" || fail "a failed build changed the installed UKI"
+pass "a UKI that cannot be built stops kernel-install (status $status) and keeps the installed one"
+
+rm -f "$conf/uki.conf"
+kernel-install remove "$kver" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "kernel-install remove (layout=uki) failed"; }
+[ ! -e "$uki" ] || fail "remove left $uki"
+pass "kernel-install remove (layout=uki) deletes the UKI"
+
+# KERNEL_INSTALL_IMAGE_TYPE=uki with layout=uki: the kernel already is a UKI, nothing is built.
+KERNEL_INSTALL_INITRD_GENERATOR=zinitrd KERNEL_INSTALL_LAYOUT=uki KERNEL_INSTALL_IMAGE_TYPE=uki \
+    KERNEL_INSTALL_BOOT_ROOT="$boot" KERNEL_INSTALL_ENTRY_TOKEN="$mid" \
+    "$plugin" add "$kver" "$TMP/entry" "/boot/vmlinuz-$kver" || fail "image type uki: the plugin failed"
+[ ! -e "$uki" ] || fail "image type uki: the plugin built a UKI"
+pass "a kernel that is already a UKI is left alone under layout=uki"

@@ -160,12 +160,12 @@ def run(paths, test, echo=False):
     sc = SCENARIOS[name]
     if platform.name not in getattr(sc, "platforms", vmlib.BOOKWORM):
         raise AssertionError(f"{name} does not run on {platform.name}")
-    if hasattr(sc, "run"):  # a group's own kind of boot (scenarios_systemd.SystemdBoot)
+    if hasattr(sc, "run"):  # a group's own kind of boot (scenarios_systemd, scenarios_uki)
         secs, result = sc.run(paths, test, lambda: test_image(paths, platform, sc.image_args),
                               echo=echo)
         with open(os.path.join(paths.logs, "timings.tsv"), "a") as f:
             f.write(f"{test}\t{secs:.1f}\n")
-        print(f"vm scenario {test}: PASS ({result}; append: {sc.append})")
+        print(f"vm scenario {test}: PASS ({result}; append: {getattr(sc, 'append', '(none)')})")
         return
     disks = platform.pool_disks(paths)
     guids = platform.pool_guids(paths) if "GUID(" in repr(vars(sc)) else {}

@@ -173,8 +173,10 @@ class Vm:
         # and panic ("IO-APIC + timer doesn't work") before /init runs at all.
         cmd = ["qemu-system-x86_64", "-machine", "q35", "-m", "1024", "-smp", "2",
                "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-               "-nic", "none", "-kernel", kernel, "-initrd", initrd,
-               "-append", f"console=ttyS0 panic=-1 no_timer_check {append}".strip()]
+               "-nic", "none"]
+        if kernel:  # kernel=None: the firmware boots from a disk (extra= gives it)
+            cmd += ["-kernel", kernel, "-initrd", initrd,
+                    "-append", f"console=ttyS0 panic=-1 no_timer_check {append}".strip()]
         # TCG unless asked: /dev/kvm may exist on these machines without working (nested).
         cmd += ["-accel", os.environ.get("ZINITRD_VM_ACCEL", "tcg")]
         if cpu:
