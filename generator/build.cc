@@ -70,6 +70,8 @@ Status resolve_modules_pass(BuildState& s) {
   std::vector<std::string> skipped_dirs;
   for (const Feature* f : s.features)
     for (const auto& e : f->kmods_exclude) (*kmod)->exclude(e);
+  for (const Feature* f : s.features)
+    for (const auto& e : f->kmods_exclude_needing) (*kmod)->exclude_needing(e);
   for (const Feature* f : s.features) {
     for (const auto& m : f->kmods) (*kmod)->request({m, true, true, f->name, f->kmod_hint});
     for (const auto& m : f->kmods_optional) (*kmod)->request({m, false, true, f->name, ""});
