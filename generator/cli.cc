@@ -249,6 +249,9 @@ int cmd_build(const std::vector<std::string>& args) {
   if (stats)
     for (const auto& p : report->passes)
       std::fprintf(stderr, "zinitrd: pass %-20s %7.3f s\n", p.name.c_str(), p.seconds);
+  if (stats)
+    for (const auto& [path, bytes] : report->largest)
+      std::fprintf(stderr, "zinitrd: largest %9.1f KB %s\n", bytes / 1e3, path.c_str());
   if (!quiet)
     std::printf("zinitrd: wrote %s (%.1f MB, %zu entries, %s, %.1f MB uncompressed) in %.2f s\n",
                 opt.output.c_str(), report->written.compressed_bytes / 1e6, report->written.entries,
