@@ -85,6 +85,8 @@ Status resolve_modules_pass(BuildState& s) {
   std::vector<std::string> skipped_dirs;
   for (const Feature* f : s.features)
     for (const auto& e : f->kmods_exclude) (*kmod)->exclude(e);
+  for (const Feature* f : s.features)
+    for (const auto& e : f->kmods_exclude_needing) (*kmod)->exclude_needing(e);
   for (const Feature* f : s.features) {
     for (const auto& m : f->kmods) (*kmod)->request({m, true, true, f->name, f->kmod_hint});
     for (const auto& m : f->kmods_optional) (*kmod)->request({m, false, true, f->name, ""});
@@ -426,6 +428,25 @@ Status write_pass(BuildState& s, OutputFile& out) {
   return Ok{};
 }
 
+// The ten largest files of TREE, largest first (ties by path): what `--stats` shows.
+std::vector<std::pair<std::string, uint64_t>> largest_files(const ImageTree& tree) {
+  std::vector<std::pair<std::string, uint64_t>> all;
+  for (const ImageEntry* e : tree.sorted()) {
+    if (e->kind != ImageEntry::Kind::kFile) continue;
+    struct stat st;
+    uint64_t bytes = e->inline_data                        ? e->data.size()
+                     : ::stat(e->source.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size)
+                                                           : 0;
+    all.emplace_back(e->path, bytes);
+  }
+  size_t n = std::min<size_t>(10, all.size());
+  std::partial_sort(all.begin(), all.begin() + n, all.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  all.resize(n);
+  return all;
+}
+
 // Stops the build with every collected problem, in one message.
 Status check_problems(const BuildState& s) {
   if (s.problems.empty()) return Ok{};
@@ -465,6 +486,7 @@ Result<BuildReport> build_image(const BuildOptions& opt) {
   if (opt.uki.enabled)
     if (auto st = timed("plan UKI", [&] { return plan_uki_pass(s); }); !st) return st.error();
   if (auto st = check_problems(s); !st) return st.error();
+  s.report.largest = largest_files(s.tree);
 
   auto out = OutputFile::create(opt.output);
   if (!out) return out.error();

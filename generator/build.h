@@ -9,8 +9,10 @@
 // a bootable image fails with one message listing every problem and leaves the old image alone.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host_only.h"
@@ -62,6 +64,8 @@ struct BuildReport {
   std::vector<std::string> notes;     ///< what the user must know (e.g. the image carries a key)
   std::vector<std::string> features;  ///< planned features, in order
   std::vector<PassTime> passes;
+  /// The largest files of the image (in-image path, bytes), largest first: at most 10.
+  std::vector<std::pair<std::string, uint64_t>> largest;
   WriteStats written;
   size_t modules = 0;            ///< kernel modules in the image
   std::string module_storage;    ///< how compressed modules are carried ("" when none are)

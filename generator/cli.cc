@@ -291,6 +291,9 @@ int cmd_build(const std::vector<std::string>& args) {
   if (stats)
     for (const auto& p : report->passes)
       std::fprintf(stderr, "zinitrd: pass %-20s %7.3f s\n", p.name.c_str(), p.seconds);
+  if (stats)
+    for (const auto& [path, bytes] : report->largest)
+      std::fprintf(stderr, "zinitrd: largest %9.1f KB %s\n", bytes / 1e3, path.c_str());
   if (verbose) std::fprintf(stderr, "zinitrd: early microcode: %s\n", report->microcode.c_str());
   std::string early;
   if (report->microcode_bytes)

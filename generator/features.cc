@@ -129,6 +129,8 @@ Result<Feature> parse_feature(std::string_view name, std::string_view dir, std::
       append_words(f.kmods_optional, value);
     } else if (key == "kmod-coldplug") {
       append_words(f.kmods_coldplug, value);
+    } else if (key == "kmod-exclude-needing") {
+      append_words(f.kmods_exclude_needing, value);
     } else if (key == "kmod-exclude") {
       append_words(f.kmods_exclude, value);
     } else if (key == "kmod-hint") {

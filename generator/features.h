@@ -14,6 +14,10 @@
 //                      included with their aliases and loaded only when a device matches
 //   kmod-exclude     = module names or directories (ending in '/') left out of the
 //                      kmod-coldplug directories (still included when something depends on them)
+//   kmod-exclude-needing = module names or directories (ending in '/'): every module of the
+//                      kmod-coldplug directories that needs one of them (hard dependency or
+//                      softdep pre:, transitively) is left out, e.g. drivers that need a network
+//                      stack
 //   kmod-hint        = text appended when a `kmod` module is missing ({kver} is expanded)
 //   program          = programs (name or absolute path) + ELF closure; missing => build fails
 //   program-optional = the same, missing => skipped silently
@@ -48,7 +52,8 @@ struct Feature {
   std::vector<std::string> requires_;
   When when = When::kOnRequest;
   std::string when_path;  ///< kIfExists/kIfHasEntries: the in-root path that enables it
-  std::vector<std::string> kmods, kmods_optional, kmods_coldplug, kmods_exclude;
+  std::vector<std::string> kmods, kmods_optional, kmods_coldplug, kmods_exclude,
+      kmods_exclude_needing;
   std::string kmod_hint;
   std::vector<std::string> programs, programs_optional;
   std::vector<std::string> libraries, libraries_optional;

@@ -88,6 +88,8 @@ TEST_CASE("host-only build: only the found drivers, with a warning naming what w
       DeviceDrivers{{"virtio_blk"}, {"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"}};
   auto r = build_image(o);
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  MESSAGE("host-only image (virtio_blk): " << r->written.compressed_bytes << " bytes, "
+                                           << r->written.entries << " entries");
   auto members = list_image(o.output);
   REQUIRE(members.ok());
   auto has = [&](std::string_view suffix) {

@@ -155,8 +155,11 @@ struct KmodClosure::Impl {
     std::string subdir, requested_by;
   };
   std::vector<DirRequest> dir_requests;
-  std::vector<std::string> excluded_dirs;          // relative to the modules dir, ending in '/'
+  std::vector<std::string> needing_stack;  // directory modules left out: "name (stack module)"
+  std::vector<std::string> excluded_dirs;  // relative to the modules dir, ending in '/'
   std::unordered_set<std::string> excluded_names;  // normalised module names
+  std::vector<std::string> stack_dirs;             // exclude_needing(): relative, ending in '/'
+  std::unordered_set<std::string> stack_names;     // exclude_needing(): normalised names
 
   // One included module while resolving.
   struct Node {
@@ -481,8 +484,49 @@ struct KmodClosure::Impl {
                                " is not in modules.dep, skipped: run `depmod " + kver + "`");
         continue;
       }
+      if (std::string stack = needed_stack(mod.get()); !stack.empty()) {
+        needing_stack.push_back(name + " (" + stack + ")");
+        continue;
+      }
       add_node(mod.get());
     }
+  }
+
+  // Whether the in-root module HOST_PATH is one of the stacks given to exclude_needing().
+  bool in_stack(const char* host_path, const std::string& name) const {
+    if (stack_names.count(name)) return true;
+    if (!host_path) return false;
+    std::string_view p(host_path);
+    if (!p.starts_with(modules_host_dir + "/")) return false;
+    p.remove_prefix(modules_host_dir.size() + 1);
+    return std::any_of(stack_dirs.begin(), stack_dirs.end(),
+                       [&](const std::string& d) { return p.starts_with(d); });
+  }
+
+  // The first module of an exclude_needing() stack that MOD needs: among its hard dependencies
+  // (modules.dep lists them all, transitively) and its softdep "pre:" modules; "" when none.
+  std::string needed_stack(kmod_module* mod) {
+    if (stack_dirs.empty() && stack_names.empty()) return {};
+    ListPtr deps(kmod_module_get_dependencies(mod));
+    for (kmod_list* l = deps.get(); l; l = kmod_list_next(deps.get(), l)) {
+      ModulePtr dep(kmod_module_get_module(l));
+      std::string dname = kmod_module_get_name(dep.get());
+      if (in_stack(kmod_module_get_path(dep.get()), dname)) return dname;
+    }
+    std::string name = kmod_module_get_name(mod);
+    for (const Softdep& sd : softdeps) {
+      if (fnmatch(sd.pattern.c_str(), name.c_str(), 0) != 0) continue;
+      for (const std::string& s : sd.pre) {
+        kmod_module* raw = nullptr;
+        if (kmod_module_new_from_name(ctx.get(), s.c_str(), &raw) < 0) continue;
+        ModulePtr pre(raw);
+        std::string pname = kmod_module_get_name(pre.get());
+        if (in_stack(kmod_module_get_path(pre.get()), pname)) return pname;
+        if (std::string deeper = needed_stack(pre.get()); !deeper.empty()) return deeper;
+      }
+      break;  // the first matching entry only, like modprobe
+    }
+    return {};
   }
 
   std::string hint_of(int origin) const {
@@ -517,8 +561,14 @@ ModuleClosure KmodClosure::Impl::resolve() {
       out.warnings.push_back(msg + ", skipped");
     }
   }
-  // 2. Whole directories for coldplug.
+  // 2. Whole directories for coldplug, less the modules that need an excluded stack.
+  needing_stack.clear();
   for (const DirRequest& d : dir_requests) add_directory(d);
+  if (!needing_stack.empty())
+    out.warnings.push_back(std::to_string(needing_stack.size()) +
+                           " drivers left out because they need a stack no root pool is read "
+                           "through at boot: " +
+                           join(needing_stack, ", "));
 
   // 3. Which request reached each module first, and whether a required one did.
   for (auto& [name, n] : nodes) n.origin = -1, n.required = false, n.dropped = false;
@@ -728,6 +778,14 @@ void KmodClosure::exclude(std::string_view name_or_subdir) {
     impl_->excluded_dirs.push_back(e);
   else
     impl_->excluded_names.insert(normalize_module_name(e));
+}
+
+void KmodClosure::exclude_needing(std::string_view name_or_subdir) {
+  std::string e(name_or_subdir);
+  if (!e.empty() && e.back() == '/')
+    impl_->stack_dirs.push_back(e);
+  else
+    impl_->stack_names.insert(normalize_module_name(e));
 }
 
 void KmodClosure::request_directory(std::string_view subdir, std::string_view requested_by) {

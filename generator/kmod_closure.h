@@ -64,6 +64,10 @@ class KmodClosure {
   /// Modules that an included module depends on are included all the same.
   void exclude(std::string_view name_or_subdir);
 
+  /// Leaves out of directory requests every module that needs (a hard dependency, or a softdep
+  /// "pre:" module, transitively) module NAME or a module below SUBDIR/ (ending in '/').
+  void exclude_needing(std::string_view name_or_subdir);
+
   /// Resolves everything requested so far.
   ModuleClosure resolve();
 
