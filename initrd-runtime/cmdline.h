@@ -92,6 +92,10 @@ struct BootRequest {
   bool bootfs_rollback = false;  ///< bootfs.rollback[=NAME] (zfs_snapshot.h)
   std::string bootfs_rollback_name;
 
+  /// zinitrd.boot_test[=1]: `zinitrd boot-test` booted this VM: stop before switch_root, print
+  /// a verdict and power off (boot_check.h); rd.break is then ignored.
+  bool boot_test = false;
+
   std::vector<std::string> diagnostics;  ///< one sentence per ignored or malformed parameter
 };
 
