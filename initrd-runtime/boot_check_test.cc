@@ -1,0 +1,56 @@
+// boot_check_test.cc: the boot test's verdicts and console report (the power-off is exercised by
+// the VM tests of `zinitrd boot-test`).
+#include "boot_check.h"
+
+#include <doctest/doctest.h>
+
+using namespace zinitrd;
+using namespace zinitrd::rt;
+
+TEST_CASE("boot check: a PASS names the root, its init, the children and the stage times") {
+  BootVerdict v = pass_verdict("rpool/ROOT/debian", "/sbin/init", 1, {1020, 610, 50}, 2310, 4100);
+  CHECK(v.pass);
+  CHECK(v.stage == "switch_root");
+  CHECK(v.root == "rpool/ROOT/debian");
+  CHECK(v.init == "/sbin/init");
+  CHECK(v.children == 1);
+  using S = std::vector<std::pair<std::string, double>>;
+  CHECK(v.seconds ==
+        S{{"kernel", 2.31}, {"modules", 1.02}, {"import", 0.61}, {"mount", 0.05}, {"total", 4.1}});
+  // Unknown start of /init: no kernel time rather than a wrong one.
+  CHECK(pass_verdict("p/r", "/sbin/init", 0, {}, -1, 10).seconds.front().first == "modules");
+}
+
+TEST_CASE("boot check: a FAIL carries the failed stage, the summary with its status, the hints") {
+  Failure f;
+  f.stage = "import";
+  f.summary = "cannot import 'fpool'";
+  f.status = "exit code 1";
+  f.hints = {"boot with zfs_force=1"};
+  BootVerdict v = fail_verdict(f, {1500, 250, 0}, 2000, 4000);
+  CHECK_FALSE(v.pass);
+  CHECK(v.stage == "import");
+  CHECK(v.summary == "cannot import 'fpool' (exit code 1)");
+  CHECK(v.hints == f.hints);
+  CHECK(fail_verdict(Failure{}, {}, -1, 0).stage == "unknown");
+}
+
+TEST_CASE("boot check: the console report is the tagged boot log, then the verdict line") {
+  BootVerdict v = pass_verdict("rpool/ROOT/debian", "/sbin/init", 0, {}, 1000, 2000);
+  std::string r = boot_test_report("[    1.0] zinitrd 1 starting\n[    1.5] mounted\n", v);
+  CHECK(r ==
+        "\nZINITRD-BOOT-LOG [    1.0] zinitrd 1 starting\nZINITRD-BOOT-LOG [    1.5] mounted\n" +
+            format_boot_verdict(v) + "\n");
+  // Every line of the report is found again by the generator's parsers.
+  CHECK(parse_boot_verdict(format_boot_verdict(v)) == v);
+  CHECK(boot_test_report("", v) == "\n" + format_boot_verdict(v) + "\n");
+}
+
+TEST_CASE("boot check: /proc/PID/stat start time, with a command name full of spaces and ')'") {
+  std::string rest = " S 0 0 0 0 -1 4194560 1000 0 0 0 1 2 0 0 20 0 1 0 231 100000 200";
+  CHECK(process_start_ms("1 (init)" + rest, 100) == 2310);
+  CHECK(process_start_ms("7 (a b) c)" + rest, 100) == 2310);
+  CHECK(process_start_ms("1 (init) S 0 0", 100) == -1);
+  CHECK(process_start_ms("garbage", 100) == -1);
+  CHECK(process_start_ms("1 (init)" + rest, 0) == -1);
+}
