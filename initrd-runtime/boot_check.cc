@@ -34,10 +34,10 @@ void write_all(int fd, std::string_view data) {
   }
 }
 
-int64_t init_start_ms() {
-  auto stat = read_file("/proc/self/stat", 4096);
-  if (!stat) return -1;
-  return process_start_ms(*stat, ::sysconf(_SC_CLK_TCK));
+// The boot log so far, as /run/zinitrd/boot.log holds it.
+std::string boot_log() {
+  auto text = read_file(kBootLogPath, kMaxBootLog);
+  return text ? *text : std::string();
 }
 
 }  // namespace
@@ -79,22 +79,21 @@ std::string boot_test_report(std::string_view boot_log, const BootVerdict& verdi
   return out;
 }
 
-int64_t process_start_ms(std::string_view stat, long ticks_per_second) {
-  // "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so count from the last ')'.
-  size_t close = stat.rfind(')');
-  if (close == std::string_view::npos || ticks_per_second <= 0) return -1;
-  std::vector<std::string> fields = split_words(stat.substr(close + 1));
-  // After ")" come fields 3 (state) onwards: starttime, field 22, is the 20th of them.
-  if (fields.size() < 20) return -1;
-  char* end = nullptr;
-  unsigned long long ticks = std::strtoull(fields[19].c_str(), &end, 10);
-  if (!end || *end != '\0') return -1;
-  return static_cast<int64_t>(ticks * 1000 / static_cast<unsigned long long>(ticks_per_second));
+int64_t first_log_ms(std::string_view log) {
+  // "[%5lld.%06lld] " (log_timestamp in log.h).
+  size_t close = log.find(']');
+  if (log.empty() || log[0] != '[' || close == std::string_view::npos) return -1;
+  std::string stamp(trim(log.substr(1, close - 1)));
+  size_t dot = stamp.find('.');
+  if (dot == std::string::npos || dot == 0 || stamp.size() - dot - 1 != 6) return -1;
+  for (size_t i = 0; i < stamp.size(); ++i)
+    if (i != dot && (stamp[i] < '0' || stamp[i] > '9')) return -1;
+  return std::atoll(stamp.substr(0, dot).c_str()) * 1000 +
+         std::atoll(stamp.substr(dot + 1).c_str()) / 1000;
 }
 
 void finish_boot_test(const BootVerdict& verdict) {
-  auto text = read_file(kBootLogPath, kMaxBootLog);
-  std::string report = boot_test_report(text ? *text : std::string(), verdict);
+  std::string report = boot_test_report(boot_log(), verdict);
   write_all(2, report);
   ::tcdrain(2);  // the serial port sends what the tty buffer holds before the power goes
   if (::getpid() != 1) ::_exit(verdict.pass ? 0 : 1);
@@ -107,16 +106,16 @@ void finish_boot_test(const BootVerdict& verdict) {
 void boot_test_pass(const std::string& root, const std::string& init, int children,
                     const StageTimes& times) {
   log_notice(
-      "zinitrd.boot_test: %s mounted and %s found in it; powering off instead of "
-      "switch_root",
+      "zinitrd.boot_test: %s mounted and %s found in it; powering off instead of switch_root",
       root.c_str(), init.c_str());
-  finish_boot_test(pass_verdict(root, init, children, times, init_start_ms(), monotonic_ms()));
+  finish_boot_test(
+      pass_verdict(root, init, children, times, first_log_ms(boot_log()), monotonic_ms()));
 }
 
 void boot_test_fail(const Failure& failure, const StageTimes& times) {
   log_notice("zinitrd.boot_test: the boot failed at stage '%s'; powering off",
              failure.stage.c_str());
-  finish_boot_test(fail_verdict(failure, times, init_start_ms(), monotonic_ms()));
+  finish_boot_test(fail_verdict(failure, times, first_log_ms(boot_log()), monotonic_ms()));
 }
 
 }  // namespace zinitrd::rt

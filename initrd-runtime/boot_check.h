@@ -38,9 +38,10 @@ BootVerdict fail_verdict(const Failure& failure, const StageTimes& times, int64_
 /// What the console gets: every line of BOOT_LOG behind kBootLogTag, then the verdict line (pure).
 std::string boot_test_report(std::string_view boot_log, const BootVerdict& verdict);
 
-/// When the process started, in ms since boot, from the text of /proc/PID/stat (field 22, in
-/// TICKS_PER_SECOND clock ticks); -1 when the text cannot be parsed (pure).
-int64_t process_start_ms(std::string_view stat_text, long ticks_per_second);
+/// When /init began, in ms since boot: the timestamp of the first line of BOOT_LOG
+/// ("[    2.499000] zinitrd ... starting"), logged right after the early mounts; -1 when there
+/// is none. (PID 1's start time in /proc is when the kernel made the thread, long before /init.)
+int64_t first_log_ms(std::string_view boot_log);
 
 /// Prints the boot log and VERDICT on the console, waits for the console to drain and powers
 /// the machine off. Started by hand (not PID 1) it exits instead: 0 for PASS, 1 for FAIL.

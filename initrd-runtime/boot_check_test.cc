@@ -46,11 +46,11 @@ TEST_CASE("boot check: the console report is the tagged boot log, then the verdi
   CHECK(boot_test_report("", v) == "\n" + format_boot_verdict(v) + "\n");
 }
 
-TEST_CASE("boot check: /proc/PID/stat start time, with a command name full of spaces and ')'") {
-  std::string rest = " S 0 0 0 0 -1 4194560 1000 0 0 0 1 2 0 0 20 0 1 0 231 100000 200";
-  CHECK(process_start_ms("1 (init)" + rest, 100) == 2310);
-  CHECK(process_start_ms("7 (a b) c)" + rest, 100) == 2310);
-  CHECK(process_start_ms("1 (init) S 0 0", 100) == -1);
-  CHECK(process_start_ms("garbage", 100) == -1);
-  CHECK(process_start_ms("1 (init)" + rest, 0) == -1);
+TEST_CASE("boot check: /init's start is the first boot log line's timestamp") {
+  CHECK(first_log_ms("[    2.499000] zinitrd 0.1.0 starting\n[    2.5] x\n") == 2499);
+  CHECK(first_log_ms("[12345.000001] x") == 12345000);
+  CHECK(first_log_ms("") == -1);
+  CHECK(first_log_ms("zinitrd starting") == -1);
+  CHECK(first_log_ms("[  2.5] x") == -1);
+  CHECK(first_log_ms("[  a.000000] x") == -1);
 }
