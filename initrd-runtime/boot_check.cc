@@ -59,7 +59,14 @@ BootVerdict fail_verdict(const Failure& failure, const StageTimes& times, int64_
   BootVerdict v;
   v.stage = failure.stage.empty() ? "unknown" : failure.stage;
   v.summary = failure.summary;
-  if (!failure.status.empty()) v.summary += " (" + failure.status + ")";
+  // The command's first line of output is usually the reason ("pool was previously in use from
+  // another system."): the verdict line shows it, the boot log has the whole output.
+  std::string first;
+  for (const auto& line : split_all(failure.output, '\n'))
+    if (first.empty() && !trim(line).empty()) first = std::string(trim(line));
+  if (!failure.status.empty() || !first.empty())
+    v.summary +=
+        " (" + failure.status + (failure.status.empty() || first.empty() ? "" : ": ") + first + ")";
   v.hints = failure.hints;
   add_times(v, times, init_start_ms, now_ms);
   return v;

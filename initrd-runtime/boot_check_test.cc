@@ -33,6 +33,16 @@ TEST_CASE("boot check: a FAIL carries the failed stage, the summary with its sta
   CHECK(v.summary == "cannot import 'fpool' (exit code 1)");
   CHECK(v.hints == f.hints);
   CHECK(fail_verdict(Failure{}, {}, -1, 0).stage == "unknown");
+  f.output =
+      "\n  cannot import 'fpool': pool was previously in use from another system.\n  Last "
+      "accessed by (none) (hostid=deadbeef)\n";
+  CHECK(fail_verdict(f, {}, -1, 0).summary ==
+        "cannot import 'fpool' (exit code 1: cannot import 'fpool': pool was previously in use "
+        "from another system.)");
+  f.status.clear();
+  CHECK(fail_verdict(f, {}, -1, 0).summary ==
+        "cannot import 'fpool' (cannot import 'fpool': pool was previously in use from another "
+        "system.)");
 }
 
 TEST_CASE("boot check: the console report is the tagged boot log, then the verdict line") {
