@@ -215,9 +215,17 @@ int run_boot_test(const BootTestOptions& o) {
       disks.push_back(*d);
     }
   } else {
-    auto pool = root_pool_name();
-    if (!pool) return setup_failed(pool.error().message);
-    auto found = host_pool_disks(*pool);
+    auto root = root_dataset_name();
+    if (!root) return setup_failed(root.error().message);
+    if (std::string encroot = prompt_encryption_root(*root); !encroot.empty()) {
+      std::fprintf(stderr,
+                   "zinitrd: boot-test: the root %s is encrypted with a passphrase typed at the "
+                   "console (%s has keylocation=prompt), which a boot test cannot type: it "
+                   "cannot tell whether this machine boots, so nothing was booted\n",
+                   root->c_str(), encroot.c_str());
+      return kBootTestCannotRun;
+    }
+    auto found = host_pool_disks(root->substr(0, root->find('/')));
     if (!found) return setup_failed(found.error().message);
     for (const auto& n : found->notes) report.notes.push_back(n);
     for (const auto& path : found->paths) {
@@ -305,7 +313,7 @@ int run_boot_test(const BootTestOptions& o) {
   judge_boot_test(read_console(console.str()), run, report);
   std::string out = o.json ? format_boot_test_json(report) : format_boot_test_text(report);
   std::fwrite(out.data(), 1, out.size(), stdout);
-  return report.pass ? kBootTestPass : kBootTestFail;
+  return report.pass ? kBootTestPass : report.untested ? kBootTestCannotRun : kBootTestFail;
 }
 
 }  // namespace zinitrd::gen

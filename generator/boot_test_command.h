@@ -41,7 +41,8 @@ inline constexpr int kBootTestPass = 0, kBootTestFail = 1, kBootTestCannotRun = 
 
 /// Runs the boot test and prints its report on stdout (progress and setup errors on stderr).
 /// Returns kBootTestPass, kBootTestFail (the boot failed, or the test could not be set up: no
-/// kernel, image or disks), or kBootTestCannotRun (QEMU or qemu-img is missing).
+/// kernel, image or disks), or kBootTestCannotRun (QEMU or qemu-img is missing, or the root's
+/// key is a passphrase typed at the console, which a test cannot type: UNTESTED).
 int run_boot_test(const BootTestOptions& options);
 
 /// True when KVM runs guests here: /dev/kvm opens and KERNEL, booted under KVM without an

@@ -162,6 +162,15 @@ ConsoleFindings read_console(std::string_view console) {
     if (f.panic.empty() && line.find("Kernel panic - not syncing") != std::string::npos)
       f.panic = line.substr(line.find("Kernel panic"));
   }
+  // A prompt that was answered is followed by the rest of the boot; one the console ends with
+  // (kernel messages may still come after it) is what the boot waits for.
+  for (size_t i = lines.size(); i-- > 0 && !f.verdict;) {
+    size_t at = lines[i].find("Enter passphrase for '");
+    if (at == std::string::npos) continue;
+    size_t end = lines[i].find(':', at);
+    f.passphrase_prompt = lines[i].substr(at, end == std::string::npos ? end : end - at);
+    break;
+  }
   size_t from = lines.size() > kTailLines ? lines.size() - kTailLines : 0;
   f.tail.assign(lines.begin() + static_cast<std::ptrdiff_t>(from), lines.end());
   return f;

@@ -66,7 +66,10 @@ struct ConsoleFindings {
   std::vector<std::string> boot_log;       ///< the lines of zinitrd's boot log (kBootLogTag lines)
   std::vector<std::string> zinitrd_lines;  ///< "zinitrd: ..." kernel log lines seen meanwhile
   std::string panic;                       ///< the "Kernel panic - not syncing: ..." line
-  std::vector<std::string> tail;           ///< the last lines, for a boot without a verdict
+  /// The last "Enter passphrase for 'DATASET'..." prompt of zinitrd or zfs, when the console
+  /// ends waiting at one.
+  std::string passphrase_prompt;
+  std::vector<std::string> tail;  ///< the last lines, for a boot without a verdict
 };
 
 /// Reads CONSOLE, the whole serial output (pure).

@@ -41,12 +41,18 @@ std::string json_list(const std::vector<std::string>& v) {
 void judge_without_verdict(const ConsoleFindings& f, const QemuRun& run, BootTestReport& r) {
   r.console_tail = f.tail;
   r.boot_log = f.zinitrd_lines;  // what reached the console before it stopped
-  if (run.timed_out) {
+  if (!f.passphrase_prompt.empty()) {
+    r.untested = true;
+    r.stage = "keys";
+    r.summary = "the boot stopped at the console prompt \"" + f.passphrase_prompt +
+                "\": a boot test cannot type a passphrase, so it cannot tell whether the root "
+                "mounts";
+    r.hints.push_back(
+        "the lines before the prompt show that the pool was imported; test the rest by booting");
+  } else if (run.timed_out) {
     r.stage = "timeout";
     r.summary = "no verdict within " + std::to_string(run.timeout_s) + " s: the boot hung";
     r.hints.push_back("the console's last lines are below; zinitrd's lines say where it stopped");
-    r.hints.push_back(
-        "a root whose key is typed at the console (keylocation=prompt) cannot be tested yet");
     r.hints.push_back("under TCG a slow machine may need a longer --timeout");
   } else if (!f.panic.empty()) {
     r.stage = "kernel";
@@ -88,9 +94,14 @@ void judge_boot_test(const ConsoleFindings& f, const QemuRun& run, BootTestRepor
     r.boot_log = f.boot_log.empty() ? f.zinitrd_lines : f.boot_log;
   } else {
     r.pass = false;
+    r.untested = false;
     judge_without_verdict(f, run, r);
   }
   r.seconds.emplace_back("qemu", run.seconds);
+}
+
+const char* boot_test_result(const BootTestReport& r) {
+  return r.pass ? "PASS" : r.untested ? "UNTESTED" : "FAIL";
 }
 
 std::string format_boot_test_text(const BootTestReport& r) {
@@ -119,14 +130,14 @@ std::string format_boot_test_text(const BootTestReport& r) {
                        : std::string()) +
            ", " + r.init + " found in it; the boot stopped before switch_root\n";
   } else {
-    out += "FAIL at stage '" + r.stage + "': " + r.summary + "\n";
+    out += std::string(boot_test_result(r)) + " at stage '" + r.stage + "': " + r.summary + "\n";
     for (const auto& h : r.hints) out += "  try: " + h + "\n";
   }
   return out;
 }
 
 std::string format_boot_test_json(const BootTestReport& r) {
-  std::string out = "{\"result\":" + json_string(r.pass ? "PASS" : "FAIL") +
+  std::string out = "{\"result\":" + json_string(boot_test_result(r)) +
                     ",\"stage\":" + json_string(r.stage) +
                     ",\"summary\":" + json_string(r.summary) + ",\"hints\":" + json_list(r.hints) +
                     ",\"kver\":" + json_string(r.kver) + ",\"kernel\":" + json_string(r.kernel) +

@@ -17,6 +17,9 @@ namespace zinitrd::gen {
 /// Everything `zinitrd boot-test` reports.
 struct BootTestReport {
   bool pass = false;
+  /// Neither PASS nor FAIL: the boot waits for what a test cannot give (a passphrase typed at
+  /// the console). `zinitrd boot-test` then exits 2, like a test that cannot run.
+  bool untested = false;
   std::string stage;  ///< PASS: switch_root; FAIL: cmdline, modules, import, mount, switch_root,
                       ///< kernel, timeout or qemu
   std::string summary;
@@ -47,8 +50,11 @@ struct QemuRun {
 /// seconds, boot_log, console_tail) from the console's FINDINGS and the QEMU RUN (pure).
 void judge_boot_test(const ConsoleFindings& findings, const QemuRun& run, BootTestReport& report);
 
-/// The report for a terminal: context, boot log, stage times, then PASS/FAIL as the last line
-/// (pure).
+/// "PASS", "FAIL" or "UNTESTED" (pure).
+const char* boot_test_result(const BootTestReport& report);
+
+/// The report for a terminal: context, boot log, stage times, then PASS/FAIL/UNTESTED as the
+/// last line (pure).
 std::string format_boot_test_text(const BootTestReport& report);
 
 /// The report as one JSON object (pure).

@@ -104,3 +104,29 @@ TEST_CASE("boot-test report: JSON escapes quotes, control characters and non-ASC
   std::string json = format_boot_test_json(r);
   CHECK(has(json, "\"summary\":\"a \\\"b\\\"\\\\\\n\\u0009\\u0001\\u00c3\\u00a9\""));
 }
+
+TEST_CASE("boot-test report: a passphrase prompt the console ends with is UNTESTED, not FAIL") {
+  ConsoleFindings f = read_console(
+      "[ 19.1] zinitrd: imported pool 'cpool' (GUID 3523132057368793697)\n"
+      "Enter passphrase for 'cpool/ROOT/pass' (try 1 of 3): [   29.454110] hrtimer: interrupt "
+      "took 15630040 ns\n");
+  CHECK(f.passphrase_prompt == "Enter passphrase for 'cpool/ROOT/pass' (try 1 of 3)");
+  BootTestReport r = context();
+  judge_boot_test(f, QemuRun{124, true, 90, "", 90}, r);
+  CHECK_FALSE(r.pass);
+  CHECK(r.untested);
+  CHECK(r.stage == "keys");
+  CHECK(std::string(boot_test_result(r)) == "UNTESTED");
+  CHECK(has(format_boot_test_text(r),
+            "\nUNTESTED at stage 'keys': the boot stopped at the console prompt \"Enter passphrase "
+            "for 'cpool/ROOT/pass' (try 1 of 3)\": a boot test cannot type a passphrase"));
+  CHECK(has(format_boot_test_json(r), "{\"result\":\"UNTESTED\",\"stage\":\"keys\""));
+  // A verdict after a prompt (wrong passphrases ran out) is the verdict.
+  f = read_console(
+      "Enter passphrase for 'cpool/ROOT/pass' (try 3 of 3):\n"
+      "ZINITRD-BOOT-VERDICT result=FAIL stage=mount summary=no%20key\n");
+  CHECK(f.passphrase_prompt.empty());
+  r = context();
+  judge_boot_test(f, QemuRun{0, false, 90, "", 20}, r);
+  CHECK(std::string(boot_test_result(r)) == "FAIL");
+}

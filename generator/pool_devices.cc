@@ -85,16 +85,28 @@ std::vector<PoolStatus> parse_zpool_status(std::string_view output) {
   return pools;
 }
 
-Result<std::string> root_pool_name() {
+Result<std::string> root_dataset_name() {
   std::ifstream mounts("/proc/self/mounts");
   std::stringstream text;
   text << mounts.rdbuf();
-  auto pool = zfs_pool_mounted_at(text.str(), "/");
-  if (!pool)
-    return Error::msg(pool.error().message +
+  auto dataset = zfs_dataset_mounted_at(text.str(), "/");
+  if (!dataset)
+    return Error::msg(dataset.error().message +
                       ", so there is no root pool to test; give its disks (or disk image "
                       "files) with --disk");
-  return pool;
+  return dataset;
+}
+
+std::string prompt_encryption_root(const std::string& dataset) {
+  auto value = [](const std::string& property, const std::string& ds) {
+    CommandOutput out = run_command({"zfs", "get", "-H", "-o", "value", property, ds});
+    std::string v = out.status == 0 ? out.out : "";
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    return v;
+  };
+  std::string root = value("encryptionroot", dataset);
+  if (root.empty() || root == "-") return "";
+  return value("keylocation", root) == "prompt" ? root : "";
 }
 
 Result<PoolDisks> host_pool_disks(const std::string& pool) {

@@ -50,8 +50,12 @@ struct PoolDisks {
 template <class Resolve>
 Result<PoolDisks> pool_disks(std::string_view output, std::string_view pool, Resolve resolve);
 
-/// The pool whose dataset is mounted at "/" on this host, from /proc/self/mounts.
-Result<std::string> root_pool_name();
+/// The dataset mounted at "/" on this host, from /proc/self/mounts.
+Result<std::string> root_dataset_name();
+
+/// The encryption root of DATASET when its key is typed at the console (keylocation=prompt),
+/// else "" (not encrypted, a key file, or zfs cannot answer), asked of `zfs get`.
+std::string prompt_encryption_root(const std::string& dataset);
 
 /// The root pool's disks on this host: `zpool status -P POOL`, paths resolved, each a block
 /// device or a regular file. Errors say what to give with --disk instead.
