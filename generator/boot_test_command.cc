@@ -97,17 +97,17 @@ std::set<std::string> available_modules(const std::vector<ImageMember>& members,
 Result<VmDisk> user_disk(const std::string& arg) {
   std::error_code ec;
   fs::path p = fs::canonical(arg, ec);
-  if (ec) return Error::sys("--disk: resolve", arg, ec.value());
+  if (ec) return Error::sys("resolve disk", arg, ec.value());
   struct stat st;
-  if (::stat(p.c_str(), &st) != 0) return Error::sys("--disk: stat", p.string(), errno);
+  if (::stat(p.c_str(), &st) != 0) return Error::sys("stat disk", p.string(), errno);
   if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
-    return Error::msg("--disk " + arg + ": neither a block device nor a disk image file");
+    return Error::msg("disk " + arg + ": neither a block device nor a disk image file");
   VmDisk d;
   d.base = p.string();
   d.block_device = S_ISBLK(st.st_mode);
   Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid())
-    return Error::msg("--disk " + arg + ": cannot open it for reading (" + strerror(errno) +
+    return Error::msg("disk " + arg + ": cannot open it for reading (" + strerror(errno) +
                       "); run zinitrd boot-test as root");
   char magic[4] = {};
   if (!d.block_device && ::read(fd.get(), magic, 4) == 4 && std::string(magic, 4) == "QFI\xfb")
