@@ -16,20 +16,24 @@ set -euo pipefail
 BENCH_CACHE=${BENCH_CACHE:-/var/cache/zinitrd-bench}
 log() { echo "setup-peers: $*" >&2; }
 
+# Commands' output is captured before it is searched: under pipefail, `cmd | grep -q` fails when
+# grep exits at its first match and cmd dies of SIGPIPE writing the rest.
 want=()
 for p in initramfs-tools zfs-initramfs dracut-core python3-matplotlib zstd cpio; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || want+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || want+=("$p")
 done
 if ((${#want[@]})); then
-  if ! apt-cache policy zfs-initramfs | grep -q 'Candidate: [0-9]'; then
+  policy=$(apt-cache policy zfs-initramfs)
+  if ! grep -q 'Candidate: [0-9]' <<<"$policy"; then
     echo "setup-peers: zfs-initramfs is not available: enable Debian's contrib component" \
          "(run scripts/setup-debian.sh first)" >&2
     exit 1
   fi
   # Refuse anything that would remove a package (dracut would remove initramfs-tools).
-  if apt-get install -s --no-install-recommends "${want[@]}" | grep -q '^Remv'; then
+  simulated=$(apt-get install -s --no-install-recommends "${want[@]}")
+  if grep -q '^Remv' <<<"$simulated"; then
     echo "setup-peers: installing ${want[*]} would remove packages; not doing it:" >&2
-    apt-get install -s --no-install-recommends "${want[@]}" | grep '^Remv' >&2
+    grep '^Remv' <<<"$simulated" >&2
     exit 1
   fi
   save=$(mktemp -d /var/tmp/zinitrd-bench-boot.XXXXXX)

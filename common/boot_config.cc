@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "text.h"
+
 namespace zinitrd {
 namespace {
 
@@ -34,15 +36,6 @@ void append_record(std::string& out, std::initializer_list<std::string_view> fie
     append_escaped(out, f);
   }
   out += '\n';
-}
-
-std::string join(const std::vector<std::string>& v, char sep) {
-  std::string s;
-  for (const auto& e : v) {
-    if (!s.empty()) s += sep;
-    s += e;
-  }
-  return s;
 }
 
 // Splits a line at TABs and unescapes each field; false on a dangling or unknown escape.
@@ -113,10 +106,10 @@ std::string write_boot_config(const BootConfig& c) {
   append_record(out, {"kver", c.kver});
   for (const auto& f : c.features) append_record(out, {"feature", f});
   for (const auto& m : c.modules)
-    append_record(out, {"module", m.name, m.path, join(m.deps, ','), m.options});
+    append_record(out, {"module", m.name, m.path, join(m.deps, ","), m.options});
   for (const auto& m : c.modules)
     if (!m.pre.empty() || !m.post.empty())
-      append_record(out, {"softdep", m.name, join(m.pre, ','), join(m.post, ',')});
+      append_record(out, {"softdep", m.name, join(m.pre, ","), join(m.post, ",")});
   for (const auto& l : c.load) append_record(out, {"load", l});
   for (const auto& b : c.blacklist) append_record(out, {"blacklist", b});
   for (const auto& a : c.aliases) append_record(out, {"alias", a.pattern, a.module});

@@ -21,10 +21,10 @@
 #include "boot_config.h"
 #include "boot_test_plan.h"
 #include "boot_test_report.h"
-#include "check.h"
 #include "fd.h"
 #include "image_reader.h"
 #include "pool_devices.h"
+#include "process.h"
 
 namespace fs = std::filesystem;
 
@@ -34,7 +34,7 @@ namespace {
 constexpr const char* kQemu = "qemu-system-x86_64";
 constexpr const char* kQemuImg = "qemu-img";
 constexpr int kKvmProbeSeconds = 8;
-constexpr int kKillAfterSeconds = 10;
+constexpr int64_t kQemuImgTimeoutMs = 60'000;
 
 // A directory for the overlays and the console, removed with its content.
 class ScratchDir {
@@ -139,8 +139,9 @@ bool kvm_usable(const std::string& qemu, const std::string& kernel, std::string&
   // virtualization): the probe is KERNEL itself, booted without an initrd to its "unable to
   // mount root" panic, which panic=-1 and -no-reboot turn into QEMU's exit. Under a working KVM
   // that takes about a second.
-  CommandOutput out = run_command({"timeout", std::to_string(kKvmProbeSeconds),
-                                   qemu,      "-accel",
+  CommandOptions probe;
+  probe.timeout_ms = kKvmProbeSeconds * 1000;
+  CommandOutput out = run_command({qemu,      "-accel",
                                    "kvm",     "-machine",
                                    "q35",     "-m",
                                    "256",     "-display",
@@ -150,11 +151,12 @@ bool kvm_usable(const std::string& qemu, const std::string& kernel, std::string&
                                    "none",    "-nic",
                                    "none",    "-no-reboot",
                                    "-kernel", kernel,
-                                   "-append", "panic=-1 loglevel=0"});
-  if (out.status == 0) return true;
-  why = out.status == 124 ? "this kernel did not reach its first panic within " +
-                                std::to_string(kKvmProbeSeconds) + " s under KVM (nested KVM?)"
-                          : "a KVM probe VM failed (exit code " + std::to_string(out.status) + ")";
+                                   "-append", "panic=-1 loglevel=0"},
+                                  probe);
+  if (out.ok()) return true;
+  why = out.timed_out ? "this kernel did not reach its first panic within " +
+                            std::to_string(kKvmProbeSeconds) + " s under KVM (nested KVM?)"
+                      : "a KVM probe VM " + out.describe();
   return false;
 }
 
@@ -262,12 +264,18 @@ int run_boot_test(const BootTestOptions& o) {
   for (const auto& w : dropped) report.notes.push_back("not passed to the VM: " + w);
   for (size_t i = 0; i < disks.size(); ++i) {
     disks[i].overlay = scratch.path() + "/disk" + std::to_string(i) + ".qcow2";
+    CommandOptions img;
+    img.timeout_ms = kQemuImgTimeoutMs;
+    img.merge_stderr = true;
     CommandOutput made = run_command({qemu_img, "create", "-q", "-f", "qcow2", "-F",
-                                      disks[i].format, "-b", disks[i].base, disks[i].overlay});
-    if (made.status != 0)
+                                      disks[i].format, "-b", disks[i].base, disks[i].overlay},
+                                     img);
+    while (!made.out.empty() && made.out.back() == '\n') made.out.pop_back();
+    if (!made.ok())
       return setup_failed("`qemu-img create -f qcow2 -F " + disks[i].format + " -b " +
-                          disks[i].base + "` failed (exit code " + std::to_string(made.status) +
-                          "); check that " + disks[i].base + " is readable");
+                          disks[i].base + "` " + made.describe() +
+                          (made.out.empty() ? "" : " (" + made.out + ")") + "; check that " +
+                          disks[i].base + " is readable and " + scratch.path() + " writable");
   }
 
   // 5. The VM.
@@ -281,25 +289,22 @@ int run_boot_test(const BootTestOptions& o) {
   plan.console_file = scratch.path() + "/console";
   plan.bus = *bus;
   plan.disks = disks;
-  std::vector<std::string> argv = {"sh",
-                                   "-c",
-                                   "exec 2>&1; exec \"$@\"",
-                                   "sh",
-                                   "timeout",
-                                   "--kill-after=" + std::to_string(kKillAfterSeconds),
-                                   std::to_string(o.timeout_s)};
-  for (auto& a : qemu_argv(plan)) argv.push_back(std::move(a));
+  // The runner's deadline kills QEMU's whole process group; the console file keeps what the
+  // guest printed until then.
+  CommandOptions vm;
+  vm.timeout_ms = static_cast<int64_t>(o.timeout_s) * 1000;
+  vm.merge_stderr = true;
   progress("booting " + o.kver + " with " + o.image + " under QEMU (" + report.accel + ", " +
            std::to_string(disks.size()) + " disk(s) read-only behind overlays; at most " +
            std::to_string(o.timeout_s) + " s)");
   const auto t0 = std::chrono::steady_clock::now();
-  CommandOutput ran = run_command(argv);
+  CommandOutput ran = run_command(qemu_argv(plan), vm);
   QemuRun run;
   run.seconds = seconds_since(t0);
-  run.status = ran.status;
+  run.status = ran.ran ? ran.status : 127;
   run.timeout_s = o.timeout_s;
-  run.timed_out = ran.status == 124 || ran.status == 137;
-  run.messages = ran.out;
+  run.timed_out = ran.timed_out;
+  run.messages = ran.ran ? ran.out : qemu + " could not be started";
   while (!run.messages.empty() && run.messages.back() == '\n') run.messages.pop_back();
   std::istringstream lines(run.messages);
   for (std::string line; std::getline(lines, line);)

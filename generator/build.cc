@@ -19,7 +19,9 @@
 #include "key_files.h"
 #include "kmod_closure.h"
 #include "output_file.h"
+#include "process.h"
 #include "root_fs.h"
+#include "text.h"
 
 namespace zinitrd::gen {
 namespace {
@@ -38,23 +40,9 @@ struct BuildState {
   std::vector<std::string> problems;  // collected across passes; any => nothing is written
 };
 
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string s;
-  for (const auto& e : v) {
-    if (!s.empty()) s += sep;
-    s += e;
-  }
-  return s;
-}
-
-std::string expand_kver(std::string text, const std::string& kver) {
-  for (size_t p; (p = text.find("{kver}")) != std::string::npos;) text.replace(p, 6, kver);
-  return text;
-}
-
 // Pass 1: which features this image has, in dependency order.
 Status plan_features_pass(BuildState& s) {
-  auto all = load_features(s.opt.feature_dirs);
+  auto all = load_features(s.opt.feature_dirs, s.root);
   if (!all) return all.error();
   s.all_features = std::move(*all);
   auto planned = plan_features(s.all_features, s.opt.add, s.opt.omit, s.root);
@@ -106,7 +94,7 @@ Status resolve_modules_pass(BuildState& s) {
   }
   for (const auto& m : s.opt.kmods) (*kmod)->request({m, true, true, "--kmod", ""});
   s.modules = (*kmod)->resolve();
-  for (auto& m : s.modules.missing) s.problems.push_back(expand_kver(m, s.opt.kver));
+  for (auto& m : s.modules.missing) s.problems.push_back(m);  // hints have {kver} expanded
   for (auto& w : s.modules.warnings) s.report.warnings.push_back(w);
   s.boot.kver = s.opt.kver;
   s.boot.modules = s.modules.modules;
@@ -244,7 +232,8 @@ Status embed_keys_pass(BuildState& s) {
   auto dataset = zfs_dataset_mounted_at(text.str(), real ? real : s.opt.root);
   ::free(real);
   if (dataset) {
-    auto found = dataset_key_files(*dataset, run_command);
+    auto found = dataset_key_files(
+        *dataset, [](const std::vector<std::string>& argv) { return run_command(argv); });
     if (!found)
       s.report.warnings.push_back(
           found.error().message + ": key files of " + *dataset +
@@ -257,15 +246,18 @@ Status embed_keys_pass(BuildState& s) {
   }
   std::vector<std::string> embedded;
   for (const auto& k : keys) {
-    // The root's copy, else the host's (an installer may keep the key outside the target).
-    std::string host = s.root.exists(k.source) ? s.root.host_path(k.source) : k.source;
+    // Inside the root only: a --root build is what the system would build for itself, so a key
+    // it lacks is never taken from the host (copy it into the root).
+    auto found_in_root = s.root.resolve(k.source);
+    std::string host = found_in_root ? s.root.host_path(found_in_root->path) : std::string();
     struct stat st;
-    if (::stat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (host.empty() || ::stat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       s.problems.push_back(
           "key file " + k.source +
           (k.encroot.empty() ? "" : " (keylocation of " + k.encroot + ")") + ": not found in " +
-          s.root.root() + (s.root.is_host() ? "" : " nor on this host") +
-          ": without it the pool asks for a key at boot; restore it or change keylocation");
+          s.root.root() +
+          ": without it the pool asks for a key at boot; restore it (under --root: copy it into "
+          "the root) or change keylocation");
       continue;
     }
     if (auto st2 = s.tree.add_file(k.dest, host, 0600); !st2) {

@@ -20,19 +20,21 @@ namespace zinitrd::gen {
 
 /// Everything `zinitrd build` can be told, after defaults are applied.
 struct BuildOptions {
-  std::string root = "/";                 ///< system to build for
-  std::string kver;                       ///< kernel release (lib/modules/KVER under root)
-  std::string output;                     ///< image path on the host (already under root)
-  WriteOptions write;                     ///< compression, level, mtime
-  std::vector<std::string> feature_dirs;  ///< modules.d directories, later ones override
-  std::vector<std::string> add, omit;     ///< features asked for / refused
-  std::vector<std::string> includes;      ///< "SRC[:DST]": host files copied as they are
-  std::vector<std::string> installs;      ///< programs (with ELF closure) from the root
-  std::vector<std::string> kmods;         ///< extra kernel modules loaded at boot
-  std::vector<std::string> keyfiles;      ///< "SRC[:DST]": encryption key files (mode 0600)
-  std::string runtime;                    ///< host path of the runtime binary (zinitrd's init)
-  std::string init;                       ///< replacement /init (host path), empty = the runtime
-  bool host_only = false;                 ///< only the drivers of the root pool's devices
+  std::string root = "/";  ///< system to build for
+  std::string kver;        ///< kernel release (lib/modules/KVER under root)
+  std::string output;      ///< image path on the host (already under root)
+  WriteOptions write;      ///< compression, level, mtime
+  /// zinitrd's own modules.d directories (host paths), later ones override; the root's
+  /// /etc/zinitrd/modules.d is read after them, inside the root.
+  std::vector<std::string> feature_dirs;
+  std::vector<std::string> add, omit;  ///< features asked for / refused
+  std::vector<std::string> includes;   ///< "SRC[:DST]": host files copied as they are
+  std::vector<std::string> installs;   ///< programs (with ELF closure) from the root
+  std::vector<std::string> kmods;      ///< extra kernel modules loaded at boot
+  std::vector<std::string> keyfiles;   ///< "SRC[:DST]": encryption key files (mode 0600)
+  std::string runtime;                 ///< host path of the runtime binary (zinitrd's init)
+  std::string init;                    ///< replacement /init (host path), empty = the runtime
+  bool host_only = false;              ///< only the drivers of the root pool's devices
   /// With host_only: the drivers to use instead of probing this host (tests inject them).
   std::optional<DeviceDrivers> host_drivers;
 };

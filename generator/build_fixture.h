@@ -9,6 +9,8 @@
 #include <string>
 
 #include "build.h"
+#include "process.h"
+#include "test_support.h"
 
 namespace zinitrd::gen::build_fixture {
 
@@ -37,7 +39,7 @@ inline bool make_module_root(const std::filesystem::path& root, const std::strin
   for (const char* rel :
        {kVirtioBlk, "kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko"}) {
     if (!fs::exists(src / rel)) {
-      MESSAGE("SKIPPED: " << (src / rel).string() << " is not installed");
+      test::skip((src / rel).string() + " is not installed (run scripts/setup-debian.sh)");
       return false;
     }
     fs::create_directories((dst / rel).parent_path());
@@ -45,8 +47,7 @@ inline bool make_module_root(const std::filesystem::path& root, const std::strin
   }
   for (const char* f : {"modules.order", "modules.builtin", "modules.builtin.modinfo"})
     if (fs::exists(src / f)) fs::copy_file(src / f, dst / f);
-  std::string cmd = "depmod -b '" + root.string() + "' " + kver;
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  REQUIRE(run_command({"depmod", "-b", root.string(), kver}).ok());
   return true;
 }
 

@@ -25,8 +25,7 @@ using zinitrd::test::TempDir;
 TEST_CASE("build refuses an image without zfs.ko, lists every problem, writes nothing") {
   std::string kver = test::installed_kver();
   if (kver.empty()) {
-    MESSAGE("SKIPPED: no installed kernel under /lib/modules (run scripts/setup-debian.sh)");
-    return;
+    return test::skip("no installed kernel under /lib/modules (run scripts/setup-debian.sh)");
   }
   TempDir root("zinitrd-build-root"), outdir("zinitrd-build-out");
   REQUIRE(make_module_root(root.path(), kver));
@@ -49,8 +48,7 @@ TEST_CASE("build refuses an image without zfs.ko, lists every problem, writes no
 TEST_CASE("build under --root warns about a missing /etc/hostid and never reads the host's") {
   std::string kver = test::installed_kver();
   if (kver.empty()) {
-    MESSAGE("SKIPPED: no installed kernel under /lib/modules");
-    return;
+    return test::skip("no installed kernel under /lib/modules (run scripts/setup-debian.sh)");
   }
   TempDir root("zinitrd-build-root"), outdir("zinitrd-build-out"), features("zinitrd-features");
   REQUIRE(make_module_root(root.path(), kver));
@@ -73,9 +71,8 @@ TEST_CASE("build under --root warns about a missing /etc/hostid and never reads 
 TEST_CASE("a real image for the installed kernel: complete, mode 0600, byte-identical twice") {
   std::string kver = test::installed_kver();
   if (test::installed_zfs_ko(kver).empty() || !fs::exists("/usr/sbin/zpool")) {
-    MESSAGE("SKIPPED: zfs.ko or zpool not installed for '" << kver
-                                                           << "' (run scripts/setup-debian.sh)");
-    return;
+    return test::skip("zfs.ko or zpool not installed for '" + kver +
+                      "' (run scripts/setup-debian.sh)");
   }
   TempDir outdir("zinitrd-build-out");
   auto o = options_for("/", kver, outdir / "a.img");

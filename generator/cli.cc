@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -24,6 +23,7 @@
 #include "check.h"
 #include "image_reader.h"
 #include "root_fs.h"
+#include "text.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -78,19 +78,42 @@ std::string default_output(const RootFs& root, const std::string& kver) {
   std::string ids = " " + field("ID=") + " " + field("ID_LIKE=") + " ";
   bool debian =
       ids.find(" debian ") != std::string::npos || ids.find(" ubuntu ") != std::string::npos;
-  return root.host_path(debian ? "/boot/initrd.img-" + kver : "/boot/initramfs-" + kver + ".img");
+  std::string name = debian ? "initrd.img-" + kver : "initramfs-" + kver + ".img";
+  // ROOT's /boot, resolved inside the root: a link there must not lead to the host's /boot.
+  auto boot = root.resolve("/boot");
+  return root.host_path((boot ? boot->path : std::string("/boot")) + "/" + name);
 }
 
 // A default kernel release: the running one on the host; the only one installed under --root.
 Result<std::string> default_kver(const RootFs& root) {
   if (root.is_host()) return running_kernel();
   std::vector<std::string> kvers;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root.host_path("/lib/modules"), ec))
-    if (fs::exists(e.path() / "modules.dep")) kvers.push_back(e.path().filename());
+  for (const auto& dep : root.glob("/lib/modules/*/modules.dep")) {
+    std::string dir = dep.substr(0, dep.rfind('/'));
+    kvers.push_back(dir.substr(dir.rfind('/') + 1));
+  }
   if (kvers.size() == 1) return kvers[0];
   return Error::msg("--kver is required with --root: " + std::to_string(kvers.size()) +
                     " kernels found in " + root.host_path("/lib/modules"));
+}
+
+// SOURCE_DATE_EPOCH (reproducible-builds.org): the mtime of every entry, as decimal seconds
+// since 1970 and nothing else; newc stores 32 bits, so at most 4294967295. Set but empty counts
+// as unset, as in most build tools.
+Result<int64_t> source_date_epoch(std::string_view text) {
+  constexpr int64_t kMax = 0xffffffffLL;
+  int64_t v = 0;
+  bool ok = !text.empty() && text.size() <= 10;
+  for (char c : text) {
+    if (c < '0' || c > '9') ok = false;
+    if (ok) v = v * 10 + (c - '0');
+  }
+  if (!ok || v > kMax)
+    return Error::msg("SOURCE_DATE_EPOCH='" + std::string(text) +
+                      "' is not a time: it must be decimal seconds since 1970 (digits only, at "
+                      "most " +
+                      std::to_string(kMax) + ", the latest a cpio archive holds); fix or unset it");
+  return v;
 }
 
 po::options_description build_options() {
@@ -161,8 +184,10 @@ void read_config_files(const RootFs& root, const po::options_description& desc,
   if (root.exists("/etc/zinitrd.conf")) files.push_back("/etc/zinitrd.conf");
   for (const auto& f : root.glob("/etc/zinitrd.conf.d/*.conf")) files.push_back(f);
   for (const auto& f : files) {
-    std::string host = root.host_path(f);
-    std::ifstream in(host);
+    std::string host = root.host_path(f);  // for messages; the file is read inside the root
+    auto text = root.read_file(f);
+    if (!text) throw po::error(text.error().message + " (in " + root.root() + ")");
+    std::istringstream in(*text);
     try {
       po::store(po::parse_config_file(in, desc), vm);
     } catch (po::error& e) {
@@ -198,8 +223,12 @@ int cmd_build(const std::vector<std::string>& args) {
   if (!compression) throw po::error(compression.error().message);
   opt.write.compression = *compression;
   opt.write.level = vm["level"].as<int>();
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) opt.write.mtime = std::atoll(epoch);
-  opt.feature_dirs = {data_dir() / "modules.d", root.host_path("/etc/zinitrd/modules.d")};
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
+    auto mtime = source_date_epoch(epoch);
+    if (!mtime) throw po::error(mtime.error().message);
+    opt.write.mtime = *mtime;
+  }
+  opt.feature_dirs = {data_dir() / "modules.d"};  // then ROOT's /etc/zinitrd/modules.d
   opt.add = list<std::string>(vm, "add");
   opt.omit = list<std::string>(vm, "omit");
   opt.includes = list<std::string>(vm, "include");
@@ -227,9 +256,8 @@ int cmd_build(const std::vector<std::string>& args) {
   if (!quiet)
     for (const auto& n : report->notes) std::fprintf(stderr, "zinitrd: note: %s\n", n.c_str());
   if (verbose) {
-    std::string f;
-    for (const auto& n : report->features) f += " " + n;
-    std::fprintf(stderr, "zinitrd: features:%s; %zu kernel modules\n", f.c_str(), report->modules);
+    std::fprintf(stderr, "zinitrd: features: %s; %zu kernel modules\n",
+                 join(report->features, " ").c_str(), report->modules);
   }
   if (stats)
     for (const auto& p : report->passes)
@@ -310,7 +338,7 @@ int cmd_check(const std::vector<std::string>& args) {
   CheckOptions opt;
   opt.kver = vm.count("kver") ? vm["kver"].as<std::string>() : running_kernel();
   if (vm.count("image")) opt.image = vm["image"].as<std::string>();
-  auto items = run_checks(opt, run_command);
+  auto items = run_checks(opt, run_check_command);
   std::string out = vm["json"].as<bool>() ? format_check_json(opt.kver, items)
                                           : format_check_text(opt.kver, items);
   std::fwrite(out.data(), 1, out.size(), stdout);

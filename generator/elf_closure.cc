@@ -25,6 +25,7 @@
 #include <optional>
 
 #include "fd.h"
+#include "text.h"
 
 namespace zinitrd::gen {
 namespace {
@@ -62,15 +63,6 @@ std::string dirname_of(const std::string& path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos || slash == 0) return "/";
   return path.substr(0, slash);
-}
-
-std::string join_list(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
 }
 
 void append_unique(std::vector<std::string>& v, const std::string& s) {
@@ -457,7 +449,7 @@ struct ElfClosure::Impl {
         }
       }
       report(prog + " (interpreter of " + script + "): not found in " +
-             join_list(program_search_dirs(), ":"));
+             join(program_search_dirs(), ":"));
     };
     need(argv[0]);
     // "#!/usr/bin/env [-S] prog": env runs PROG from PATH, so PROG is needed too.
@@ -520,7 +512,7 @@ struct ElfClosure::Impl {
       }
       auto dir = find_library(soname, dirs, info->elf_class, info->machine);
       if (!dir) {
-        report(soname + " (needed by " + item.path + "): not found in " + join_list(dirs, ":"));
+        report(soname + " (needed by " + item.path + "): not found in " + join(dirs, ":"));
         continue;
       }
       use_dir(*dir);
@@ -547,7 +539,7 @@ bool ElfClosure::add_program(std::string_view program, bool optional) {
     return true;
   }
   if (!optional) {
-    missing_.push_back(name + " (program): not found in " + join_list(program_search_dirs(), ":"));
+    missing_.push_back(name + " (program): not found in " + join(program_search_dirs(), ":"));
   }
   return false;
 }
@@ -564,7 +556,7 @@ bool ElfClosure::add_library(std::string_view library, bool optional) {
     return true;
   }
   if (!optional) {
-    missing_.push_back(name + " (dlopen()ed library): not found in " + join_list(dirs, ":"));
+    missing_.push_back(name + " (dlopen()ed library): not found in " + join(dirs, ":"));
   }
   return false;
 }

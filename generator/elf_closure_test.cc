@@ -14,7 +14,9 @@
 #include <fstream>
 #include <map>
 
+#include "process.h"
 #include "test_support.h"
+#include "text.h"
 
 namespace fs = std::filesystem;
 
@@ -34,18 +36,15 @@ std::string basename_of(const std::string& p) { return p.substr(p.rfind('/') + 1
 // soname -> path, from `ldd PROGRAM` (the host loader's own answer).
 std::map<std::string, std::string> ldd(const std::string& program) {
   std::map<std::string, std::string> out;
-  FILE* p = ::popen(("ldd " + program + " 2>/dev/null").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char line[1024];
-  while (::fgets(line, sizeof line, p)) {
-    std::string l(line);
+  auto ldd_out = zinitrd::gen::run_command({"ldd", program});
+  REQUIRE(ldd_out.ok());
+  for (const std::string& l : zinitrd::split_all(ldd_out.out, '\n')) {
     auto arrow = l.find(" => ");
     if (arrow == std::string::npos) continue;
     std::string name = l.substr(l.find_first_not_of(" \t"), arrow - l.find_first_not_of(" \t"));
     std::string rest = l.substr(arrow + 4);
     out[name] = rest.substr(0, rest.find(' '));
   }
-  ::pclose(p);
   return out;
 }
 
@@ -99,10 +98,13 @@ class ElfRoot {
     std::ofstream(src) << "#include <unistd.h>\nint " << func
                        << "(void) { return getpid() > 0 ? 42 : 0; }\n";
     fs::create_directories(dir_ + in_dir);
-    std::string libs;
-    for (const auto& d : deps) libs += " '" + build_ + "/" + d + "'";
-    shell("cc -shared -fPIC -Wl,--no-as-needed,-soname," + soname + " -o '" + dir_ + in_dir + "/" +
-          soname + "' '" + src + "'" + libs + " " + flags);
+    std::vector<std::string> cc{"cc",    "-shared",
+                                "-fPIC", "-Wl,--no-as-needed,-soname," + soname,
+                                "-o",    dir_ + in_dir + "/" + soname,
+                                src};
+    for (const auto& d : deps) cc.push_back(build_ + "/" + d);
+    for (auto& f : zinitrd::split_words(flags)) cc.push_back(std::move(f));
+    run(cc);
     // Also a link-time copy, so programs can be linked without the in-root one existing.
     fs::copy_file(dir_ + in_dir + "/" + soname, build_ + "/" + soname,
                   fs::copy_options::overwrite_existing);
@@ -120,18 +122,22 @@ class ElfRoot {
       c << "; }\n";
     }
     fs::create_directories(fs::path(dir_ + in_path).parent_path());
-    std::string libs;
-    for (const auto& s : sonames) libs += " '" + build_ + "/" + s + "'";
-    shell("cc -o '" + dir_ + in_path + "' '" + src + "'" + libs + " " + flags);
+    std::vector<std::string> cc{"cc", "-o", dir_ + in_path, src};
+    for (const auto& s : sonames) cc.push_back(build_ + "/" + s);
+    for (auto& f : zinitrd::split_words(flags)) cc.push_back(std::move(f));
+    run(cc);
   }
 
   void text(const std::string& in_path, const std::string& content) {
     zinitrd::test::write_file(dir_ + in_path, content);
   }
 
-  static void shell(const std::string& cmd) {
-    INFO("command: " << cmd);
-    REQUIRE(std::system(cmd.c_str()) == 0);
+  static void run(const std::vector<std::string>& argv) {
+    zinitrd::gen::CommandOptions o;
+    o.merge_stderr = true;
+    auto r = zinitrd::gen::run_command(argv, o);
+    INFO("command: " << zinitrd::format_command(argv) << "\n" << r.out);
+    REQUIRE(r.ok());
   }
 
  private:
@@ -171,8 +177,7 @@ TEST_CASE("elf_closure: host /bin/ls matches ldd") {
 
 TEST_CASE("elf_closure: host zpool matches ldd") {
   if (!fs::exists("/usr/sbin/zpool")) {
-    MESSAGE("SKIPPED: /usr/sbin/zpool is not installed (apt-get install zfsutils-linux)");
-    return;
+    return zinitrd::test::skip("/usr/sbin/zpool is not installed (run scripts/setup-debian.sh)");
   }
   check_against_ldd("/usr/sbin/zpool");
 }
@@ -181,7 +186,7 @@ TEST_CASE("elf_closure: $ORIGIN RUNPATH is expanded inside the root") {
   ElfRoot t;
   t.library("libzt.so.1", "zt", "/opt/zt/lib");
   t.program("/opt/zt/bin/prog", {"zt"}, {"libzt.so.1"},
-            "'-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib'");
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib");
   RootFs root(t.dir());
   ElfClosure closure(root);
   REQUIRE(closure.add_program("/opt/zt/bin/prog"));
@@ -205,7 +210,7 @@ TEST_CASE("elf_closure: ${ORIGIN}, $LIB and $PLATFORM; a program reached by PATH
   ElfRoot t;
   t.library("libzt.so.1", "zt", "/usr/lib/zt/lib/x86_64-linux-gnu/x86_64");
   t.program("/usr/sbin/ztool", {"zt"}, {"libzt.so.1"},
-            "'-Wl,--enable-new-dtags,-rpath,${ORIGIN}/../lib/zt/$LIB/${PLATFORM}'");
+            "-Wl,--enable-new-dtags,-rpath,${ORIGIN}/../lib/zt/$LIB/${PLATFORM}");
   RootFs root(t.dir());
   ElfClosure closure(root);
   REQUIRE(closure.add_program("ztool"));
@@ -289,8 +294,8 @@ TEST_CASE("elf_closure: libraries of the wrong class or machine are skipped") {
     f.put(static_cast<char>(183));  // e_machine = EM_AARCH64
   }
   t.program("/opt/zt/bin/prog", {"zt"}, {"libzt.so.1"},
-            "'-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib32:$ORIGIN/../libtext:$ORIGIN/../"
-            "libarm:$ORIGIN/../lib'");
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib32:$ORIGIN/../libtext:$ORIGIN/../"
+            "libarm:$ORIGIN/../lib");
   RootFs root(t.dir());
   ElfClosure closure(root);
   REQUIRE(closure.add_program("/opt/zt/bin/prog"));
@@ -365,10 +370,10 @@ TEST_CASE("elf_closure: scripts bring their interpreter; static binaries need no
 
   std::string src = t.path("/static.c");
   std::ofstream(src) << "int main(void) { return 0; }\n";
-  if (std::system(("cc -static -o '" + t.path("/usr/bin/static") + "' '" + src + "'").c_str()) !=
-      0) {
-    MESSAGE("SKIPPED static binary check: `cc -static` failed (libc6-dev's libc.a missing?)");
-    return;
+  if (!zinitrd::gen::run_command({"cc", "-static", "-o", t.path("/usr/bin/static"), src}).ok()) {
+    return zinitrd::test::skip(
+        "static binary check: `cc -static` failed (libc6-dev's libc.a missing? run "
+        "scripts/setup-debian.sh)");
   }
   ElfClosure st(root);
   REQUIRE(st.add_program("static"));

@@ -36,8 +36,7 @@ bool contains(const std::string& text, const std::string& part) {
 TEST_CASE("fault: unreadable required modules and a missing library, listed in one message") {
   std::string kver = test::installed_kver();
   if (kver.empty()) {
-    MESSAGE("SKIPPED: no installed kernel under /lib/modules (run scripts/setup-debian.sh)");
-    return;
+    return test::skip("no installed kernel under /lib/modules (run scripts/setup-debian.sh)");
   }
   TempDir root("zinitrd-fault-root"), outdir("zinitrd-fault-out");
   if (!make_module_root(root.path(), kver)) return;
@@ -74,8 +73,7 @@ TEST_CASE("fault: unreadable required modules and a missing library, listed in o
 TEST_CASE("fault: a module behind an absolute symlink under --root is read inside the root") {
   std::string kver = test::installed_kver();
   if (kver.empty()) {
-    MESSAGE("SKIPPED: no installed kernel under /lib/modules (run scripts/setup-debian.sh)");
-    return;
+    return test::skip("no installed kernel under /lib/modules (run scripts/setup-debian.sh)");
   }
   TempDir root("zinitrd-fault-root"), outdir("zinitrd-fault-out");
   if (!make_module_root(root.path(), kver)) return;
@@ -99,8 +97,8 @@ TEST_CASE("fault: a module behind an absolute symlink under --root is read insid
   // A link to a module the host has but the root does not: refused, never read from the host.
   std::string host_only = "/lib/modules/" + kver + "/kernel/drivers/block/loop.ko";
   if (!fs::exists(host_only)) {
-    MESSAGE("SKIPPED (second half): " << host_only << " is not installed");
-    return;
+    return test::skip("second half: " + host_only +
+                      " is not installed (run scripts/setup-debian.sh)");
   }
   fs::remove(mods / kVirtioBlk);
   fs::create_symlink(host_only, mods / kVirtioBlk);

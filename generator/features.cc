@@ -61,23 +61,6 @@ void append_text(std::string& to, std::string_view value) {
   to += value;
 }
 
-Result<std::string> read_whole(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return Error::sys("open", path, errno);
-  std::string text;
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::sys("read", path, errno);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  return text;
-}
-
 }  // namespace
 
 Result<Feature> parse_feature(std::string_view name, std::string_view dir, std::string_view text) {
@@ -168,31 +151,33 @@ Result<Feature> parse_feature(std::string_view name, std::string_view dir, std::
   return f;
 }
 
-Result<std::vector<Feature>> load_features(const std::vector<std::string>& dirs) {
-  namespace fs = std::filesystem;
-  std::map<std::string, Feature> by_name;
-  for (const std::string& dir : dirs) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) continue;
-    std::vector<std::string> names;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      std::error_code ec2;
-      if (it->is_directory(ec2)) names.push_back(it->path().filename().string());
-    }
-    if (ec) return Error::sys("read directory", dir, ec.value());
-    std::sort(names.begin(), names.end());
-    for (const std::string& name : names) {
-      std::string fdir = dir + "/" + name;
-      std::string path = fdir + "/" + std::string(kConfName);
-      std::error_code ec2;
-      if (!fs::exists(path, ec2)) continue;  // not a feature folder (e.g. shared scripts)
-      auto text = read_whole(path);
-      if (!text) return text.error();
-      auto f = parse_feature(name, fdir, *text);
-      if (!f) return f.error();
-      by_name[name] = std::move(*f);  // a later directory replaces an earlier one
-    }
+namespace {
+
+// Reads every DIR/NAME/feature.conf inside FS into BY_NAME (a missing DIR has none), replacing
+// features of the same name.
+Status read_feature_dir(const RootFs& fs, const std::string& dir,
+                        std::map<std::string, Feature>& by_name) {
+  for (const std::string& conf : fs.glob(dir + "/*/" + std::string(kConfName))) {
+    std::string_view folder = std::string_view(conf).substr(0, conf.rfind('/'));
+    std::string name(folder.substr(folder.rfind('/') + 1));
+    auto text = fs.read_file(conf);
+    if (!text) return Error{text.error().message + " (in " + fs.root() + ")", text.error().errnum};
+    auto f = parse_feature(name, fs.host_path(folder), *text);
+    if (!f) return f.error();
+    by_name[name] = std::move(*f);  // a later directory replaces an earlier one
   }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<std::vector<Feature>> load_features(const std::vector<std::string>& host_dirs,
+                                           const RootFs& root) {
+  std::map<std::string, Feature> by_name;
+  const RootFs host("/");
+  for (const std::string& dir : host_dirs)
+    if (auto st = read_feature_dir(host, dir, by_name); !st) return st.error();
+  if (auto st = read_feature_dir(root, kLocalFeatureDir, by_name); !st) return st.error();
   std::vector<Feature> out;
   out.reserve(by_name.size());
   for (auto& [name, f] : by_name) out.push_back(std::move(f));

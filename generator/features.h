@@ -20,8 +20,8 @@
 //   hostid           = yes: embed /etc/hostid; warn when it is missing or zero
 //   set              = KEY=VALUE runtime settings written to the boot config
 //
-// Directories are read in order (built-in modules.d, then /etc/zinitrd/modules.d); a later folder
-// of the same name replaces an earlier one.
+// Directories are read in order (built-in modules.d, then the system's /etc/zinitrd/modules.d,
+// inside its root); a later folder of the same name replaces an earlier one.
 #pragma once
 
 #include <map>
@@ -55,8 +55,14 @@ struct Feature {
 /// Parses the text of one feature.conf; NAME and DIR are recorded. Errors name file and line.
 Result<Feature> parse_feature(std::string_view name, std::string_view dir, std::string_view text);
 
-/// Reads every DIR/NAME/feature.conf of DIRS (missing dirs are skipped), later dirs overriding.
-Result<std::vector<Feature>> load_features(const std::vector<std::string>& dirs);
+/// Where a system keeps its own features, inside its root.
+inline constexpr const char* kLocalFeatureDir = "/etc/zinitrd/modules.d";
+
+/// Reads every DIR/NAME/feature.conf of HOST_DIRS (zinitrd's own: host paths; missing dirs are
+/// skipped), then of kLocalFeatureDir inside ROOT (its links never lead to the host's files); a
+/// later folder of the same name replaces an earlier one.
+Result<std::vector<Feature>> load_features(const std::vector<std::string>& host_dirs,
+                                           const RootFs& root);
 
 /// Chooses the features of an image: those that apply (`always`, `exists:` true in ROOT), plus
 /// ADD, minus OMIT, plus everything they require, in dependency order. Errors: an unknown name

@@ -112,7 +112,9 @@ TEST_CASE("feature load: later directories replace, folders without feature.conf
   write_file(t / "a/zfs/feature.conf", "requires = base\n");
   write_file(t / "a/notes/README", "not a feature\n");
   write_file(t / "b/base/feature.conf", "description = local base\n");
-  auto all = load_features({(t / "a").string(), (t / "missing").string(), (t / "b").string()});
+  const RootFs no_root((t / "no-root").string());
+  auto all =
+      load_features({(t / "a").string(), (t / "missing").string(), (t / "b").string()}, no_root);
   REQUIRE_MESSAGE(all.ok(), (all.ok() ? "" : all.error().message));
   REQUIRE(all->size() == 2);
   CHECK((*all)[0].name == "base");
@@ -122,9 +124,29 @@ TEST_CASE("feature load: later directories replace, folders without feature.conf
   CHECK((*all)[1].name == "zfs");
 
   write_file(t / "b/bad/feature.conf", "when = always\nfoo = bar\n");
-  auto bad = load_features({(t / "a").string(), (t / "b").string()});
+  auto bad = load_features({(t / "a").string(), (t / "b").string()}, no_root);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message == (t / "b/bad/feature.conf").string() + ":2: unknown key 'foo'");
+}
+
+TEST_CASE("feature load: the root's own features come last, read inside the root only") {
+  TempDir t("zinitrd-feat"), host("zinitrd-feat-host");
+  write_file(t / "builtin/base/feature.conf", "description = builtin base\n");
+  write_file(t / "root/etc/zinitrd/modules.d/base/feature.conf", "description = root's base\n");
+  // Absolute links in the root name folders that exist on the host (HOST stands for it): inside
+  // the root they lead to the root's copy, or nowhere.
+  write_file(host / "spy/feature.conf", "description = the host's\n");
+  write_file(host / "own/feature.conf", "description = the host's\n");
+  write_file(t / ("root" + (host / "own/feature.conf").string()), "description = root's own\n");
+  test::write_symlink(t / "root/etc/zinitrd/modules.d/spy", (host / "spy").string());
+  test::write_symlink(t / "root/etc/zinitrd/modules.d/own", (host / "own").string());
+  auto all = load_features({(t / "builtin").string()}, RootFs((t / "root").string()));
+  REQUIRE_MESSAGE(all.ok(), (all.ok() ? "" : all.error().message));
+  REQUIRE(all->size() == 2);
+  CHECK((*all)[0].name == "base");
+  CHECK((*all)[0].description == "root's base");
+  CHECK((*all)[1].name == "own");
+  CHECK((*all)[1].description == "root's own");
 }
 
 TEST_CASE("feature plan: order, conditions, add, omit") {
@@ -194,7 +216,7 @@ TEST_CASE("feature plan: order, conditions, add, omit") {
 }
 
 TEST_CASE("feature load: the repo's modules.d") {
-  auto all = load_features({ZINITRD_SOURCE_DIR "/modules.d"});
+  auto all = load_features({ZINITRD_SOURCE_DIR "/modules.d"}, RootFs("/nonexistent"));
   REQUIRE_MESSAGE(all.ok(), (all.ok() ? "" : all.error().message));
   RootFs root("/");
   auto plan = plan_features(*all, {}, {}, root);

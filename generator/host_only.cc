@@ -12,10 +12,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "process.h"
+#include "text.h"
+
 namespace fs = std::filesystem;
 
 namespace zinitrd::gen {
 namespace {
+
+// A suspended pool blocks zpool; a kernel upgrade hook must end all the same.
+constexpr int64_t kZpoolTimeoutMs = 30'000;
 
 // /proc/mounts escapes space, tab, newline and backslash as octal (\040...).
 std::string unescape_mount_field(std::string_view s) {
@@ -109,17 +115,17 @@ Result<DeviceDrivers> root_pool_drivers(const std::string& root_dir) {
   auto pool = zfs_pool_mounted_at(text.str(), ec ? root_dir : mountpoint);
   if (!pool) return fail(pool.error().message);
 
-  std::string cmd = "zpool list -vHPL '" + *pool + "' 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "re");
-  if (!p) return fail(Error::sys("run", "zpool", errno).message);
-  std::string output;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
-  if (int rc = ::pclose(p); rc != 0)
-    return fail("`" + cmd.substr(0, cmd.size() - 5) + "` failed: " + output);
+  const std::vector<std::string> argv{"zpool", "list", "-vHPL", *pool};
+  CommandOptions options;
+  options.timeout_ms = kZpoolTimeoutMs;
+  options.merge_stderr = true;
+  CommandOutput zpool = run_command(argv, options);
+  if (!zpool.ok())
+    return fail("`" + format_command(argv) + "` " + zpool.describe() +
+                (trim(zpool.out).empty() ? "" : ": " + std::string(trim(zpool.out))));
 
   DeviceDrivers drivers;
-  auto vdevs = parse_zpool_vdevs(output);
+  auto vdevs = parse_zpool_vdevs(zpool.out);
   if (vdevs.empty()) return fail("pool '" + *pool + "' lists no device vdevs");
   for (const auto& v : vdevs) {
     struct stat st;

@@ -11,12 +11,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <deque>
 
 namespace zinitrd::gen {
 namespace {
-
-constexpr int kMaxSymlinks = 40;
 
 const char* kind_name(ImageEntry::Kind k) {
   switch (k) {
@@ -46,35 +43,20 @@ bool path_less(const std::string& a, const std::string& b) {
 
 ImageTree::ImageTree() = default;
 
-// Walks the components of PATH through the tree, following symlink entries in every component
-// but the last. Returns "" on a symlink loop.
+// Walks PATH through the tree's own symlink entries, in every component but the last (what is
+// not a symlink entry, or not there yet, is taken as a directory: insert() checks conflicts).
+// Returns "" on a symlink loop.
 std::string ImageTree::canonical_parent(std::string_view path) const {
-  std::deque<std::string> todo;
-  for (auto& c : split_path(path)) todo.push_back(std::move(c));
-  std::string cur;
-  int links = 0;
-  while (!todo.empty()) {
-    std::string comp = std::move(todo.front());
-    todo.pop_front();
-    if (comp == ".") continue;
-    if (comp == "..") {
-      cur.erase(cur.empty() ? 0 : cur.rfind('/'));
-      continue;
-    }
-    std::string next = cur + "/" + comp;
-    bool last = todo.empty();
-    auto it = entries_.find(next);
-    if (!last && it != entries_.end() && it->second.kind == ImageEntry::Kind::kSymlink) {
-      if (++links > kMaxSymlinks) return "";
-      const std::string& target = it->second.data;
-      auto parts = split_path(target);
-      todo.insert(todo.begin(), parts.begin(), parts.end());
-      if (!target.empty() && target.front() == '/') cur.clear();
-      continue;
-    }
-    cur = std::move(next);
-  }
-  return cur.empty() ? "/" : cur;
+  auto r = walk_path(
+      path,
+      [this](const std::string& p) -> Result<PathNode> {
+        auto it = entries_.find(p);
+        if (it == entries_.end() || it->second.kind != ImageEntry::Kind::kSymlink)
+          return PathNode{};
+        return PathNode{PathNode::Kind::kSymlink, it->second.data, 0};
+      },
+      /*follow_last=*/false);
+  return r ? r->path : std::string();
 }
 
 Status ImageTree::insert(ImageEntry entry) {

@@ -15,10 +15,12 @@
 #include <lz4.h>
 #include <lz4hc.h>
 #include <lzma.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -81,13 +83,18 @@ class Sink {
   FdOut& out_;
 };
 
+// The CPUs this process may run on (taskset, cgroup cpusets), not every CPU online.
 int cpu_count() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-// zstd through libzstd, multi-threaded. No long-distance matching: the window stays at the
-// level's size, which the kernel's unzstd accepts.
+// zstd through libzstd, always in its multi-threaded mode, even with one worker: that mode's
+// output is the same for any number of workers >= 1, while single-threaded zstd writes other
+// bytes, so a 1-CPU builder would not reproduce an image made on a bigger one. No long-distance
+// matching: the window stays at the level's size, which the kernel's unzstd accepts.
 class ZstdSink : public Sink {
  public:
   explicit ZstdSink(FdOut& out) : Sink(out), out_buf_(ZSTD_CStreamOutSize() * 8) {}
@@ -99,8 +106,9 @@ class ZstdSink : public Sink {
     if (auto st = check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level)); !st)
       return st;
     if (auto st = check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1)); !st) return st;
-    // A libzstd built without threads rejects nbWorkers; single-threaded output is still valid.
-    if (threads > 1) ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, threads);
+    // A libzstd built without threads rejects nbWorkers: its single-threaded output still boots,
+    // it just differs from the images of other builders.
+    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, std::max(threads, 1));
     return Ok{};
   }
   Status write(const void* data, size_t size) override { return run(data, size, ZSTD_e_continue); }

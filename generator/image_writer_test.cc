@@ -15,6 +15,7 @@
 
 #include "fd.h"
 #include "image_reader.h"
+#include "process.h"
 #include "test_support.h"
 
 namespace zinitrd::gen {
@@ -84,14 +85,10 @@ TEST_CASE("image writer: uncompressed image lists the same in GNU cpio and image
   CHECK(st.compressed_bytes == fs::file_size(tmp / "img"));
 
   // GNU cpio's view, in archive order.
-  std::string cmd = "cpio -t --quiet < '" + (tmp / "img").string() + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string listed;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) listed.append(buf, n);
-  REQUIRE(pclose(p) == 0);
+  CommandOutput cpio = run_command({"cpio", "-t", "--quiet", "-F", (tmp / "img").string()},
+                                   CommandOptions{30'000, true});
+  REQUIRE(cpio.ok());
+  const std::string& listed = cpio.out;
   std::string expected;
   for (const ImageEntry* e : t.sorted()) expected += e->path.substr(1) + "\n";
   CHECK(listed == expected);
@@ -205,6 +202,29 @@ TEST_CASE("image writer: every compression round-trips in the format the kernel 
   }
 }
 
+TEST_CASE("image writer: the same bytes whatever the number of threads (1-CPU builders too)") {
+  // Bigger than one zstd job and one xz block, so that several workers really split the input.
+  ImageTree t;
+  for (int i = 0; i < 24; ++i)
+    REQUIRE(t.add_data("/f" + std::to_string(i),
+                       pseudo_random(1 << 19, i) + std::string(1 << 19, char('a' + i)))
+                .ok());
+  TempDir tmp("zinitrd-writer");
+  for (auto c : {Compression::kZstd, Compression::kXz}) {
+    CAPTURE(compression_name(c));
+    WriteOptions o;
+    o.compression = c;
+    o.threads = 1;
+    write_to(t, o, tmp / "one");
+    for (int threads : {2, 3, 8}) {
+      CAPTURE(threads);
+      o.threads = threads;
+      write_to(t, o, tmp / "many");
+      CHECK(slurp(tmp / "one") == slurp(tmp / "many"));
+    }
+  }
+}
+
 TEST_CASE("image writer: a file that cannot be read names its source") {
   TempDir tmp("zinitrd-writer");
   write_file(tmp / "gone", "x");
@@ -223,8 +243,7 @@ TEST_CASE("image writer: a full output reports ENOSPC") {
   REQUIRE(t.add_data("/x", "some content").ok());
   Fd fd(::open("/dev/full", O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    MESSAGE("SKIPPED: /dev/full is not available");
-    return;
+    return zinitrd::test::skip("/dev/full is not available");
   }
   WriteOptions o;
   o.compression = Compression::kNone;
@@ -262,8 +281,8 @@ TEST_CASE("image writer: speed on a ~40 MB, ~1600-file tree of real binaries") {
   for (size_t i = 0; i < small.size() && files < 1550; ++i) add(small[i]);
   for (size_t i = 0; i < big.size() && total + big[i].second <= (40u << 20); ++i) add(big[i]);
   if (total < (10u << 20)) {
-    MESSAGE("SKIPPED: not enough host files to build a benchmark tree");
-    return;
+    return zinitrd::test::skip(
+        "not enough host files to build a benchmark tree (run scripts/setup-debian.sh)");
   }
   TempDir tmp("zinitrd-writer");
   for (auto c : {Compression::kZstd, Compression::kNone}) {

@@ -14,14 +14,14 @@
 #include <string_view>
 #include <vector>
 
-#include "check.h"
+#include "process.h"
 #include "result.h"
 
 namespace zinitrd::gen {
 
 /// One key file to embed.
 struct KeyFile {
-  std::string source;   ///< in-root path to read (the host's when the root lacks it)
+  std::string source;   ///< in-root path to read (never the host's: see build.cc)
   std::string dest;     ///< path inside the image: keylocation's PATH
   std::string encroot;  ///< the encryption root it unlocks, "" when named by configuration
   bool operator==(const KeyFile&) const = default;

@@ -29,10 +29,12 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "boot_config.h"
+#include "text.h"
 
 namespace zinitrd::gen {
 namespace {
@@ -192,16 +194,7 @@ struct KmodClosure::Impl {
     return std::string(p);
   }
 
-  void load_builtin() {
-    std::ifstream in(modules_host_dir + "/modules.builtin");
-    std::string line;
-    while (std::getline(in, line)) {
-      size_t slash = line.rfind('/');
-      std::string name =
-          module_name_from_file(slash == std::string::npos ? line : line.substr(slash + 1));
-      if (!name.empty()) builtin.insert(std::move(name));
-    }
-  }
+  void load_builtin() { builtin = builtin_modules(root, modules_root_dir); }
 
   void load_softdeps() {
     ConfigIterPtr it(kmod_config_get_softdeps(ctx.get()));
@@ -261,12 +254,7 @@ struct KmodClosure::Impl {
         if (pos != words.end()) words.erase(pos);
       }
     }
-    std::string s;
-    for (const auto& w : words) {
-      if (!s.empty()) s += ' ';
-      s += w;
-    }
-    return s;
+    return join(words, " ");
   }
 
   const Lookup& lookup(const std::string& name) {
@@ -610,8 +598,7 @@ ModuleClosure KmodClosure::Impl::resolve() {
   }
   // Generic images carry hundreds of drivers for hardware this machine may not have: one line.
   if (!firmware_absent.empty()) {
-    std::string drivers;
-    for (const auto& m : firmware_absent) drivers += (drivers.empty() ? "" : " ") + m;
+    std::string drivers = join(firmware_absent, " ");
     out.warnings.push_back(
         std::to_string(firmware_absent.size()) +
         " drivers loaded only for matching devices lack their firmware (" + drivers +
@@ -634,6 +621,21 @@ ModuleClosure KmodClosure::Impl::resolve() {
   for (auto& msg : kmod_log) out.warnings.push_back(std::move(msg));
   kmod_log.clear();
   return std::move(out);
+}
+
+std::unordered_set<std::string> builtin_modules(const RootFs& root,
+                                                const std::string& modules_dir) {
+  std::unordered_set<std::string> out;
+  auto text = root.read_file(modules_dir + "/modules.builtin");
+  if (!text) return out;
+  std::istringstream in(*text);
+  for (std::string line; std::getline(in, line);) {
+    size_t slash = line.rfind('/');
+    std::string name =
+        module_name_from_file(slash == std::string::npos ? line : line.substr(slash + 1));
+    if (!name.empty()) out.insert(std::move(name));
+  }
+  return out;
 }
 
 Result<std::unique_ptr<KmodClosure>> KmodClosure::open(const RootFs& root, std::string kver) {

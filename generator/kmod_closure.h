@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "boot_config.h"
@@ -40,6 +41,11 @@ struct ModuleClosure {
   std::vector<std::string> missing;    ///< errors: each a full sentence with what to do
   std::vector<std::string> warnings;   ///< non-fatal: what was skipped and why
 };
+
+/// The names of the modules built into the kernel (normalised: '-' read as '_'), from
+/// modules.builtin of MODULES_DIR (in-root, e.g. "/lib/modules/KVER"), read inside ROOT. Empty
+/// when there is no such file.
+std::unordered_set<std::string> builtin_modules(const RootFs& root, const std::string& modules_dir);
 
 /// Resolves module requests against one kernel's modules tree inside a root.
 class KmodClosure {

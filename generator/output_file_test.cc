@@ -139,8 +139,8 @@ TEST_CASE("output file: a full file system fails with advice; old image intact, 
   TempDir tmp("zinitrd-output");
   TmpfsMount disk(tmp.path(), "1M");
   if (!disk.mounted()) {
-    MESSAGE("SKIPPED: cannot mount a tmpfs (needs root / CAP_SYS_ADMIN): " << std::strerror(errno));
-    return;
+    return test::skip(std::string("cannot mount a tmpfs (needs root / CAP_SYS_ADMIN): ") +
+                      std::strerror(errno));
   }
   std::string old(300000, 'o');
   replace(tmp / "initrd.img", old);

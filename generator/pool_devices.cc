@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "check.h"
 #include "host_only.h"
+#include "process.h"
 
 namespace fs = std::filesystem;
 
@@ -100,7 +100,7 @@ Result<std::string> root_dataset_name() {
 std::string prompt_encryption_root(const std::string& dataset) {
   auto value = [](const std::string& property, const std::string& ds) {
     CommandOutput out = run_command({"zfs", "get", "-H", "-o", "value", property, ds});
-    std::string v = out.status == 0 ? out.out : "";
+    std::string v = out.ok() ? out.out : "";
     while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
     return v;
   };
@@ -114,10 +114,10 @@ Result<PoolDisks> host_pool_disks(const std::string& pool) {
   if (!out.ran)
     return Error::msg("cannot run `zpool status -P " + pool +
                       "` (install zfsutils-linux), or give the pool's disks with --disk");
-  if (out.status != 0)
-    return Error::msg("`zpool status -P " + pool + "` failed (exit code " +
-                      std::to_string(out.status) +
-                      "; is the zfs module loaded?); give the pool's disks with --disk");
+  if (!out.ok())
+    return Error::msg("`zpool status -P " + pool + "` " + out.describe() +
+                      " (is the zfs module loaded? is the pool suspended?); give the pool's "
+                      "disks with --disk");
   auto resolve = [](const std::string& path) -> Result<std::string> {
     std::error_code ec;
     fs::path node = fs::canonical(path, ec);

@@ -1,10 +1,8 @@
 // root_fs.cc: path resolution confined to a root directory.
 //
-// resolve() walks PATH one component at a time with lstat(2) on ROOT + prefix, the way the
-// kernel's path walk would inside a chroot: a symlink's target is spliced in front of the
-// remaining components (an absolute target restarts at the root, not at the host's "/"), and
-// ".." pops one component but never above the root. Because every step is lexical plus one
-// lstat of a path we built, no lookup can land on a host file outside ROOT.
+// resolve() is walk_path() (path_walk.h) with one lstat(2) of ROOT + the resolved prefix per
+// component: because every step is lexical plus one lstat of a path we built, and absolute
+// link targets restart at ROOT, no lookup can land on a host file outside ROOT.
 #include "root_fs.h"
 
 #include <fcntl.h>
@@ -14,58 +12,15 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <deque>
 
 #include "fd.h"
 
 namespace zinitrd::gen {
 namespace {
 
-// Linux's MAXSYMLINKS: the kernel and glibc give up with ELOOP after 40 links.
-constexpr int kMaxSymlinks = 40;
-
 bool has_glob_magic(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
 }  // namespace
-
-std::string normalize_path(std::string_view path) {
-  std::vector<std::string> parts;
-  for (auto& c : split_path(path)) {
-    if (c == ".") continue;
-    if (c == "..") {
-      if (!parts.empty()) parts.pop_back();
-      continue;
-    }
-    parts.push_back(std::move(c));
-  }
-  if (parts.empty()) return "/";
-  std::string out;
-  for (const auto& p : parts) {
-    out += '/';
-    out += p;
-  }
-  return out;
-}
-
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.emplace_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
-std::string join_path(std::string_view dir, std::string_view path) {
-  if (!path.empty() && path.front() == '/') return normalize_path(path);
-  std::string s(dir);
-  s += '/';
-  s += path;
-  return normalize_path(s);
-}
 
 RootFs::RootFs(std::string root) : root_(std::move(root)) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
@@ -82,54 +37,26 @@ std::string RootFs::host_path(std::string_view path) const {
 }
 
 Result<ResolvedPath> RootFs::resolve(std::string_view path) const {
-  ResolvedPath out;
-  std::deque<std::string> todo;
-  for (auto& c : split_path(path)) todo.push_back(std::move(c));
-  std::string cur;  // canonical in-root prefix, "" meaning "/"
-  int links = 0;
-  while (!todo.empty()) {
-    std::string comp = std::move(todo.front());
-    todo.pop_front();
-    if (comp == ".") continue;
-    if (comp == "..") {
-      // Clamped at the root: "" has no parent.
-      cur.erase(cur.empty() ? 0 : cur.rfind('/'));
-      continue;
-    }
-    std::string next = cur + "/" + comp;
+  return walk_path(path, [this](const std::string& in_root) -> Result<PathNode> {
+    const std::string host = host_path(in_root);
     struct stat st;
-    if (::lstat(host_path(next).c_str(), &st) != 0) {
-      int err = errno;
-      return Error::sys("resolve", path, err);
-    }
-    if (S_ISLNK(st.st_mode)) {
-      if (++links > kMaxSymlinks) return Error::sys("resolve", path, ELOOP);
-      std::string target(st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 256, '\0');
-      ssize_t n;
-      while (true) {
-        n = ::readlink(host_path(next).c_str(), target.data(), target.size());
-        if (n < 0) {
-          int err = errno;
-          return Error::sys("readlink", next, err);
-        }
-        if (static_cast<size_t>(n) < target.size()) break;
-        target.resize(target.size() * 2);
+    if (::lstat(host.c_str(), &st) != 0) return PathNode{PathNode::Kind::kMissing, {}, errno};
+    if (S_ISDIR(st.st_mode)) return PathNode{};
+    if (!S_ISLNK(st.st_mode)) return PathNode{PathNode::Kind::kOther, {}, 0};
+    std::string target(st.st_size > 0 ? static_cast<size_t>(st.st_size) + 1 : 256, '\0');
+    for (;;) {
+      ssize_t n = ::readlink(host.c_str(), target.data(), target.size());
+      if (n < 0) {
+        int err = errno;
+        return Error::sys("readlink", in_root, err);
       }
-      target.resize(static_cast<size_t>(n));
-      auto parts = split_path(target);
-      todo.insert(todo.begin(), parts.begin(), parts.end());
-      if (!target.empty() && target.front() == '/') cur.clear();
-      out.links.emplace_back(std::move(next), std::move(target));
-      continue;
+      if (static_cast<size_t>(n) < target.size()) {
+        target.resize(static_cast<size_t>(n));
+        return PathNode{PathNode::Kind::kSymlink, std::move(target), 0};
+      }
+      target.resize(target.size() * 2);
     }
-    if (!todo.empty() && !S_ISDIR(st.st_mode)) {
-      // Only a problem if a real component follows (a trailing "." or ".." still needs a dir).
-      return Error::sys("resolve", path, ENOTDIR);
-    }
-    cur = std::move(next);
-  }
-  out.path = cur.empty() ? "/" : cur;
-  return out;
+  });
 }
 
 bool RootFs::exists(std::string_view path) const {

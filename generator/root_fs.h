@@ -11,16 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "path_walk.h"  // ResolvedPath, split_path, join_path, normalize_path
 #include "result.h"
 
 namespace zinitrd::gen {
-
-/// A path resolved inside a root: every symlink crossed on the way, and the final real path.
-struct ResolvedPath {
-  std::string path;  ///< canonical in-root absolute path of the final (non-symlink) target
-  /// Symlinks crossed, in order: in-root absolute path of the link, and its target text as stored.
-  std::vector<std::pair<std::string, std::string>> links;
-};
 
 /// The root directory of the system an image is built for ("/" for the running host).
 class RootFs {
@@ -50,12 +44,5 @@ class RootFs {
  private:
   std::string root_;
 };
-
-/// Splits PATH on '/', dropping empty components ("/a//b/" -> "a", "b").
-std::vector<std::string> split_path(std::string_view path);
-/// Joins an absolute directory and a relative or absolute path, normalising "//", "." and "..".
-std::string join_path(std::string_view dir, std::string_view path);
-/// Lexically normalises an absolute path: collapses "//" and ".", resolves ".." (clamped at "/").
-std::string normalize_path(std::string_view path);
 
 }  // namespace zinitrd::gen

@@ -150,6 +150,32 @@ void console_text(std::string_view text) {
   for (const auto& line : split_all(text, '\n')) to_file(line);
 }
 
+void log_emergency(const char* line) {
+  // Fixed buffers and plain system calls only (see log.h): no std::string, no stdio.
+  char rec[1024];
+  size_t n = 0;
+  auto put = [&](const char* text) {
+    for (; *text && n < sizeof rec - 1; ++text) rec[n++] = *text;
+  };
+  put("zinitrd: ");
+  size_t body = n;
+  for (size_t i = 0; line[i] && i < 900; ++i) rec[n++] = line[i];
+  rec[n++] = '\n';
+  write_all(2, std::string_view(rec, n));
+  LogState& s = state();
+  if (s.mode != LogMode::kBoot) return;
+  if (s.file >= 0) write_all(s.file, std::string_view(rec + body, n - body));
+  int kmsg = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (kmsg < 0) return;
+  char head[] = "<3>";
+  char out[sizeof head - 1 + sizeof rec];
+  size_t m = 0;
+  for (size_t i = 0; i < sizeof head - 1; ++i) out[m++] = head[i];
+  for (size_t i = 0; i < n; ++i) out[m++] = rec[i];
+  (void)!::write(kmsg, out, m);
+  ::close(kmsg);
+}
+
 std::string log_timestamp(long long t_ms) {
   if (t_ms < 0) t_ms = 0;
   char buf[40];

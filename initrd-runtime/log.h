@@ -42,6 +42,11 @@ void log_debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 /// report and the rescue banner, which the user must see whatever the log levels are.
 void console_text(std::string_view text);
 
+/// Writes LINE at error level to the console (fd 2), /dev/kmsg and boot.log (stderr only in
+/// kTool mode) without allocating and with async-signal-safe calls only: for the fatal path,
+/// where the heap may be exhausted or corrupt. Long lines are cut at 900 bytes.
+void log_emergency(const char* line);
+
 /// Formats "[    1.234567] " for the time T_MS milliseconds since boot (the dmesg look).
 std::string log_timestamp(long long t_ms);
 

@@ -2,6 +2,9 @@
 //
 // As PID 1 (the kernel runs /init) or when started as /init without arguments, it boots and never
 // returns. Otherwise it is a command: `init load-modules [NAME...]`, `--help`, `--version`.
+// Before anything else, the fatal handlers (fatal.h) replace abort(): as PID 1 an out-of-memory,
+// an uncaught library exception or a crash reports itself and goes to the rescue shell, then
+// restarts the boot, instead of panicking the kernel.
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "boot.h"
+#include "fatal.h"
 #include "load_modules_command.h"
 
 namespace {
@@ -31,6 +35,10 @@ void usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
+  zinitrd::rt::FatalConfig fatal;
+  fatal.pid1 = ::getpid() == 1;
+  fatal.argv = argv;
+  zinitrd::rt::install_fatal_handlers(fatal);
   // The kernel passes unknown command-line words as arguments to PID 1: never parse them.
   if (::getpid() == 1 || (argc == 1 && argv[0] && strcmp(argv[0], "/init") == 0))
     zinitrd::rt::boot_main(argc, argv, envp);

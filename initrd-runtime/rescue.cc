@@ -94,21 +94,24 @@ int run_rescue_shell(const std::vector<std::string>& argv, std::vector<std::stri
 
 int run_on_console(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   if (argv.empty()) return -1;
-  std::vector<char*> cargv, cenv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  std::vector<const char*> cargv, cenv;
+  for (const auto& a : argv) cargv.push_back(a.c_str());
   cargv.push_back(nullptr);
-  for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+  for (const auto& e : env) cenv.push_back(e.c_str());
   cenv.push_back(nullptr);
+  int status = run_on_console(cargv.data(), cenv.data());
+  if (status < 0) log_error("cannot start %s: fork: %s", argv[0].c_str(), strerror(errno));
+  return status;
+}
 
+int run_on_console(const char* const* argv, const char* const* envp, const char* console) {
+  if (!argv || !argv[0]) return -1;
   pid_t pid = ::fork();
-  if (pid < 0) {
-    log_error("cannot start %s: fork: %s", argv[0].c_str(), strerror(errno));
-    return -1;
-  }
+  if (pid < 0) return -1;
   if (pid == 0) {
     // A session of its own with the console as controlling terminal: job control and Ctrl-C.
     ::setsid();
-    int tty = ::open("/dev/console", O_RDWR);
+    int tty = ::open(console, O_RDWR);
     if (tty >= 0) {
       ::ioctl(tty, TIOCSCTTY, 1);
       ::dup2(tty, 0);
@@ -121,10 +124,10 @@ int run_on_console(const std::vector<std::string>& argv, const std::vector<std::
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     (void)!::chdir("/");
-    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::execve(argv[0], const_cast<char* const*>(argv), const_cast<char* const*>(envp));
     const char msg[] = "zinitrd: cannot execute ";
     (void)!::write(2, msg, sizeof msg - 1);
-    (void)!::write(2, cargv[0], strlen(cargv[0]));
+    (void)!::write(2, argv[0], strlen(argv[0]));
     (void)!::write(2, "\n", 1);
     ::_exit(127);
   }

@@ -39,6 +39,12 @@ void report_failure(const Failure& failure);
 /// signal N), -1 when it could not start.
 int run_on_console(const std::vector<std::string>& argv, const std::vector<std::string>& env);
 
+/// The same with null-terminated ARGV and ENVP on terminal CONSOLE, allocating nothing and using
+/// async-signal-safe calls only (the fatal path runs it when the heap may be gone). Returns -1
+/// silently when it could not start.
+int run_on_console(const char* const* argv, const char* const* envp,
+                   const char* console = "/dev/console");
+
 /// Runs the rescue shell ARGV on /dev/console with ENV, waits until it exits.
 /// Busybox applet links are installed first. Returns the shell's exit status, -1 when it
 /// could not start.

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 
+#include "test_support.h"
 #include "util.h"
 
 using namespace zinitrd::rt;
@@ -42,8 +43,7 @@ TEST_CASE("remove_tree_same_device empties a directory tree, symlinks not follow
 
 TEST_CASE("find_new_init resolves inside the new root") {
   if (geteuid() != 0) {
-    MESSAGE("SKIPPED: find_new_init needs root (it chroots into the new root)");
-    return;
+    return zinitrd::test::skip("find_new_init needs root (it chroots into the new root)");
   }
   std::string root = temp_dir();
   REQUIRE(make_dirs(root + "/lib/systemd"));

@@ -10,25 +10,16 @@
 #include <vector>
 
 #include "result.h"
+#include "text.h"  // split_words, split_all, trim, join, format_command: shared with the generator
 
 namespace zinitrd::rt {
 
-/// Splits S at any of SEPS, dropping empty pieces.
-std::vector<std::string> split_words(std::string_view s, std::string_view seps = " \t\n");
-/// Splits S at every SEP, keeping empty pieces ("a::b" -> "a", "", "b").
-std::vector<std::string> split_all(std::string_view s, char sep);
-/// S without leading and trailing whitespace.
-std::string_view trim(std::string_view s);
-/// Joins PARTS with SEP.
-std::string join(const std::vector<std::string>& parts, std::string_view sep);
 /// True when S starts with P.
 inline bool starts_with(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
 }
 /// ASCII lower-case copy of S.
 std::string to_lower(std::string_view s);
-/// Quotes ARGV for display as one shell-like command line.
-std::string format_command(const std::vector<std::string>& argv);
 /// "1.23s" for MS milliseconds.
 std::string format_seconds(int64_t ms);
 

@@ -21,12 +21,7 @@ TEST_CASE("hostids parse like zgenhostid's argument and print like zpool") {
   CHECK(format_hostid(0xbab10c) == "00bab10c");
 }
 
-TEST_CASE("string helpers") {
-  CHECK(split_words("  a  b\tc\n") == std::vector<std::string>{"a", "b", "c"});
-  CHECK(split_all("a::b", ':') == std::vector<std::string>{"a", "", "b"});
-  CHECK(trim("  x y \n") == "x y");
-  CHECK(format_command({"/usr/sbin/zpool", "import", "-N", "my pool", "it's"}) ==
-        "/usr/sbin/zpool import -N 'my pool' 'it'\\''s'");
+TEST_CASE("time formats") {
   CHECK(format_seconds(1020) == "1.02s");
   CHECK(format_seconds(50) == "0.05s");
   CHECK(log_timestamp(1234) == "[    1.234000] ");

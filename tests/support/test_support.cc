@@ -1,6 +1,8 @@
 #include "test_support.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +15,28 @@
 namespace fs = std::filesystem;
 
 namespace zinitrd::test {
+
+ChildEnd run_in_child(const std::function<void()>& body) {
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(p[1], 2);
+    body();
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  ChildEnd end;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) end.err.append(buf, size_t(n));
+  ::close(p[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  if (WIFEXITED(status)) end.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) end.signal = WTERMSIG(status);
+  return end;
+}
 
 TempDir::TempDir(std::string_view tag) {
   std::string t = (fs::temp_directory_path() / (std::string(tag) + "-XXXXXX")).string();

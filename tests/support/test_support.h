@@ -1,16 +1,36 @@
 // test_support.h: small helpers every unit test binary shares (linked with the doctest main):
-// temporary directories and fixture roots, whole-file reads and writes, the installed kernel to
-// test against, and how doctest prints path lists.
+// honest skips, temporary directories and fixture roots, whole-file reads and writes, the
+// installed kernel to test against, and how doctest prints path lists.
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace zinitrd::test {
+
+/// Exit status of a test binary when no test case failed but some skipped: CTest's
+/// SKIP_RETURN_CODE (the automake convention), so CTest reports Skipped, not Passed.
+inline constexpr int kSkipExitCode = 77;
+
+/// Marks the running test case as skipped and prints "SKIPPED: <test case>: REASON" to stderr;
+/// the caller returns right after. REASON names what is missing and how to get it (every
+/// prerequisite of the unit tests comes with scripts/setup-debian.sh, run as root, so
+/// scripts/test.sh fails when anything skipped).
+void skip(std::string_view reason);
+
+/// How a child process ended, and what it wrote to stderr.
+struct ChildEnd {
+  int exit_code = -1;  ///< exit status, -1 when killed
+  int signal = 0;      ///< the signal that killed it, 0 when it exited
+  std::string err;     ///< its standard error
+};
+/// Runs BODY in a forked child (which exits 0 if BODY returns) with stderr captured.
+ChildEnd run_in_child(const std::function<void()>& body);
 
 /// A fresh directory under $TMPDIR (REQUIREd to be made), removed with everything in it at
 /// scope exit.

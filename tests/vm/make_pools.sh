@@ -54,6 +54,8 @@ done
 
 run zpool sync
 zpool list -H -o name,health,size
+# GUIDs for the scenarios that name a pool by GUID or expect one on the console (vmlib.pool_guids).
+zpool list -H -o name,guid | while read -r name guid; do echo "POOL-GUID $name $guid"; done
 zfs list -H -o name,mountpoint,canmount
 echo "MAKE-POOLS-DONE"
 $B sync

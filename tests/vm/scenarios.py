@@ -17,7 +17,9 @@ import fcntl
 import hashlib
 import os
 import re
+import json
 import shutil
+import subprocess
 import sys
 import time
 
@@ -48,7 +50,8 @@ SCENARIOS = {
     "space_as_plus": Boot("root=zfs:rpool/ROOT/my+root", root=r"rpool/ROOT/my\040root"),
     "deep_non_rpool": Boot("root=zfs:tank/sys/os/roots/main", disks=("tank",),
                            root="tank/sys/os/roots/main"),
-    "mirror_degraded": Boot("root=zfs:mpool/root", disks=("mirror-a",), root="mpool/root"),
+    "mirror_degraded": Boot("root=zfs:mpool/root", disks=("mirror-a",), root="mpool/root",
+                            state="DEGRADED"),
     "foreign_hostid_refused": Fails("root=zfs:fpool/root", disks=("foreign",),
                                     messages=[r"previously in use from another system",
                                               r"(?i)deadbeef", r"zfs_force=1", RESCUE]),
@@ -100,22 +103,72 @@ def prerequisites(k):
     return missing
 
 
+def with_guids(text, guids):
+    """TEXT with each GUID(name) replaced by that pool's GUID (see vmlib.pool_guids)."""
+    def guid(m):
+        if m.group(1) not in guids:
+            raise AssertionError(f"no pool '{m.group(1)}' among {sorted(guids)}")
+        return guids[m.group(1)]
+    return re.sub(r"GUID\((\w+)\)", guid, text)
+
+
+def field(rest, key):
+    """The value of KEY=VALUE in the marker's tail (None when the marker has no such field)."""
+    m = re.search(rf" {key}=(\S*)", rest)
+    return m and m.group(1)
+
+
+def marker_disks(rest):
+    """The drivers the marker's disks= names (sorted: device names differ between boots)."""
+    value = field(rest, "disks") or ""
+    return sorted(d.split(":", 1)[1] for d in value.split(",") if ":" in d)
+
+
+def untouched(paths, name, base):
+    """A qcow2 overlay of BASE for a disk the boot must not write (see written_extents)."""
+    ov = os.path.join(paths.out, f"{name}-{os.path.basename(base)[:-4]}.qcow2")
+    if os.path.exists(ov):
+        os.unlink(ov)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", ov], check=True)
+    return ov
+
+
+def written_extents(ov):
+    """The extents OV itself holds (depth 0): what the guest wrote over its base disk, zeros
+    included; extents of depth 1 come from the untouched base."""
+    out = subprocess.check_output(["qemu-img", "map", "--output=json", ov], text=True)
+    return [e for e in json.loads(out) if e.get("depth", 0) == 0]
+
+
 def run(paths, name, echo=False):
     sc = SCENARIOS[name]
     k = vmlib.kver()
     disks = dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, k)))
+    guids = vmlib.pool_guids(paths, k) if "GUID(" in repr(vars(sc)) else {}
     img = test_image(paths, k, sc.image_args)
     if getattr(sc, "check_image", None):  # e.g. an image that carries a key must be private
         sc.check_image(img)
-    attach = [disks[d] for d in sc.disks]
+    attach, overlays, want_drivers = [], {}, []
+    for d in sc.disks:
+        disk, bus = (d, "virtio-blk") if isinstance(d, str) else d
+        path = disks[disk]
+        if disk in sc.untouched:
+            path = overlays[disk] = untouched(paths, name, path)
+        attach.append((path, bus))
+        want_drivers.append(vmlib.BUSES[bus][2])
+    append = with_guids(sc.append, guids)
     hotplug = sc.hotplug
     extra = []
+    for dev in sc.devices:
+        extra += ["-device", dev]
     if hotplug:
-        extra = ["-device", "pcie-root-port,id=hp0,bus=pcie.0,chassis=1",
-                 "-blockdev", f"driver=file,node-name=late,filename={disks[hotplug]},read-only=on",
-                 "-blockdev", "driver=raw,node-name=lateraw,file=late,read-only=on"]
-    vm = vmlib.Vm(vmlib.kernel_image(k), img, sc.append, attach, name=name, qmp=bool(hotplug),
-                  log_dir=paths.logs, echo=echo, extra=extra)
+        want_drivers.append("virtio_blk")
+        extra += ["-device", "pcie-root-port,id=hp0,bus=pcie.0,chassis=1",
+                  "-blockdev", f"driver=file,node-name=late,filename={disks[hotplug]},read-only=on",
+                  "-blockdev", "driver=raw,node-name=lateraw,file=late,read-only=on"]
+    qmp = bool(hotplug) or any(callable(step[1]) for step in sc.interact)
+    vm = vmlib.Vm(vmlib.kernel_image(k), img, append, attach, name=name, qmp=qmp,
+                  log_dir=paths.logs, echo=echo, extra=extra, cpu=sc.cpu)
     try:
         if hotplug:
             vm.expect(r"zinitrd", timeout=240)
@@ -124,40 +177,60 @@ def run(paths, name, echo=False):
                    file={"driver": "file", "filename": overlay(paths, disks[hotplug])})
             vm.qmp("device_add", driver="virtio-blk-pci", drive="ov", bus="hp0", id="latedisk")
             vmlib.log(f"{name}: disk {hotplug} hot-plugged at {time.monotonic() - vm.start:.1f}s")
-        for pattern, text in sc.interact:
-            vm.expect(pattern)
-            vm.send(text)
+        # A boot that fails where it should not stops the scenario at once, not at the timeout.
+        failed = RESCUE if isinstance(sc, Boot) else None
+        for pattern, action, *timeout in sc.interact:
+            vm.expect(pattern, *timeout, fail=failed)
+            if callable(action):
+                action(vm)
+            else:
+                vm.send(action)
         if isinstance(sc, Boot):
-            secs, m = vm.expect(MARKER)
-            bootlog = re.search(r" bootlog=(\S+)", m.group(5))
-            pools = re.search(r" pools=(\S*)", m.group(5))
+            secs, m = vm.expect(MARKER, fail=failed)
+            rest = m.group(5)
             got = dict(root=m.group(1), usr=m.group(2), pid=m.group(3), mode=m.group(4),
-                       bootlog=bootlog and bootlog.group(1), pools=pools and pools.group(1))
+                       bootlog=field(rest, "bootlog"), pools=field(rest, "pools"),
+                       state=field(rest, "state"), drivers=marker_disks(rest))
             # bootlog: /run/zinitrd/boot.log, with the summary line, survives switch_root;
-            # pools: the root pool only is imported, whatever else is attached.
+            # pools: the root pool only is imported, whatever else is attached; state: its health;
+            # drivers: every disk came up, on the bus the scenario put it on.
             want = dict(root=sc.root, usr=sc.usr, pid="1", mode=sc.mode, bootlog="yes",
-                        pools=sc.root.split("/")[0])
+                        pools=sc.root.split("/")[0], state=sc.state, drivers=sorted(want_drivers))
             if getattr(sc, "extra", None) is not None:  # extra= of the marker (guest_init.sh)
-                extra = re.search(r" extra=(\S*)", m.group(5))
-                got["extra"], want["extra"] = extra and extra.group(1), sc.extra
+                got["extra"], want["extra"] = field(rest, "extra"), sc.extra
+            if sc.label is not None:  # the label before " extra=": it may hold a space
+                got["label"], want["label"] = rest.split(" extra=", 1)[0], sc.label
+            if sc.usbhid is not None:
+                got["usbhid"], want["usbhid"] = field(rest, "usbhid"), sc.usbhid
             if got != want:
                 raise AssertionError(f"{name}: booted, but saw {got}, expected {want}")
             vm.wait_exit(60)
             result = f"marker after {secs:.1f} s"
         else:
             for msg in sc.messages:
-                secs, _ = vm.expect(msg)
+                secs, _ = vm.expect(with_guids(msg, guids))
             vm.expect(r"# ", timeout=60)  # the shell prompt (busybox may append a cursor query)
             vm.send("echo RESCUE-$((6*7))\n")
             vm.expect(r"RESCUE-42", timeout=60)
             result = f"explained and rescue shell after {secs:.1f} s"
+            vm.kill()  # the overlays are read below: QEMU must have let go of them
+        saw = [with_guids(rx, guids) for rx in sc.saw]
+        unseen = [rx for rx in saw if not re.search(rx, vm.text(), re.M)]
+        if unseen:
+            raise AssertionError(f"{name}: the console never showed {unseen}\n{vm.tail()}")
         if "Kernel panic" in vm.text():
             raise AssertionError(f"{name}: the kernel panicked\n{vm.tail()}")
     finally:
         vm.kill()
+    for disk, ov in overlays.items():
+        written = written_extents(ov)
+        if written:
+            raise AssertionError(f"{name}: the boot wrote disk {disk} ({len(written)} extents in "
+                                 f"{ov}, first {written[0]}); it must not touch it")
+        os.unlink(ov)
     with open(os.path.join(paths.logs, "timings.tsv"), "a") as f:
         f.write(f"{name}\t{secs:.1f}\n")
-    print(f"vm scenario {name}: PASS ({result}; append: {sc.append})")
+    print(f"vm scenario {name}: PASS ({result}; append: {append})")
 
 
 def demo(paths, k):
@@ -206,7 +279,6 @@ def overlay(paths, base):
     ov = os.path.join(paths.out, f"hotplug-{os.getpid()}.qcow2")
     if os.path.exists(ov):
         os.unlink(ov)
-    import subprocess
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", ov], check=True)
     return ov
 

@@ -6,7 +6,7 @@ zfsutils-linux, QEMU (TCG when there is no KVM). Slow artefacts are cached in ZI
   - vmlinux-KVER: the uncompressed kernel, booted through PVH (saves ~3 s of xz per boot);
   - pools-KEY/: the pool disks, made by a VM whose /init is make_pools.sh. KEY hashes the
     scripts, the kernel, the ZFS and busybox versions and the host's /etc/hostid.
-Tests boot with -snapshot, so a base disk never changes.
+Tests open the base disks with snapshot=on (or through a qcow2 overlay), so they never change.
 """
 import fcntl
 import hashlib
@@ -98,11 +98,65 @@ def _take_slot():
         time.sleep(0.5)
 
 
+# Storage buses a disk can sit on: a controller (added once per VM; None when the bus needs none
+# or q35 has it built in), the devices of one disk on it ({i} numbers the disk among all, {n}
+# among those of its bus, {c} is the controller's id), and the driver the guest's marker names
+# for such a disk (guest_init.sh's disks=). All attach and boot under TCG with q35 and Debian's
+# 6.1 kernel (QEMU 7.2).
+#   sata: q35's built-in ICH9 AHCI, six ports (ide.0 .. ide.5); QEMU's default CD-ROM takes
+#     ide.2, so disks go to 0, 1, 3, 4, 5 ({p}).
+#   usb-storage: the bulk-only transport; given drive= it makes its own SCSI bus and disk.
+#   usb-uas: USB Attached SCSI has a SCSI bus of its own, the disk is a scsi-hd on it.
+#   mptsas: Linux's mptsas finds a disk by its SAS address, which QEMU takes from the disk's
+#     wwn: without one (0) the HBA comes up with its phys, "attaching ssp device" never comes
+#     and no disk appears, so each disk gets a wwn of its own.
+BUSES = {
+    "virtio-blk": (None, ["virtio-blk-pci,drive=d{i}"], "virtio_blk"),
+    "virtio-scsi": ("virtio-scsi-pci,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "virtio_scsi"),
+    "sata": (None, ["ide-hd,bus=ide.{p},drive=d{i}"], "ahci"),
+    "nvme": (None, ["nvme,serial=zinitrd{i},drive=d{i}"], "nvme"),
+    "usb-storage": ("qemu-xhci,id=xhci", ["usb-storage,bus=xhci.0,drive=d{i}"], "usb-storage"),
+    "usb-uas": ("qemu-xhci,id=xhci", ["usb-uas,bus=xhci.0,id=uas{i}",
+                                      "scsi-hd,bus=uas{i}.0,scsi-id=0,lun=0,drive=d{i}"], "uas"),
+    "megasas": ("megasas-gen2,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "megaraid_sas"),
+    "lsi": ("lsi53c895a,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "sym53c8xx"),
+    "mptsas": ("mptsas1068,id={c}", ["scsi-hd,bus={c}.0,scsi-id={n},wwn=0x5000c500000000{n:02x},"
+                                     "drive=d{i}"], "mptsas"),
+    "pvscsi": ("pvscsi,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "vmw_pvscsi"),
+    "am53c974": ("am53c974,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "am53c974"),
+}
+
+
+def drive_args(disks, snapshot=True):
+    """QEMU arguments for DISKS: each a path (on virtio-blk) or a (path, bus) pair, in the order
+    given (the guest names disks of one bus in that order). A raw disk is opened with
+    snapshot=SNAPSHOT (the base disk never changes); a .qcow2 path is a throwaway overlay the test
+    inspects afterwards, so it is written to."""
+    args, controllers, per_bus = [], [], {}
+    for i, d in enumerate(disks):
+        path, bus = (d, "virtio-blk") if isinstance(d, str) else d
+        n = per_bus[bus] = per_bus.get(bus, -1) + 1
+        if bus not in BUSES:
+            raise AssertionError(f"unknown bus {bus!r} for {path}; known: {', '.join(BUSES)}")
+        controller, devices, _ = BUSES[bus]
+        c = bus.replace("-", "")
+        if controller and controller.format(c=c) not in controllers:
+            controllers.append(controller.format(c=c))
+            args += ["-device", controller.format(c=c)]
+        if path.endswith(".qcow2"):
+            args += ["-drive", f"file={path},if=none,id=d{i},format=qcow2,snapshot=off"]
+        else:
+            args += ["-drive", f"file={path},if=none,id=d{i},format=raw,snapshot={'on' if snapshot else 'off'}"]
+        for dev in devices:
+            args += ["-device", dev.format(i=i, n=n, c=c, p=n + (n >= 2))]
+    return args
+
+
 class Vm:
     """One QEMU guest with its serial console captured line by line."""
 
     def __init__(self, kernel, initrd, append, disks=(), name="vm", snapshot=True, qmp=False,
-                 log_dir=None, echo=False, extra=()):
+                 log_dir=None, echo=False, extra=(), cpu=None):
         self.name = name
         self.echo = echo
         self.lines = []
@@ -116,10 +170,9 @@ class Vm:
                "-append", f"console=ttyS0 panic=-1 no_timer_check {append}".strip()]
         # TCG unless asked: /dev/kvm may exist on these machines without working (nested).
         cmd += ["-accel", os.environ.get("ZINITRD_VM_ACCEL", "tcg")]
-        if snapshot:
-            cmd.append("-snapshot")
-        for i, d in enumerate(disks):
-            cmd += ["-drive", f"file={d},if=virtio,format=raw,index={i}"]
+        if cpu:
+            cmd += ["-cpu", cpu]
+        cmd += drive_args(disks, snapshot)
         if qmp:
             self.qmp_path = os.path.join(log_dir or "/tmp", f"{name}.qmp")
             if os.path.exists(self.qmp_path):
@@ -167,9 +220,11 @@ class Vm:
             print(f"[{stamp:6.2f}] {line}", flush=True)
         self._q.put((stamp, line))
 
-    def expect(self, pattern, timeout=240):
-        """Waits for a console line matching PATTERN; returns (seconds since start, match)."""
+    def expect(self, pattern, timeout=240, fail=None):
+        """Waits for a console line matching PATTERN; returns (seconds since start, match).
+        A line matching FAIL first (and not PATTERN) fails at once instead of at the timeout."""
         rx = re.compile(pattern)
+        fail_rx = re.compile(fail) if fail else None
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -186,6 +241,20 @@ class Vm:
             m = rx.search(item[1])
             if m:
                 return item[0], m
+            if fail_rx and fail_rx.search(item[1]):
+                self.lines_after(2)
+                raise AssertionError(f"{self.name}: /{fail}/ came before /{pattern}/"
+                                     f"\n--- console tail ---\n{self.tail()}")
+
+    def lines_after(self, seconds):
+        """Lets the console run SECONDS more, so that a failure's explanation is in the tail."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if self._q.get(timeout=max(0.01, deadline - time.monotonic())) is None:
+                    return
+            except queue.Empty:
+                return
 
     def send(self, text):
         """Types TEXT on the serial console."""
@@ -240,24 +309,43 @@ RESCUE = r"starting rescue shell"
 class Boot:
     """A boot that must reach the marker with the given / and /usr datasets.
 
-    interact: (regex, text) pairs: wait for a console line matching regex, then type text.
+    disks: pool disk names, or (name, bus) pairs (BUSES; virtio-blk when not given).
+    interact: (regex, action[, timeout]): wait for a console line matching regex (240 s unless
+      given), then type action when it is text, or call action(vm) (QMP hot-plugging, say).
     image_args: extra `zinitrd build` arguments; scenarios sharing them share one image.
+    state: the root pool's health in the marker. label: the root's label (pool scripts'
+    `populate`), checked when given. usbhid: "yes"/"no", checked when given.
+    cpu: a QEMU CPU model (-cpu); None keeps QEMU's default TCG model (no PCLMULQDQ).
+    devices: extra -device arguments (a USB controller to hot-plug a keyboard on).
+    untouched: disks booted through a qcow2 overlay that must hold no data afterwards: the boot
+      must not have written them (a foreign pool it must not import).
+    saw: regexes that must each match some console line before the marker (in any order).
+    In the append, messages and saw, GUID(name) stands for that pool's GUID (vmlib.pool_guids).
     """
 
     def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="rw", hotplug=None,
-                 interact=(), image_args=()):
+                 interact=(), image_args=(), state="ONLINE", label=None, usbhid=None, cpu=None,
+                 devices=(), untouched=(), saw=()):
         self.append, self.disks, self.root, self.usr, self.mode = append, disks, root, usr, mode
         self.hotplug = hotplug  # a disk added through QMP a few seconds after /init starts
         self.interact, self.image_args = interact, tuple(image_args)
+        self.state, self.label, self.usbhid, self.cpu = state, label, usbhid, cpu
+        self.devices, self.untouched, self.saw = tuple(devices), tuple(untouched), tuple(saw)
 
 
 class Fails:
-    """A boot that must stop with MESSAGES (regexes, in order) and a working rescue shell."""
+    """A boot that must stop with MESSAGES (regexes, in order) and a working rescue shell.
 
-    def __init__(self, append, disks=("rpool",), messages=(), interact=(), image_args=()):
+    saw: regexes that must each match some console line by the time the rescue shell starts, in
+    any order. disks, interact, image_args, cpu, devices, untouched: as for Boot.
+    """
+
+    def __init__(self, append, disks=("rpool",), messages=(), interact=(), image_args=(), cpu=None,
+                 devices=(), untouched=(), saw=()):
         self.append, self.disks, self.messages = append, disks, messages
         self.interact, self.image_args = interact, tuple(image_args)
         self.hotplug = None
+        self.cpu, self.devices, self.untouched, self.saw = cpu, tuple(devices), tuple(untouched), tuple(saw)
 
 
 class Paths:
@@ -351,3 +439,14 @@ def pool_disks(paths, k):
             if time.time() - os.path.getmtime(old) > 86400:
                 subprocess.run(["rm", "-rf", old], check=True)
         return disks
+
+
+def pool_guids(paths, k):
+    """Every pool's GUID by the name it had in the pool VM (make_pools.sh's POOL-GUID lines, kept
+    in the pool set's `done` file): rpool, nsforeign, nstwin, ..."""
+    pool_disks(paths, k)
+    done = os.path.join(CACHE, f"pools-{pool_key(k)}", "done")
+    guids = dict(re.findall(r"^POOL-GUID (\S+) (\d+)\s*$", open(done).read(), re.M))
+    if not guids:
+        raise AssertionError(f"{done} names no pool GUID (POOL-GUID lines of make_pools.sh)")
+    return guids

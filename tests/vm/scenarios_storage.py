@@ -1,0 +1,75 @@
+"""scenarios_storage: boot from every disk a real machine has (issue "Boot from every disk").
+
+The rest of the suite boots virtio-blk disks only, so it never saw SATA, NVMe, SCSI, USB and SAS
+roots fail. Here the root pool sits on each bus QEMU's q35 emulates (vmlib.BUSES); the marker's
+disks= proves which driver each disk hung off, and state= that the pool came up whole.
+
+QEMU's default TCG CPU lacks PCLMULQDQ, so crct10dif_pclmul fails with ENODEV: sd_mod and
+nvme_core (through t10_pi -> crc_t10dif, whose softdep names it) must load anyway. A few buses
+also boot on `-cpu max`, where the accelerated module loads, to cover both paths.
+
+Also: a mirror whose members sit on two buses (the USB one appears seconds after the virtio one:
+the import must wait for it, not come up DEGRADED); a mirror with one member gone for good
+(DEGRADED after a bounded wait, naming what is missing); pools named like the root pool
+(pools/40-namesake.sh): a foreign one that must be neither booted nor written, a twin that makes
+the name ambiguous (refused, listing both GUIDs, or chosen by GUID); and a USB keyboard plugged in
+while the passphrase prompt waits (its driver must be loaded then, or nobody could type).
+"""
+import time
+
+from scenarios_crypt import PASS, prompt
+from vmlib import RESCUE, Boot, Fails
+
+DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr", label="debian")
+ROOT = "root=zfs:rpool/ROOT/debian"
+BUSES = ("virtio-scsi", "sata", "nvme", "usb-storage", "usb-uas", "megasas", "lsi", "mptsas",
+         "pvscsi", "am53c974")
+CPU_MAX = ("sata", "nvme", "usb-storage")
+
+
+def on_bus(bus, cpu=None):
+    return Boot(ROOT, disks=(("rpool", bus),), cpu=cpu, **DEBIAN)
+
+
+def plug_keyboard(vm):
+    """Hot-plugs a USB keyboard on the xhci controller the scenario started with."""
+    time.sleep(2)  # the prompt has been up a moment: the runtime is waiting on the console
+    vm.qmp("device_add", driver="usb-kbd", bus="xhci.0", id="kbd")
+
+
+SCENARIOS = {
+    **{f"bus_{b.replace('-', '_')}": on_bus(b) for b in BUSES},
+    **{f"bus_{b.replace('-', '_')}_cpu_max": on_bus(b, cpu="max") for b in CPU_MAX},
+    # The usb-storage member shows up seconds after the virtio one (xhci, then the USB device,
+    # then its SCSI host and sd_mod): importing as soon as one member is there gives DEGRADED.
+    "mirror_virtio_usb": Boot("root=zfs:mpool/root", disks=("mirror-a", ("mirror-b", "usb-storage")),
+                              root="mpool/root", label="mirror"),
+    # The other member never comes: after rd.zfs.member_wait seconds the pool is imported
+    # DEGRADED, and the console says so and names what is missing on that line.
+    "mirror_member_missing": Boot("root=zfs:mpool/root rd.zfs.member_wait=3", disks=("mirror-a",),
+                                  root="mpool/root", label="mirror", state="DEGRADED",
+                                  saw=[r"imported DEGRADED.*missing|missing.*imported DEGRADED"]),
+    # A pool also named rpool, last used by another host, first on the bus: the real rpool is
+    # booted and the foreign disk is never written (an import, even a failed -f, writes labels).
+    "namesake_foreign_first": Boot(ROOT, disks=("ns-foreign", "rpool"), untouched=("ns-foreign",),
+                                   **DEBIAN),
+    # AUTO with zfs_force=1: the foreign namesake has a bootfs too, but it is another host's pool;
+    # forcing is for this host's root pool, not for taking over another's.
+    "namesake_auto_force": Boot("root=zfs:AUTO zfs_force=1", disks=("ns-foreign", "rpool"),
+                                untouched=("ns-foreign",), **DEBIAN),
+    # Two pools named rpool, both this host's: which one is meant cannot be guessed. Both GUIDs
+    # are shown (so root=zfs:GUID/... can be written), then the rescue shell.
+    "namesake_ambiguous": Fails(ROOT + " rd.timeout=10", disks=("rpool", "ns-twin"),
+                                messages=[RESCUE], saw=[r"GUID(rpool)", r"GUID(nstwin)"]),
+    # The same two disks, the pool named by its GUID, as initramfs-tools accepts.
+    "namesake_root_by_guid": Boot("root=zfs:GUID(rpool)/ROOT/debian", disks=("ns-twin", "rpool"),
+                                  **DEBIAN),
+    # A USB keyboard plugged in while the passphrase prompt waits: its drivers (usbhid,
+    # hid-generic) must load then, before anything is typed; the passphrase itself comes over the
+    # serial console as in scenarios_crypt.
+    "usb_keyboard_at_prompt": Boot(
+        "root=zfs:cpool/ROOT/pass", disks=("cpool",), root="cpool/ROOT/pass",
+        usr="cpool/ROOT/pass/usr", label="crypt-pass", usbhid="yes", devices=["qemu-xhci,id=xhci"],
+        interact=[(prompt("cpool/ROOT/pass", 1), plug_keyboard),
+                  (r"hid-generic .*USB HID .*Keyboard", PASS, 60)]),
+}
