@@ -223,6 +223,10 @@ bool HotplugListener::poll(int64_t timeout_ms, const BootConfig& config, ModuleL
     return false;
   }
   bool block_added = false;
+  if (timeout_ms <= 0) {  // what is pending now, without waiting (the prompt's background)
+    drain(0, config, loader, block_added);
+    return block_added;
+  }
   int64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
     int64_t left = deadline - monotonic_ms();

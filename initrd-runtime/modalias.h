@@ -48,8 +48,9 @@ class HotplugListener {
  public:
   /// Opens the netlink socket; a failure leaves the listener inert (coldplug still ran).
   Status open();
-  /// Waits up to TIMEOUT_MS for events, loading drivers for added devices. Returns true when a
-  /// block device appeared (a good moment to retry the import).
+  /// Waits up to TIMEOUT_MS for events (0: handles what is pending, without waiting), loading
+  /// drivers for added devices. Returns true when a block device appeared (a good moment to retry
+  /// the import).
   bool poll(int64_t timeout_ms, const BootConfig& config, ModuleLoader& loader);
   /// Waits until the kernel has sent no uevent for QUIET_MS (device discovery has settled, as
   /// `udevadm settle` waits for udev's queue), at most MAX_MS, loading drivers meanwhile.
