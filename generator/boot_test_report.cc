@@ -52,7 +52,11 @@ void judge_without_verdict(const ConsoleFindings& f, const QemuRun& run, BootTes
   } else if (run.timed_out) {
     r.stage = "timeout";
     r.summary = "no verdict within " + std::to_string(run.timeout_s) + " s: the boot hung";
-    r.hints.push_back("the console's last lines are below; zinitrd's lines say where it stopped");
+    r.hints.push_back(f.tail.empty()
+                          ? "the console stayed empty: the kernel did not get as far as its first "
+                            "line on ttyS0"
+                          : "the console's last lines are below; zinitrd's lines say where it "
+                            "stopped");
     r.hints.push_back("under TCG a slow machine may need a longer --timeout");
   } else if (!f.panic.empty()) {
     r.stage = "kernel";

@@ -75,6 +75,13 @@ TEST_CASE("boot-test report: no verdict: timeout, kernel panic, QEMU failure, an
   CHECK(has(r.summary, "within 60 s"));
   CHECK(r.boot_log == std::vector<std::string>{"waiting for the disks"});
   CHECK(has(format_boot_test_text(r), "console (last lines):\n  | zinitrd: waiting"));
+  CHECK(has(format_boot_test_text(r), "try: the console's last lines are below"));
+  // Killed before the kernel's first console line: the hint does not point at missing lines.
+  r = context();
+  judge_boot_test(read_console(""), QemuRun{137, true, 6, "", 6}, r);
+  CHECK(r.stage == "timeout");
+  CHECK(has(format_boot_test_text(r), "try: the console stayed empty"));
+  CHECK_FALSE(has(format_boot_test_text(r), "console (last lines)"));
 
   r = context();
   judge_boot_test(

@@ -99,7 +99,9 @@ CASES = {
     # 'timeout' with the console's last lines.
     "timeout": Case("root=zfs:rpool/ROOT/debian", status=1, timeout=6, expect=[
         r"\nFAIL at stage 'timeout': no verdict within 6 s: the boot hung\n",
-        r"\nconsole \(last lines\):\n  \| ",
+        # How far the kernel got in 6 s depends on the machine's load: its lines, or none.
+        r"\nconsole \(last lines\):\n  \| |\n  try: the console stayed empty: the kernel did "
+        r"not get as far as its first line on ttyS0\n",
         r"\n  try: under TCG a slow machine may need a longer --timeout\n"]),
     # boot_test = yes in the Debian hook: a new image that fails (a dataset the pool lacks) is
     # thrown away and the previous image stays, byte for byte; one that passes replaces it.
