@@ -18,6 +18,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "boot_test_command.h"
 #include "build.h"
 #include "check.h"
 #include "image_reader.h"
@@ -41,6 +42,8 @@ constexpr const char* kUsage =
     "       zinitrd cat IMAGE PATH         print one file of an initramfs\n"
     "       zinitrd extract IMAGE DIR      unpack an initramfs into DIR\n"
     "       zinitrd check [--root DIR] [--kver KVER] [--image PATH] [--json]   will KVER boot?\n"
+    "       zinitrd boot-test [--kver KVER] [--image PATH] [--disk DEV]... [--cmdline TEXT]\n"
+    "                         [--timeout S] [--json]   boot the image in a VM on this pool\n"
     "       zinitrd --help | --version\n";
 
 // The directory holding the running executable; the runtime and modules.d live beside it.
@@ -152,6 +155,16 @@ po::options_description build_options() {
   return d;
 }
 
+// What configuration files may set: the build options, and boot_test, which the kernel hooks
+// read (`zinitrd boot-test --configured`) and `zinitrd build` ignores.
+po::options_description config_file_options() {
+  po::options_description d = build_options();
+  d.add_options()("boot_test", po::value<bool>(),
+                  "the kernel hooks boot-test each new image and keep the previous one when it "
+                  "fails");
+  return d;
+}
+
 // Boost's message templates replace %value%, %canonical_option%... in a loop that rescans the
 // result: a value or option name that itself contains such a token (`level = %value%`) makes
 // what() loop forever. Breaking every '%' of the substituted texts defuses that; then what().
@@ -203,7 +216,7 @@ int cmd_build(const std::vector<std::string>& args) {
     return kExitOk;
   }
   RootFs root(vm["root"].as<std::string>());
-  read_config_files(root, build_options(), vm);
+  read_config_files(root, config_file_options(), vm);
   po::notify(vm);
 
   BuildOptions opt;
@@ -409,13 +422,58 @@ int cmd_check(const std::vector<std::string>& args) {
   return check_exit_status(items) == 0 ? kExitOk : kExitFailed;
 }
 
+// `zinitrd boot-test`: boot KVER with its image in a VM on the root pool's disks (read-only).
+int cmd_boot_test(const std::vector<std::string>& args) {
+  po::options_description desc("zinitrd boot-test options");
+  desc.add_options()("kver,k", po::value<std::string>(),
+                     "kernel release (default: the running kernel)")(
+      "image", po::value<std::string>(),
+      "image to test (default: /boot/initrd.img-KVER or /boot/initramfs-KVER.img)")(
+      "kernel", po::value<std::string>(),
+      "kernel to boot (default: /boot/vmlinuz-KVER, else /lib/modules/KVER/vmlinuz)")(
+      "disk", po::value<std::vector<std::string>>()->composing(),
+      "attach this device or disk image file instead of the root pool's members (repeatable)")(
+      "cmdline", po::value<std::string>(), "kernel command line to test (default: /proc/cmdline)")(
+      "timeout", po::value<int>()->default_value(300), "give up on the VM after S seconds")(
+      "json", po::bool_switch(), "print one JSON object")(
+      "configured", po::bool_switch(),
+      "boot nothing: exit 0 when zinitrd.conf sets boot_test = yes, else 1 (for the kernel "
+      "hooks)")("help,h", "show this help");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << "usage: zinitrd boot-test [options]\n" << desc;
+    return kExitOk;
+  }
+  RootFs root("/");
+  if (vm["configured"].as<bool>()) {
+    po::variables_map conf;
+    read_config_files(root, config_file_options(), conf);
+    po::notify(conf);
+    bool on = conf.count("boot_test") && conf["boot_test"].as<bool>();
+    std::printf("boot_test = %s\n", on ? "yes" : "no");
+    return on ? kExitOk : kExitFailed;
+  }
+  BootTestOptions opt;
+  opt.kver = vm.count("kver") ? vm["kver"].as<std::string>() : running_kernel();
+  opt.image = vm.count("image") ? vm["image"].as<std::string>() : default_output(root, opt.kver);
+  if (vm.count("kernel")) opt.kernel = vm["kernel"].as<std::string>();
+  opt.disks = list<std::string>(vm, "disk");
+  if (vm.count("cmdline")) opt.cmdline = vm["cmdline"].as<std::string>();
+  opt.timeout_s = vm["timeout"].as<int>();
+  if (opt.timeout_s <= 0) throw po::error("--timeout must be a positive number of seconds");
+  opt.json = vm["json"].as<bool>();
+  return run_boot_test(opt);
+}
+
 }  // namespace
 
 std::string check_config_text(const std::string& text) {
   std::istringstream in(text);
   po::variables_map vm;
   try {
-    po::store(po::parse_config_file(in, build_options()), vm);
+    po::store(po::parse_config_file(in, config_file_options()), vm);
     po::notify(vm);
     if (auto c = parse_compression(vm["compress"].as<std::string>()); !c) return c.error().message;
     if (auto d = parse_decompress_modules(vm["decompress-modules"].as<std::string>()); !d)
@@ -452,6 +510,7 @@ int run_cli(int argc, char** argv) {
     if (cmd == "cat") return cmd_cat(args);
     if (cmd == "extract") return cmd_extract(args);
     if (cmd == "check") return cmd_check(args);
+    if (cmd == "boot-test") return cmd_boot_test(args);
     std::fprintf(stderr, "zinitrd: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return kExitUsage;
   } catch (po::error& e) {

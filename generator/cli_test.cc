@@ -112,6 +112,68 @@ TEST_CASE("cli: exit codes 0 / 1 / 2 and messages that say what to do") {
   CHECK_FALSE(fs::exists(root / "y.img"));
 }
 
+TEST_CASE("cli: boot-test exits 2 without QEMU and names the package that provides it") {
+  TempDir bin("zinitrd-cli-noqemu");
+  fs::create_directories(bin.path());
+  // zinitrd is run by its path; PATH matters only for finding QEMU.
+  const std::vector<std::string> env = {"env", "PATH=" + bin.path().string()};
+  const std::string args =
+      "boot-test --kver " + std::string(kKver) + " --image /nonexistent --disk /nonexistent";
+  auto r = run_zinitrd(args, env);
+  INFO(r.output);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("qemu-system-x86_64 is not installed") != std::string::npos);
+  CHECK(r.output.find("qemu-system-x86") != std::string::npos);
+
+  // QEMU without qemu-img: the overlays cannot be made; qemu-utils is named.
+  fs::create_symlink("/bin/true", bin / "qemu-system-x86_64");
+  r = run_zinitrd(args, env);
+  INFO(r.output);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("qemu-img is not installed; install the package qemu-utils") !=
+        std::string::npos);
+}
+
+TEST_CASE("cli: boot-test usage errors and setup failures") {
+  auto r = run_zinitrd("boot-test --timeout 0");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--timeout must be a positive number") != std::string::npos);
+  r = run_zinitrd("boot-test --kver " + std::string(kKver) + " --image /nonexistent");
+  INFO(r.output);
+  const bool qemu = zinitrd::gen::run_command(
+                        {"sh", "-c", "command -v qemu-system-x86_64 && command -v qemu-img"})
+                        .ok();
+  if (qemu) {
+    CHECK(r.status == 1);  // no kernel for 9.9.9-test: nothing booted
+    CHECK(r.output.find("zinitrd: boot-test: no kernel /boot/vmlinuz-9.9.9-test") !=
+          std::string::npos);
+  } else {
+    CHECK(r.status == 2);
+  }
+}
+
+TEST_CASE(
+    "cli: boot_test = yes in zinitrd.conf is accepted by build and read by the hooks' query") {
+  TempDir root("zinitrd-cli-boottest");
+  make_root(root.path());
+  write_file(root / "etc/zinitrd.conf", "boot_test = yes\nomit = zfs\ncompress = none\n");
+  auto r = run_zinitrd("build --root " + root.path().string() + " --kver " + kKver + " -o " +
+                       (root / "a.img").string());
+  INFO(r.output);
+  CHECK(r.status == 0);
+  write_file(root / "etc/zinitrd.conf", "boot_test = maybe\nomit = zfs\n");
+  r = run_zinitrd("build --root " + root.path().string() + " --kver " + kKver + " -o " +
+                  (root / "b.img").string());
+  CHECK(r.status == 2);
+  CHECK(r.output.find("boot_test") != std::string::npos);
+  // The host's own configuration: this machine sets no boot_test.
+  if (!fs::exists("/etc/zinitrd.conf") && !fs::exists("/etc/zinitrd.conf.d")) {
+    r = run_zinitrd("boot-test --configured");
+    CHECK(r.status == 1);
+    CHECK(r.output == "boot_test = no\n");
+  }
+}
+
 TEST_CASE("cli: SOURCE_DATE_EPOCH sets every mtime, and anything but a time is refused") {
   TempDir root("zinitrd-cli");
   make_root(root.path());

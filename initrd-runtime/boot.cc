@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "boot_check.h"
 #include "early_mounts.h"
 #include "log.h"
 #include "luks_open.h"
@@ -443,6 +444,8 @@ std::optional<Failure> Boot::do_switch() {
            format_seconds(modules_ms_).c_str(), format_seconds(import_ms_).c_str(),
            format_seconds(mount_ms_).c_str(),
            children_ > 0 ? (" with " + std::to_string(children_) + " child datasets").c_str() : "");
+  if (request_.boot_test)
+    boot_test_pass(what, init, children_, {modules_ms_, import_ms_, mount_ms_});
   finish_coldplug(true);
   hotplug_.close();
   luks_.forget_secrets();
@@ -497,6 +500,7 @@ std::optional<Failure> Boot::step(Step s) {
 
 Step Boot::handle_failure(Step s, const Failure& f) {
   report_failure(f);
+  if (request_.boot_test) boot_test_fail(f, {modules_ms_, import_ms_, mount_ms_});
   if (::getpid() != 1) reboot_now("stopping: not PID 1, so no rescue shell and no retries");
   if (shell_allowed() && shell("starting rescue shell; type 'exit' to retry the boot")) {
     // Whatever failed, a root mounted by hand in the shell is good enough to continue with.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "boot_config.h"
+#include "boot_verdict.h"
 #include "util.h"
 
 namespace zinitrd::rt {
@@ -67,7 +68,8 @@ bool valid_module_name(std::string_view m) {
 
 // Parameters we interpret ourselves even though they look like MODULE.param.
 bool is_own_dotted_key(std::string_view key) {
-  return key == "zfs.force" || starts_with(key, "rd.") || starts_with(key, "bootfs.");
+  return key == "zfs.force" || starts_with(key, "rd.") || starts_with(key, "bootfs.") ||
+         starts_with(key, "zinitrd.");
 }
 
 class Parser {
@@ -244,6 +246,10 @@ void Parser::add(const KernelParam& p) {
     std::vector<std::string> d;
     parse_luks_param(k, p.has_value, v, r_.luks, d);
     for (auto& text : d) diag(std::move(text));
+  } else if (k == kBootTestParam) {
+    set_bool(p, r_.boot_test);
+  } else if (starts_with(k, "zinitrd.")) {
+    diag("'" + shown(k) + "' is not a zinitrd option (zinitrd.boot_test is); ignored");
   } else if (starts_with(k, "rd.")) {
     diag("'" + shown(k) + "' is a dracut option that zinitrd does not implement; ignored");
   } else if (k.find('.') != std::string::npos && !is_own_dotted_key(k)) {
@@ -312,6 +318,10 @@ void Parser::finish() {
   } else if (fstype_zfs) {
     r_.root_kind = RootKind::kAuto;
     r_.root_origin = "rootfstype=zfs";
+  }
+  if (r_.boot_test && !r_.breaks.empty()) {
+    diag("rd.break is ignored under zinitrd.boot_test: a boot test runs without a console user");
+    r_.breaks.clear();
   }
   if (diag_count_ > r_.diagnostics.size())
     r_.diagnostics.push_back(std::to_string(diag_count_ - r_.diagnostics.size()) +

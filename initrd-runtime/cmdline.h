@@ -99,6 +99,10 @@ struct BootRequest {
 
   LuksRequest luks;  ///< rd.luks=, rd.luks.uuid=, rd.luks.name=, ... (luks_request.h)
 
+  /// zinitrd.boot_test[=1]: `zinitrd boot-test` booted this VM: stop before switch_root, print
+  /// a verdict and power off (boot_check.h); rd.break is then ignored.
+  bool boot_test = false;
+
   std::vector<std::string> diagnostics;  ///< one sentence per ignored or malformed parameter
 };
 

@@ -346,3 +346,28 @@ TEST_CASE("rd.zfs.member_wait= and a pool GUID in place of the pool name") {
   CHECK_FALSE(bad.member_wait_s.has_value());
   CHECK(bad.diagnostics.size() == 1);
 }
+
+TEST_CASE("zinitrd.boot_test is ours, not a parameter of a module called zinitrd") {
+  for (const char* on : {"zinitrd.boot_test", "zinitrd.boot_test=1", "zinitrd.boot_test=yes"}) {
+    CAPTURE(on);
+    BootRequest r = parse(std::string("root=zfs:rpool/ROOT/debian ") + on);
+    CHECK(r.boot_test);
+    CHECK(r.module_params.empty());
+    CHECK(r.diagnostics.empty());
+  }
+  CHECK_FALSE(parse("zinitrd.boot_test=0").boot_test);
+  CHECK_FALSE(parse("root=zfs:rpool/x").boot_test);
+  BootRequest typo = parse("zinitrd.boottest=1");
+  CHECK_FALSE(typo.boot_test);
+  CHECK(typo.module_params.empty());
+  REQUIRE(typo.diagnostics.size() == 1);
+  CHECK(typo.diagnostics[0].find("zinitrd.boot_test") != std::string::npos);
+}
+
+TEST_CASE("under zinitrd.boot_test, rd.break is ignored and said so") {
+  BootRequest r = parse("rd.break=pre-mount zinitrd.boot_test=1 rd.break");
+  CHECK(r.breaks.empty());
+  REQUIRE(r.diagnostics.size() == 1);
+  CHECK(r.diagnostics[0].find("rd.break is ignored") != std::string::npos);
+  CHECK(parse("rd.break=pre-mount").breaks.size() == 1);
+}

@@ -76,6 +76,37 @@ run-parts "$hooks/postinst.d" >/dev/null 2>&1 || status=$?
 [ "$status" -ne 0 ] || fail "postinst.d without a version succeeded"
 pass "postinst.d without a kernel version fails"
 
+# boot_test = yes: the new image replaces the old one only when its boot test passes.
+echo "previous image" >"$img"
+boot_test_stub 1
+ZINITRD="$TMP/boottest-zinitrd" run-parts --arg="$kver" --arg="$TMP/boot/vmlinuz-$kver" \
+    "$hooks/postinst.d" >"$TMP/stdout" 2>"$TMP/stderr" || { cat "$TMP/stderr"; fail "postinst.d failed although a previous image was kept"; }
+[ "$(cat "$img")" = "previous image" ] || fail "a failed boot test replaced the previous image"
+[ ! -e "$img.zinitrd-new" ] || fail "the failed image was left beside the previous one"
+assert_contains "$TMP/stderr" "FAILED its boot test (report above); the previous $img is kept"
+assert_contains "$TMP/stderr" "zinitrd boot-test stub: exit 1"
+assert_contains "$TMP/boottest-args" "boot-test --kver $kver --image $img.zinitrd-new"
+[ ! -s "$TMP/stdout" ] || fail "postinst.d wrote to stdout"
+pass "boot_test = yes: a failing boot test keeps the previous image"
+
+rm -f "$img"
+status=0
+ZINITRD="$TMP/boottest-zinitrd" run-parts --arg="$kver" "$hooks/postinst.d" >"$TMP/stdout" 2>"$TMP/stderr" || status=$?
+[ "$status" -ne 0 ] || fail "a failing boot test without a previous image did not fail the hook"
+[ ! -e "$img" ] && [ ! -e "$img.zinitrd-new" ] || fail "an image that failed its boot test was installed"
+assert_contains "$TMP/stderr" "there is no previous one to keep"
+pass "boot_test = yes: a failing boot test without a previous image fails the hook"
+
+for st in 0 2; do
+    echo "previous image" >"$img"
+    boot_test_stub "$st"
+    ZINITRD="$TMP/boottest-zinitrd" run-parts --arg="$kver" "$hooks/postinst.d" >"$TMP/stdout" 2>"$TMP/stderr" || { cat "$TMP/stderr"; fail "postinst.d failed (boot test status $st)"; }
+    assert_image "$img" "$kver"
+    [ ! -e "$img.zinitrd-new" ] || fail "the new image was left beside $img"
+done
+assert_contains "$TMP/stderr" "installed untested"
+pass "boot_test = yes: a passing boot test (or none possible, with a warning) installs the new image"
+
 # postrm: removes the image (remove step only), stdout stays empty.
 "$ZINITRD" build -q --kver "$kver" -o "$img"
 DEB_MAINT_PARAMS="'upgrade' '1.0'" run-parts --arg="$kver" "$hooks/postrm.d" || fail "postrm.d (upgrade) failed"

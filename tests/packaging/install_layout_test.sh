@@ -45,17 +45,17 @@ for page in man8/zinitrd.8 man5/zinitrd.conf.5; do
 done
 gzip -dc "$dest$prefix/share/man/man8/zinitrd.8.gz" | sed 's/\\-/-/g' >"$TMP/man8"
 completion="$dest$prefix/share/bash-completion/completions/zinitrd"
-for cmd in build check ls cat extract; do
+for cmd in build check boot-test ls cat extract; do
     grep -q "^\.B zinitrd $cmd\|^\.BI* \"*$cmd" "$TMP/man8" || fail "zinitrd(8) does not document '$cmd'"
 done
-for sub in build check; do
+for sub in build check boot-test; do
     "$ZINITRD" "$sub" --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$TMP/opts"
     while read -r opt; do
         grep -q -- "$opt" "$TMP/man8" || fail "zinitrd(8) does not document $sub $opt"
         grep -q -- "$opt" "$completion" || fail "the bash completion does not know $sub $opt"
     done <"$TMP/opts"
 done
-pass "zinitrd(8) and the completion know every command and every option of build and check"
+pass "zinitrd(8) and the completion know every command and every option of build, check and boot-test"
 
 # Bash completion, with minimal stand-ins for bash-completion's helpers.
 command -v bash >/dev/null || skip "bash is not installed"
@@ -69,7 +69,9 @@ complete_words() {  # WORDS... (the last one is being completed)
         printf "%s\n" "${COMPREPLY[@]}"' sh "$completion" "$@"
 }
 complete_words zinitrd "" >"$TMP/c"
-for cmd in build check ls cat extract; do assert_contains "$TMP/c" "$cmd"; done
+for cmd in build check boot-test ls cat extract; do assert_contains "$TMP/c" "$cmd"; done
+complete_words zinitrd boot-test --dis >"$TMP/c"
+[ "$(cat "$TMP/c")" = --disk ] || fail "boot-test --dis completes to '$(cat "$TMP/c")'"
 complete_words zinitrd check --j >"$TMP/c"
 [ "$(cat "$TMP/c")" = --json ] || fail "check --j completes to '$(cat "$TMP/c")'"
 complete_words zinitrd build --compress z >"$TMP/c"

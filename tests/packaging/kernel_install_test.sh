@@ -89,6 +89,29 @@ KERNEL_INSTALL_INITRD_GENERATOR=zinitrd KERNEL_INSTALL_STAGING_AREA="$stage" ZIN
 assert_contains "$TMP/err" "is not installed"
 pass "initrd_generator=zinitrd without the binary fails"
 
+# boot_test = yes: a failing boot test stages the previous ENTRY-DIR/initrd again; without one
+# the plugin fails; a passing one keeps the new initrd. KERNEL-IMAGE is the kernel tested.
+mkdir -p "$TMP/bt-entry" "$TMP/bt-stage"
+echo "previous initrd" >"$TMP/bt-entry/initrd"
+boot_test_stub 1
+KERNEL_INSTALL_INITRD_GENERATOR=zinitrd KERNEL_INSTALL_STAGING_AREA="$TMP/bt-stage" ZINITRD="$TMP/boottest-zinitrd" \
+    "$plugin" add "$kver" "$TMP/bt-entry" "$TMP/vmlinuz" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "the plugin failed although a previous initrd was kept"; }
+[ "$(cat "$TMP/bt-stage/initrd")" = "previous initrd" ] || fail "a failed boot test did not stage the previous initrd"
+assert_contains "$TMP/out" "FAILED its boot test (report above); the previous one ($TMP/bt-entry/initrd) is kept"
+assert_contains "$TMP/boottest-args" "boot-test --kver $kver --image $TMP/bt-stage/initrd --kernel $TMP/vmlinuz"
+rm -f "$TMP/bt-entry/initrd" "$TMP/bt-stage/initrd"
+status=0
+KERNEL_INSTALL_INITRD_GENERATOR=zinitrd KERNEL_INSTALL_STAGING_AREA="$TMP/bt-stage" ZINITRD="$TMP/boottest-zinitrd" \
+    "$plugin" add "$kver" "$TMP/bt-entry" "$TMP/vmlinuz" >"$TMP/out" 2>&1 || status=$?
+[ "$status" -eq 1 ] || fail "a failed boot test without a previous initrd gave status $status, not 1"
+[ ! -e "$TMP/bt-stage/initrd" ] || fail "an initrd that failed its boot test stayed staged"
+assert_contains "$TMP/out" "there is no previous one to keep"
+boot_test_stub 0
+KERNEL_INSTALL_INITRD_GENERATOR=zinitrd KERNEL_INSTALL_STAGING_AREA="$TMP/bt-stage" ZINITRD="$TMP/boottest-zinitrd" \
+    "$plugin" add "$kver" "$TMP/bt-entry" "$TMP/vmlinuz" >"$TMP/out" 2>&1 || { cat "$TMP/out"; fail "a passing boot test failed the plugin"; }
+assert_image "$TMP/bt-stage/initrd" "$kver"
+pass "boot_test = yes: the previous initrd is kept when the boot test fails, none means failure"
+
 mkdir -p "$TMP/entry"
 echo x >"$TMP/entry/initrd"
 echo y >"$TMP/entry/linux"
