@@ -33,7 +33,7 @@ TEST_CASE("boot verdict: a FAIL round-trips with its summary and hints") {
   CHECK_FALSE(back->pass);
 }
 
-TEST_CASE("boot verdict: found behind console noise; other lines are not verdicts") {
+TEST_CASE("boot verdict: found behind console noise, other lines are not verdicts") {
   auto v = parse_boot_verdict(
       "[    3.1] random: crng init doneZINITRD-BOOT-VERDICT result=FAIL stage=mount x=y junk\r\n");
   REQUIRE(v);

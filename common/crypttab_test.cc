@@ -4,7 +4,7 @@
 
 using namespace zinitrd;
 
-TEST_CASE("crypttab: entries with and without key file and options; comments and blanks") {
+TEST_CASE("crypttab: entries with and without key file and options, comments and blanks") {
   std::vector<std::string> problems;
   auto e = parse_crypttab(
       "# <target name>\t<source device>\t<key file>\t<options>\n"
@@ -40,7 +40,7 @@ TEST_CASE("crypttab: lines that cannot be entries are reported with their line")
   CHECK(problems[2].find("'extra'") != std::string::npos);
 }
 
-TEST_CASE("crypttab options become cryptsetup arguments; non-LUKS entries say why") {
+TEST_CASE("crypttab options become cryptsetup arguments, non-LUKS entries say why") {
   auto o = interpret_crypttab_options({"luks", "discard", "readonly", "keyfile-offset=512",
                                        "keyfile-size=64", "key-slot=1", "no-read-workqueue",
                                        "tries=5", "nofail", "x-systemd.device-timeout=10"});

@@ -51,7 +51,7 @@ std::string magic(const fs::path& p) { return zinitrd::test::slurp(p).substr(0, 
 
 }  // namespace
 
-TEST_CASE("cli: /etc/zinitrd.conf and conf.d under --root set options; the command line wins") {
+TEST_CASE("cli: /etc/zinitrd.conf and conf.d under --root set options, the command line wins") {
   TempDir root("zinitrd-cli");
   make_root(root.path());
   write_file(root / "etc/zinitrd.conf", "# comment\ncompress = none\n");

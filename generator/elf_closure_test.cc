@@ -206,7 +206,7 @@ TEST_CASE("elf_closure: $ORIGIN RUNPATH is expanded inside the root") {
                             0) == 0);
 }
 
-TEST_CASE("elf_closure: ${ORIGIN}, $LIB and $PLATFORM; a program reached by PATH search") {
+TEST_CASE("elf_closure: ${ORIGIN}, $LIB and $PLATFORM, a program reached by PATH search") {
   ElfRoot t;
   t.library("libzt.so.1", "zt", "/usr/lib/zt/lib/x86_64-linux-gnu/x86_64");
   t.program("/usr/sbin/ztool", {"zt"}, {"libzt.so.1"},
@@ -220,7 +220,7 @@ TEST_CASE("elf_closure: ${ORIGIN}, $LIB and $PLATFORM; a program reached by PATH
         with_libc({"/usr/lib/zt/lib/x86_64-linux-gnu/x86_64/libzt.so.1", "/usr/sbin/ztool"}));
 }
 
-TEST_CASE("elf_closure: DT_RPATH before ld.so.conf; relative ld.so.conf includes") {
+TEST_CASE("elf_closure: DT_RPATH before ld.so.conf, relative ld.so.conf includes") {
   ElfRoot t;
   t.library("libzt.so.1", "zt", "/opt/rp/lib");
   t.library("libzt.so.1", "zt", "/opt/conf/lib");  // also in an ld.so.conf directory
@@ -341,7 +341,7 @@ TEST_CASE("elf_closure: every missing library and program is reported") {
   CHECK(all.find("libssl") == std::string::npos);
 }
 
-TEST_CASE("elf_closure: scripts bring their interpreter; static binaries need nothing") {
+TEST_CASE("elf_closure: scripts bring their interpreter, static binaries need nothing") {
   ElfRoot t;
   t.library("libzt.so.1", "zt", "/usr/lib/x86_64-linux-gnu");
   t.program("/usr/bin/zsh-like", {"zt"}, {"libzt.so.1"}, "");

@@ -99,7 +99,7 @@ TEST_CASE("dm-crypt UUIDs give the LUKS UUID as cryptsetup prints it") {
   CHECK(luks_uuid_of_dm_uuid("LVM-x").empty());
 }
 
-TEST_CASE("crypttab plan: LUKS entries with their key files; swap, noauto, headers left out") {
+TEST_CASE("crypttab plan: LUKS entries with their key files, swap, noauto, headers left out") {
   TempDir root("zinitrd-root");
   write_file(root / "etc/crypttab",
              std::string("# <target name> <source device> <key file> <options>\n") +
@@ -141,7 +141,7 @@ TEST_CASE("crypttab plan: LUKS entries with their key files; swap, noauto, heade
   }
 }
 
-TEST_CASE("crypttab plan --host-only: only the pool's entries; a pool device crypttab lacks") {
+TEST_CASE("crypttab plan --host-only: only the pool's entries, a pool device crypttab lacks") {
   TempDir root("zinitrd-root");
   write_file(root / "etc/crypttab", std::string("crypt-a UUID=") + kA + " none luks\n" +
                                         "home /dev/vdh1 none luks\n" +

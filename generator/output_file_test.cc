@@ -135,7 +135,7 @@ TEST_CASE("output file: a symlink at the output path is replaced, never followed
   CHECK(names_in(tmp.path()) == std::vector<std::string>{"initrd.img", "precious"});
 }
 
-TEST_CASE("output file: a full file system fails with advice; old image intact, nothing left") {
+TEST_CASE("output file: a full file system fails with advice, old image intact, nothing left") {
   TempDir tmp("zinitrd-output");
   TmpfsMount disk(tmp.path(), "1M");
   if (!disk.mounted()) {

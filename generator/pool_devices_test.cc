@@ -83,7 +83,7 @@ TEST_CASE("zpool status -P of all pools: the root pool's devices only") {
   CHECK(parse_zpool_status("").empty());
 }
 
-TEST_CASE("pool disks: unresolvable members are noted; none left is an error; duplicates once") {
+TEST_CASE("pool disks: unresolvable members are noted, none left is an error, duplicates once") {
   auto fail = [](const std::string& p) -> Result<std::string> {
     return Error::msg("resolve '" + p + "': No such file or directory");
   };

@@ -13,7 +13,7 @@
 
 using namespace zinitrd::gen;
 
-TEST_CASE("run_command captures stdout and the exit status; stderr only when merged") {
+TEST_CASE("run_command captures stdout and the exit status, stderr only when merged") {
   CommandOutput o = run_command({"sh", "-c", "echo hello; echo err >&2; exit 3"});
   CHECK(o.ran);
   CHECK(o.status == 3);

@@ -134,7 +134,7 @@ TEST_CASE("no keys, an empty key file or no dropbearkey stop the build with what
   CHECK(fake.made == 0);
 }
 
-TEST_CASE("zinitrd check: silent when off; warns about missing keys, host key, image") {
+TEST_CASE("zinitrd check: silent when off, warns about missing keys, host key, image") {
   Root root;
   CHECK_FALSE(check_ssh(gather_ssh(root.fs(), nullptr)));
   // On through the configuration, keys missing.

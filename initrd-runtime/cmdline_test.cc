@@ -48,7 +48,7 @@ TEST_CASE("tokenizer: quoted whole parameter, inner quotes, empty values") {
   CHECK(p[3] == KernelParam{"z", "", true});
 }
 
-TEST_CASE("tokenizer: '--' ends the kernel's part; the rest is init's") {
+TEST_CASE("tokenizer: '--' ends the kernel's part, the rest is init's") {
   auto p = split_kernel_cmdline("root=zfs:a -- root=zfs:b single");
   REQUIRE(p.size() == 1);
   CHECK(p[0].value == "zfs:a");

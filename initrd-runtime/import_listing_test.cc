@@ -190,7 +190,7 @@ TEST_CASE("choice: a foreign namesake first on the bus loses to this system's po
   CHECK(c.candidates.size() == 2);
 }
 
-TEST_CASE("choice: two namesakes this system could import are ambiguous; a GUID decides") {
+TEST_CASE("choice: two namesakes this system could import are ambiguous, a GUID decides") {
   auto pools = parse_import_listing(kListing21);
   pools[2].status.clear();  // the other rpool is importable without -f too (an exported disk)
   CHECK(choose_pool(pools, "rpool").kind == PoolChoice::kAmbiguous);

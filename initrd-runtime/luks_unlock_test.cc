@@ -112,7 +112,7 @@ TEST_CASE("a second distinct passphrase is asked for once, and both are tried on
   CHECK(f.prompts.size() == 2);  // one per distinct secret, none for the ZFS roots
 }
 
-TEST_CASE("a wrong passphrase is said to be wrong and asked again; three are the rescue shell") {
+TEST_CASE("a wrong passphrase is said to be wrong and asked again, three are the rescue shell") {
   Fake f;
   f.right = {{"/dev/vda1", "right"}};
   f.typed = {"wrong", "right"};
@@ -146,7 +146,7 @@ TEST_CASE("crypttab's tries= bounds the prompts") {
   CHECK(f.prompts.size() == 1);
 }
 
-TEST_CASE("a key file in the image opens the device without a prompt; a missing one asks") {
+TEST_CASE("a key file in the image opens the device without a prompt, a missing one asks") {
   Fake f;
   f.key_right = {{"/dev/vda1", "/etc/keys/root.key"}};
   f.files = {"/etc/keys/root.key"};

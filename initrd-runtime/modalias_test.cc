@@ -45,7 +45,7 @@ TEST_CASE("fnmatch aliases select the drivers of a device") {
   CHECK(match_modalias({}, "virtio:d00000002v00001AF4").empty());
 }
 
-TEST_CASE("patterns without wildcards match exactly; brackets work") {
+TEST_CASE("patterns without wildcards match exactly, brackets work") {
   std::vector<zinitrd::BootAlias> t = {{"platform:i8042", "i8042"},
                                        {"pci:v00008086d0000[12]9*", "ich"},
                                        {"acpi*:PNP0303:*", "atkbd"}};
@@ -57,7 +57,7 @@ TEST_CASE("patterns without wildcards match exactly; brackets work") {
   CHECK(match_modalias(t, "acpi:PNP0303:") == std::vector<std::string>{"atkbd"});
 }
 
-TEST_CASE("kernel uevents are parsed; libudev messages are not") {
+TEST_CASE("kernel uevents are parsed, libudev messages are not") {
   const char raw[] =
       "add@/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0ACTION=add\0"
       "DEVPATH=/devices/pci0000:00/0000:00:04.0/virtio1/block/vda\0SUBSYSTEM=block\0"

@@ -48,7 +48,7 @@ TEST_CASE("dependencies load first, each module once") {
   CHECK(twice.order.size() == 9);
 }
 
-TEST_CASE("absent modules are collected, not fatal to the plan; '-' equals '_'") {
+TEST_CASE("absent modules are collected, not fatal to the plan, '-' equals '_'") {
   auto c = zfs_config();
   ModulePlan p = plan_modules(c, {"virtio-blk", "nosuch"});
   CHECK(names(p) == std::vector<std::string>{"virtio_blk"});
@@ -129,7 +129,7 @@ TEST_CASE("a softdep that fails with ENODEV does not stop the module (modprobe's
   CHECK(r.notes[0].find("crc_t10dif loads without it") != std::string::npos);
 }
 
-TEST_CASE("a hard dependency that fails stops the module; other requests still load") {
+TEST_CASE("a hard dependency that fails stops the module, other requests still load") {
   auto c = scsi_config();
   FakeKernel k;
   k.fail["broken"] = EINVAL;

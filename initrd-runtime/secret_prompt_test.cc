@@ -173,7 +173,7 @@ TEST_CASE("with every console at end of file the prompt waits for SSH, and ends 
   }
 }
 
-TEST_CASE("a client that hangs up or floods is dropped; a long console line starts over") {
+TEST_CASE("a client that hangs up or floods is dropped, a long console line starts over") {
   FakeTty serial("/dev/ttyS0");
   Socket sock;
   UnlockClients clients;

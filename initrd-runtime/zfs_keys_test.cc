@@ -66,7 +66,7 @@ TEST_CASE("key roots: only the unavailable encryption roots of the mounted datas
   CHECK(keys_to_load(d, needed) == std::vector<std::string>{"tank", "tank/be/usr"});
 }
 
-TEST_CASE("key properties are parsed; key file paths and typeable formats") {
+TEST_CASE("key properties are parsed, key file paths and typeable formats") {
   auto r = parse_encryption_roots(
       "cpool/ROOT/pass\tpassphrase\tprompt\tunavailable\n"
       "cpool/ROOT/keyfile\thex\tfile:///etc/zfs/keys/cpool.key\tunavailable\n"
@@ -94,7 +94,7 @@ TEST_CASE("a passphrase root: asked until right, at most 3 times") {
   CHECK(fake.loaded["rpool"] == "secret");
 }
 
-TEST_CASE("three wrong passphrases fail with the message; nothing more is asked") {
+TEST_CASE("three wrong passphrases fail with the message, nothing more is asked") {
   Fake fake;
   fake.right["rpool"] = "secret";
   fake.typed = {"a", "b", "c", "secret"};

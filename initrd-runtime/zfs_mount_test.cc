@@ -6,7 +6,7 @@
 
 using namespace zinitrd::rt;
 
-TEST_CASE("zfs list output is parsed; malformed lines are skipped") {
+TEST_CASE("zfs list output is parsed, malformed lines are skipped") {
   auto d = parse_dataset_list(
       "rpool/ROOT/debian\t/\ton\nbroken line\nrpool/ROOT/debian/usr\t/usr\tnoauto\n\n");
   REQUIRE(d.size() == 2);
@@ -14,7 +14,7 @@ TEST_CASE("zfs list output is parsed; malformed lines are skipped") {
   CHECK(d[1] == DatasetInfo{"rpool/ROOT/debian/usr", "/usr", "noauto"});
 }
 
-TEST_CASE("encryption columns are parsed; keys to load are the unavailable roots, once") {
+TEST_CASE("encryption columns are parsed, keys to load are the unavailable roots, once") {
   auto d = parse_dataset_list(
       "rpool/ROOT/enc\t/\ton\trpool/ROOT/enc\tunavailable\n"
       "rpool/ROOT/enc/usr\t/usr\ton\trpool/ROOT/enc\tunavailable\n"
@@ -65,7 +65,7 @@ TEST_CASE("early children of a root mounted elsewhere are relative to its mountp
   CHECK(c[0] == ChildMount{"tank/be/usr", "/usr"});
 }
 
-TEST_CASE("a legacy root's children with explicit mountpoints; duplicates skipped") {
+TEST_CASE("a legacy root's children with explicit mountpoints, duplicates skipped") {
   std::vector<DatasetInfo> ds = {
       {"rpool/ROOT/arch", "legacy", "on"},    {"rpool/ROOT/arch/usr", "/usr", "on"},
       {"rpool/ROOT/arch/usr2", "/usr", "on"}, {"rpool/ROOT/arch/etc", "legacy", "on"},
@@ -89,7 +89,7 @@ TEST_CASE("root mount options: ro by default, generic rootflags become flags") {
         "zfsutil,context=system_u:object_r:root_t:s0");
 }
 
-TEST_CASE("root mode: read-write whatever ro/rw say; rootflags=ro/rw decide") {
+TEST_CASE("root mode: read-write whatever ro/rw say, rootflags=ro/rw decide") {
   // GRUB's Debian entries pass `ro`; ZFSBootMenu passes neither: both must give a writable root.
   CHECK_FALSE(choose_root_mode("", true).read_only);
   CHECK(choose_root_mode("", true).reason.find("nothing remounts") != std::string::npos);

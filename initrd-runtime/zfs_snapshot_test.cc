@@ -5,7 +5,7 @@
 
 using namespace zinitrd::rt;
 
-TEST_CASE("snapshot names: the kernel release by default; ZFS's characters only") {
+TEST_CASE("snapshot names: the kernel release by default, ZFS's characters only") {
   CHECK(snapshot_name_or_default("", "6.1.0-28-amd64") == "6.1.0-28-amd64");
   CHECK(snapshot_name_or_default("pre-upgrade", "6.1.0-28-amd64") == "pre-upgrade");
   CHECK(valid_snapshot_name("6.1.0-28-amd64"));
@@ -48,7 +48,7 @@ TEST_CASE("a clone boot: noauto clones beside the origin, local properties copie
   CHECK(clone_target("rpool/ROOT/os", "before") == "rpool/ROOT/os_before");
 }
 
-TEST_CASE("a clone boot again reuses the clone; a stranger in the way stops it") {
+TEST_CASE("a clone boot again reuses the clone, a stranger in the way stops it") {
   std::vector<std::string> snaps{"p/os@s", "p/os/usr@s"};
   std::string why;
   auto plan = plan_clone("p/os", "s", snaps, "", "p/os_s\tp/os@s\n", why);
