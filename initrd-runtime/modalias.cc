@@ -7,9 +7,11 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "log.h"
@@ -21,8 +23,6 @@ namespace {
 
 // /sys/devices nests deeply (USB behind PCI bridges), but not this deep.
 constexpr int kMaxDepth = 40;
-// A loaded bus driver (virtio_pci) reveals new devices (virtio0, served by virtio_blk).
-constexpr int kMaxColdplugPasses = 5;
 // Quiet time awaited after a block device appeared: its partitions follow within milliseconds.
 constexpr int64_t kSettleMs = 200;
 
@@ -58,26 +58,11 @@ void walk(int dirfd, int depth, std::vector<std::string>& out) {
   ::closedir(dir);
 }
 
-// Loads the drivers matching MODALIASES; returns the number of modaliases that matched.
-int load_for(const std::vector<std::string>& modaliases, const BootConfig& config,
-             ModuleLoader& loader, const char* why) {
-  std::vector<std::string> wanted;
-  std::set<std::string> seen;
-  int matched = 0;
-  for (const auto& alias : modaliases) {
-    auto mods = match_modalias(config.aliases, alias);
-    if (!mods.empty()) ++matched;
-    for (auto& m : mods) {
-      if (!seen.insert(m).second || loader.present(m)) continue;
-      log_debug("%s: %s needs %s", why, alias.c_str(), m.c_str());
-      wanted.push_back(std::move(m));
-    }
-  }
-  if (wanted.empty()) return matched;
-  LoadReport report = loader.load_report(wanted, true);
-  // A matched driver whose init finds nothing to do (ENODEV/ENXIO: another variant of the
-  // hardware, a CPU without the feature) is normal: a debug line. Other failures are info, not
-  // warnings: the disk that matters is reported by the import if it is missing.
+// Logs what one driver's load did. A matched driver whose init finds nothing to do
+// (ENODEV/ENXIO: another variant of the hardware, a CPU without the feature) is normal: a debug
+// line. Other failures are info, not warnings: the disk that matters is reported by the import
+// if it is missing.
+void report_load(const char* why, const LoadReport& report) {
   std::vector<std::string> no_device, broken;
   for (const auto& f : report.failures)
     (is_no_device_error(f.err) ? no_device : broken).push_back(f.message);
@@ -87,6 +72,38 @@ int load_for(const std::vector<std::string>& modaliases, const BootConfig& confi
   if (!broken.empty())
     log_info("%s: some drivers did not load (the devices they serve stay unusable):\n%s", why,
              join(broken, "\n").c_str());
+}
+
+// The drivers MODALIASES need that are neither loaded nor in SKIP, each once; MATCHED gets the
+// number of modaliases that matched a driver.
+std::vector<std::string> drivers_for(const std::vector<std::string>& modaliases,
+                                     const BootConfig& config, const ModuleLoader& loader,
+                                     const char* why, const std::set<std::string>& skip,
+                                     int& matched) {
+  std::vector<std::string> wanted;
+  std::set<std::string> seen;
+  matched = 0;
+  for (const auto& alias : modaliases) {
+    auto mods = match_modalias(config.aliases, alias);
+    if (!mods.empty()) ++matched;
+    for (auto& m : mods) {
+      if (!seen.insert(m).second || skip.count(m) || loader.present(m)) continue;
+      log_debug("%s: %s needs %s", why, alias.c_str(), m.c_str());
+      wanted.push_back(std::move(m));
+    }
+  }
+  return wanted;
+}
+
+// Loads the drivers matching MODALIASES, each in a process of its own (the disk controller's
+// driver must not wait for another controller's probe); returns the number of modaliases that
+// matched.
+int load_for(const std::vector<std::string>& modaliases, const BootConfig& config,
+             ModuleLoader& loader, const char* why) {
+  int matched = 0;
+  auto wanted = drivers_for(modaliases, config, loader, why, {}, matched);
+  if (!wanted.empty())
+    loader.load_concurrently(wanted, true, [why](const LoadReport& r) { report_load(why, r); });
   return matched;
 }
 
@@ -122,14 +139,35 @@ std::vector<std::string> collect_modaliases(const std::string& sysfs_devices) {
 
 int coldplug(const BootConfig& config, ModuleLoader& loader) {
   if (config.aliases.empty()) return 0;
+  // Each driver loads in a child of its own; whenever one is done, /sys/devices is walked again:
+  // a bus driver (virtio_pci) reveals new devices (virtio0, served by virtio_blk) while another
+  // controller's driver (ahci, waiting for its link probes) is still loading.
+  std::map<pid_t, std::string> running;
+  std::set<std::string> started;
   int matched = 0;
-  for (int pass = 0; pass < kMaxColdplugPasses; ++pass) {
-    int before = loader.loaded_count();
+  for (int walks = 0;; ++walks) {
     auto aliases = collect_modaliases("/sys/devices");
-    if (aliases.empty() && pass == 0)
+    if (aliases.empty() && walks == 0)
       log_warning("coldplug: no modalias under /sys/devices (is /sys mounted?)");
-    matched = load_for(aliases, config, loader, "coldplug");
-    if (loader.loaded_count() == before) break;  // nothing new: no new devices can have appeared
+    for (auto& m : drivers_for(aliases, config, loader, "coldplug", started, matched)) {
+      started.insert(m);
+      pid_t pid =
+          loader.spawn_load(m, true, [](const LoadReport& r) { report_load("coldplug", r); });
+      if (pid > 0) {
+        running[pid] = m;
+      } else {  // no fork: here, in turn
+        report_load("coldplug", loader.load_report({m}, true));
+      }
+    }
+    if (running.empty()) break;  // nothing loading, nothing new: no new devices can appear
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) break;  // ECHILD: reaped elsewhere
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    loader.reaped(it->second, status);
+    running.erase(it);
   }
   return matched;
 }
