@@ -7,6 +7,7 @@
 #include "modalias.h"
 #include "module_loader.h"
 #include "util.h"
+#include "zfs_label.h"
 #include "zfs_member.h"
 #include "zfs_tools.h"
 
@@ -50,15 +51,47 @@ void wait_for_devices(const ImportContext& ctx, int64_t ms) {
     sleep_ms(ms);
 }
 
-// True when a look for pools can find one: some block device carries a ZFS member label. Before
-// that, `zpool import` can only list nothing (and costs a second under emulation).
-bool members_present(int attempt) {
+// The devices that carry a ZFS label: before there is one, `zpool import` can only list nothing
+// (and costs a second under emulation).
+std::vector<MemberDevice> members(int attempt) {
   auto found = zfs_member_devices();
-  if (found.empty()) {
-    if (attempt == 0) log_debug("no block device carries a ZFS label yet; waiting for one");
+  if (attempt == 0) {
+    std::vector<std::string> paths;
+    for (const auto& m : found) paths.push_back(m.path);
+    if (paths.empty())
+      log_debug("no block device carries a ZFS label yet; waiting for one");
+    else
+      log_debug("ZFS labels on %s", join(paths, " ").c_str());
+  }
+  return found;
+}
+
+// Imports WANTED straight from the labels of FOUND when they show it complete and this system's
+// (zfs_label.h); false when they do not, or the import failed (the ladder lists and explains).
+bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& found,
+                   const std::string& wanted, std::string& name) {
+  std::vector<LabelledDevice> labelled;
+  for (const auto& m : found)
+    if (auto l = read_zfs_label(m.path, m.size)) labelled.push_back({m.path, std::move(*l)});
+  auto plan = plan_direct_import(labelled, wanted, our_hostid());
+  if (!plan) {
+    log_debug("the labels do not show pool '%s' complete and this system's; listing pools",
+              wanted.c_str());
     return false;
   }
-  if (attempt == 0) log_debug("ZFS labels on %s", join(found, " ").c_str());
+  std::vector<std::string> args{"import", "-N"};
+  if (ctx.force) args.push_back("-f");
+  for (const auto& d : plan->devices) args.insert(args.end(), {"-d", d});
+  args.push_back(std::to_string(plan->pool_guid));
+  auto r = ctx.tools->zpool(args);
+  if (!r || !r->ok()) {
+    log_debug("direct import of '%s' failed (%s); listing pools", wanted.c_str(),
+              r ? r->describe().c_str() : r.error().message.c_str());
+    return false;
+  }
+  name = plan->name;
+  log_info("imported pool '%s' (GUID %llu) from the labels of %s", name.c_str(),
+           static_cast<unsigned long long>(plan->pool_guid), join(plan->devices, " ").c_str());
   return true;
 }
 
@@ -184,7 +217,7 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
   const int64_t start = monotonic_ms();
   int64_t next_progress = start + kProgressEveryMs;
   int64_t degraded_since = -1;
-  bool announced = false, noticed = false, listed = false;
+  bool announced = false, noticed = false, listed = false, direct_tried = false;
   // Disks commonly appear a moment after zfs.ko is loaded: say nothing on the console (which
   // `quiet` keeps clean) unless the wait becomes noticeable.
   auto say_waiting = [&](int64_t now) {
@@ -213,7 +246,8 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
       if (auto f = ctx.prepare()) return f;
     const int64_t before = monotonic_ms();
     const bool expiring = ctx.timeout_ms > 0 && before - start >= ctx.timeout_ms;
-    if (!expiring && !members_present(attempt)) {
+    auto found = expiring ? std::vector<MemberDevice>() : members(attempt);
+    if (!expiring && found.empty()) {
       // Nothing to list yet; a pool imported in the rescue shell counts all the same.
       if (attempt == 0) {
         std::string n = imported_name(tools, wanted);
@@ -226,6 +260,10 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
       say_waiting(before);
       wait_for_devices(ctx, kRetryIntervalMs);
       continue;
+    }
+    if (!expiring && !direct_tried) {
+      direct_tried = true;
+      if (import_direct(ctx, found, wanted, name)) return std::nullopt;
     }
     ProcessResult listing;
     auto pools = list_pools(ctx, !listed && cache_is_useful(), wanted, listing);
@@ -360,7 +398,7 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
     if (ctx.prepare)
       if (auto f = ctx.prepare()) return f;
     if (!(ctx.timeout_ms > 0 && monotonic_ms() - start >= ctx.timeout_ms) &&
-        !members_present(attempt)) {
+        members(attempt).empty()) {
       if (!announced) {
         announced = true;
         log_notice("waiting for a pool with bootfs set (root=zfs:AUTO)...");

@@ -51,9 +51,9 @@ bool has_zfs_label(const std::string& path, uint64_t size) {
   return false;
 }
 
-std::vector<std::string> zfs_member_devices(const std::string& sys_block,
-                                            const std::string& dev_dir) {
-  std::vector<std::string> out;
+std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block,
+                                             const std::string& dev_dir) {
+  std::vector<MemberDevice> out;
   DIR* dir = ::opendir(sys_block.c_str());
   if (!dir) return out;
   while (struct dirent* e = ::readdir(dir)) {
@@ -69,10 +69,11 @@ std::vector<std::string> zfs_member_devices(const std::string& sys_block,
       for (const auto& line : split_all(*uevent, '\n'))
         if (starts_with(line, "DEVNAME=")) devname = line.substr(8);
     std::string path = dev_dir + "/" + devname;
-    if (has_zfs_label(path, size)) out.push_back(path);
+    if (has_zfs_label(path, size)) out.push_back({path, size});
   }
   ::closedir(dir);
-  std::sort(out.begin(), out.end());
+  std::sort(out.begin(), out.end(),
+            [](const MemberDevice& a, const MemberDevice& b) { return a.path < b.path; });
   return out;
 }
 

@@ -29,9 +29,15 @@ bool is_zfs_member_label(std::string_view bytes);
 /// four label slots.
 bool has_zfs_label(const std::string& path, uint64_t size);
 
-/// The /dev paths of the block devices under SYS_BLOCK (normally /sys/class/block) that carry a
-/// ZFS member label, found in DEV_DIR. Ram, loop, zvol (zd*) and empty devices are not read.
-std::vector<std::string> zfs_member_devices(const std::string& sys_block = "/sys/class/block",
-                                            const std::string& dev_dir = "/dev");
+/// A block device that carries a ZFS member label.
+struct MemberDevice {
+  std::string path;   ///< "/dev/vda1"
+  uint64_t size = 0;  ///< bytes
+};
+
+/// The block devices under SYS_BLOCK (normally /sys/class/block) that carry a ZFS member label,
+/// found in DEV_DIR, sorted by path. Ram, loop, zvol (zd*) and empty devices are not read.
+std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block = "/sys/class/block",
+                                             const std::string& dev_dir = "/dev");
 
 }  // namespace zinitrd::rt

@@ -70,9 +70,10 @@ TEST_CASE("labels are found in any of the four slots, members listed from sysfs"
   CHECK_FALSE(has_zfs_label(dir + "/dev/absent", size));
   auto found = zfs_member_devices(dir + "/sys", dir + "/dev");
   REQUIRE(found.size() == 3);
-  CHECK(found[0] == dir + "/dev/vda1");
-  CHECK(found[1] == dir + "/dev/vdb");
-  CHECK(found[2] == dir + "/dev/vdc");
+  CHECK(found[0].path == dir + "/dev/vda1");
+  CHECK(found[1].path == dir + "/dev/vdb");
+  CHECK(found[2].path == dir + "/dev/vdc");
+  CHECK(found[2].size == size + 4096);
   CHECK(zfs_member_devices(dir + "/nothing", dir + "/dev").empty());
   std::system(("rm -rf '" + dir + "'").c_str());
 }
