@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -122,8 +123,8 @@ class Boot {
   /// never outlives the initramfs (switch_root deletes the modules it would load).
   void finish_coldplug(bool end_it);
   /// Lets device discovery settle before the first look at the disks: coldplug done, then the
-  /// kernel quiet for a moment (zfs_import.h).
-  void settle_devices();
+  /// kernel quiet for a moment, unless ENOUGH (may be empty) holds already (zfs_import.h).
+  void settle_devices(const std::function<bool()>& enough);
   /// Runs the rescue shell after BANNER; false when it did not run as a usable shell.
   bool shell(const std::string& banner);
   /// Handles a failure of step S; returns the step to continue with.
@@ -303,9 +304,15 @@ void Boot::finish_coldplug(bool end_it) {
   coldplug_pid_ = -1;
 }
 
-void Boot::settle_devices() {
+void Boot::settle_devices(const std::function<bool()>& enough) {
   const int64_t t0 = monotonic_ms();
   finish_coldplug(false);
+  if (loader_) hotplug_.poll(0, config_, *loader_);  // what coldplug's drivers announced
+  if (enough && enough()) {
+    log_debug("devices settled in %s (the pool is complete)",
+              format_seconds(monotonic_ms() - t0).c_str());
+    return;
+  }
   if (loader_) hotplug_.settle(kSettleQuietMs, kSettleMaxMs, config_, *loader_);
   log_debug("devices settled in %s", format_seconds(monotonic_ms() - t0).c_str());
 }
@@ -361,7 +368,7 @@ std::optional<Failure> Boot::do_import() {
   ctx.timeout_ms = import_timeout_ms(request_, config_);
   if (request_.member_wait_s) ctx.member_wait_ms = int64_t{*request_.member_wait_s} * 1000;
   ctx.dataset = request_.dataset;
-  ctx.settle = [this] { settle_devices(); };
+  ctx.settle = [this](const std::function<bool()>& enough) { settle_devices(enough); };
   ctx.prepare = [this] {
     PromptBackground background;
     if (loader_ && hotplug_.active())

@@ -66,14 +66,24 @@ std::vector<MemberDevice> members(int attempt) {
   return found;
 }
 
+// The labels of the devices that carry one.
+std::vector<LabelledDevice> read_labels(const std::vector<MemberDevice>& found) {
+  std::vector<LabelledDevice> labelled;
+  for (const auto& m : found)
+    if (auto l = read_zfs_label(m.path, m.size)) labelled.push_back({m.path, std::move(*l)});
+  return labelled;
+}
+
+// True when the labels present show WANTED complete and importable straight away.
+bool complete_in_labels(const std::string& wanted) {
+  return plan_direct_import(read_labels(zfs_member_devices()), wanted, our_hostid()).has_value();
+}
+
 // Imports WANTED straight from the labels of FOUND when they show it complete and this system's
 // (zfs_label.h); false when they do not, or the import failed (the ladder lists and explains).
 bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& found,
                    const std::string& wanted, std::string& name) {
-  std::vector<LabelledDevice> labelled;
-  for (const auto& m : found)
-    if (auto l = read_zfs_label(m.path, m.size)) labelled.push_back({m.path, std::move(*l)});
-  auto plan = plan_direct_import(labelled, wanted, our_hostid());
+  auto plan = plan_direct_import(read_labels(found), wanted, our_hostid());
   if (!plan) {
     log_debug("the labels do not show pool '%s' complete and this system's; listing pools",
               wanted.c_str());
@@ -241,7 +251,7 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
     }
   };
   for (int attempt = 0;; ++attempt) {
-    if (attempt == 0 && ctx.settle) ctx.settle();
+    if (attempt == 0 && ctx.settle) ctx.settle([&] { return complete_in_labels(wanted); });
     if (ctx.prepare)
       if (auto f = ctx.prepare()) return f;
     const int64_t before = monotonic_ms();
@@ -394,7 +404,7 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
         return std::nullopt;
       }
     }
-    if (attempt == 0 && ctx.settle) ctx.settle();
+    if (attempt == 0 && ctx.settle) ctx.settle(nullptr);
     if (ctx.prepare)
       if (auto f = ctx.prepare()) return f;
     if (!(ctx.timeout_ms > 0 && monotonic_ms() - start >= ctx.timeout_ms) &&
