@@ -276,13 +276,21 @@ def wrong_key(rig):
 SHELL_PROBE = "echo SHELL-$((6*7)); exec /usr/lib/zinitrd/init unlock"
 
 
-def unlock_luks(rig, shell):
-    """Logs in, types the LUKS passphrase: the session hears the device open, then the boot go on;
-    it ran a shell only when SHELL."""
+def unlock_luks(rig, shell, wrong_first):
+    """Logs in, types the LUKS passphrase (after a wrong one when WRONG_FIRST, which the session
+    must hear is wrong, and be asked again): the session hears the device open, then the boot go
+    on; it ran a shell only when SHELL."""
     def act(vm):
         s = login(rig, vm, tty=True, until="Enter passphrase for LUKS device 'lroot'",
                   command=SHELL_PROBE)
         try:
+            if wrong_first:
+                s.send("not-the-passphrase\n")
+                for needle in ("wrong passphrase for LUKS device 'lroot' on /dev/vda1; try again",
+                               "(try 2 of 3)"):
+                    if not s.wait_for(needle, 120):
+                        raise AssertionError(f"{vm.name}: ssh ended without '{needle}':\n"
+                                             f"{s.text()}")
             s.send(LUKS_PASS)
             code, out = s.finish()
         finally:
@@ -338,17 +346,18 @@ def luks_scenario(append, rig, crypttab=CRYPTTAB, interact=(), saw=(), check_con
     return sc
 
 
-def luks_over_ssh(rig, shell):
+def luks_over_ssh(rig, shell, wrong_first=False):
     """The LUKS passphrase typed over SSH (ip=dhcp) while the console shows the same prompt."""
     rig.shell = shell
 
     def check(text):
-        prompts(1)(text)  # one prompt, answered over SSH: none after it
-        in_order(r"zinitrd: answered over SSH from 10\.0\.2\.2",
+        prompts(2 if wrong_first else 1)(text)  # each answered over SSH: none after the last
+        in_order(*[r"zinitrd: answered over SSH from 10\.0\.2\.2"] * (2 if wrong_first else 1),
                  r"unlock over SSH: dropbear stopped; network down \(eth0\)",
                  r"zinitrd: switching to /sysroot")(text)
     return luks_scenario("root=zfs:lpool/root ip=dhcp", rig,
-                         interact=[(luks_prompt("lroot", 1), unlock_luks(rig, shell), 240)],
+                         interact=[(luks_prompt("lroot", 1),
+                                    unlock_luks(rig, shell, wrong_first), 240)],
                          saw=[r"network: eth0 10\.0\.2\.15/24 \(DHCP lease\)"],
                          check_console=check)
 
@@ -381,7 +390,7 @@ SCENARIOS = {
          r"zinitrd: answered over SSH from 10\.0\.2\.2"]),
     "ssh_console_first": scenario(DHCP, _first, console_first, []),
     "ssh_wrong_key": scenario(DHCP, _wrong, wrong_key, []),
-    "ssh_unlock_luks": luks_over_ssh(_luks, shell=False),
+    "ssh_unlock_luks": luks_over_ssh(_luks, shell=False, wrong_first=True),
     "ssh_keyfile_root_no_dropbear": keyfile_no_dropbear,
     "ssh_shell_unlock": luks_over_ssh(_luks_shell, shell=True),
 }
