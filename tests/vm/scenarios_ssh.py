@@ -16,6 +16,20 @@ reaches another server, or a key that changed, fails.
   ssh_console_first    the console answers while an SSH session waits at the prompt: the
                        session is told so and closed
   ssh_wrong_key        a key not in authorized_keys is refused; the console then answers
+
+The classic dropbear case, a root pool on LUKS (lpool/root on luks-a, pools/45-luks.sh): built as
+a user builds it, `zinitrd build --root` of / with a crypttab, /etc/zinitrd/authorized_keys (which
+turns the feature on) and a host key laid over it (scenarios_luks.build_with_crypttab; the key is
+made once with dropbearkey, as zinitrd would, since that root is read-only):
+  ssh_unlock_luks      ip=dhcp: a wrong LUKS passphrase typed over SSH is said to be wrong there
+                       and asked again, the right one opens lroot; the session hears the device
+                       open, then the boot go on; the console's prompts are withdrawn; dropbear
+                       and the network are gone before switch_root; the command the client asked
+                       for is ignored (no shell)
+  ssh_keyfile_root_no_dropbear  ip=dhcp, but crypttab's key file (in the image) opens lroot: no
+                       prompt, so the network never comes up and dropbear never starts
+  ssh_shell_unlock     the root's copy of the ssh feature says ssh_shell=yes: the login runs the
+                       client's command in a shell, which runs `/usr/lib/zinitrd/init unlock`
 """
 import fcntl
 import os
