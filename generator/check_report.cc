@@ -4,39 +4,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "json.h"
+
 namespace zinitrd::gen {
-namespace {
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += char(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 std::string format_check_text(std::string_view kver, const std::vector<CheckItem>& items) {
   std::string out = "zinitrd check for " + std::string(kver) + "\n";

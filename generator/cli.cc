@@ -83,6 +83,14 @@ Result<std::string> default_kver(const RootFs& root) {
                     " kernels found in " + root.host_path("/lib/modules"));
 }
 
+// --kver when given, else default_kver(ROOT); a usage error when there is none.
+std::string chosen_kver(const po::variables_map& vm, const RootFs& root) {
+  if (vm.count("kver")) return vm["kver"].as<std::string>();
+  auto k = default_kver(root);
+  if (!k) throw po::error(k.error().message);
+  return *k;
+}
+
 std::string mb(uint64_t bytes) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f MB", static_cast<double>(bytes) / 1e6);
@@ -221,13 +229,7 @@ int cmd_build(const std::vector<std::string>& args) {
 
   BuildOptions opt;
   opt.root = root.root();
-  if (vm.count("kver")) {
-    opt.kver = vm["kver"].as<std::string>();
-  } else {
-    auto k = default_kver(root);
-    if (!k) throw po::error(k.error().message);
-    opt.kver = *k;
-  }
+  opt.kver = chosen_kver(vm, root);
   opt.uki.enabled = vm["uki"].as<bool>();
   if (vm.count("output")) {
     opt.output = vm["output"].as<std::string>();
@@ -407,13 +409,7 @@ int cmd_check(const std::vector<std::string>& args) {
   RootFs root(vm["root"].as<std::string>());
   opt.root = root.root();
   opt.target = !root.is_host();
-  if (vm.count("kver")) {
-    opt.kver = vm["kver"].as<std::string>();
-  } else {
-    auto k = default_kver(root);
-    if (!k) throw po::error(k.error().message);
-    opt.kver = *k;
-  }
+  opt.kver = chosen_kver(vm, root);
   if (vm.count("image")) opt.image = vm["image"].as<std::string>();
   auto items = run_checks(opt, run_check_command);
   std::string out = vm["json"].as<bool>() ? format_check_json(opt.kver, items)

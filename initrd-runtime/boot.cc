@@ -59,6 +59,13 @@ enum class Step {
   kSwitch,
 };
 
+// What an SSH session that answered a prompt hears when the boot stops at F (its last word).
+std::string stopped_text(const Failure& f) {
+  std::string text = "the boot stopped: " + f.summary;
+  for (const auto& h : f.hints) text += "\n  - " + h;
+  return text;
+}
+
 const char* step_name(Step s) {
   switch (s) {
     case Step::kBreakCmdline:
@@ -389,6 +396,9 @@ std::optional<Failure> Boot::do_import() {
     luks_.report_unopened();
   else if (f->stage == "import")  // the pool's disks may be LUKS devices not opened: say which
     for (auto& h : luks_.missing_hints()) f->hints.push_back(std::move(h));
+  // A LUKS prompt answered over SSH that ends in a failure (wrong three times): the session
+  // hears why instead of waiting through the rescue shell; a retry starts dropbear again.
+  if (f) ssh_.close(stopped_text(*f));
   return f;
 }
 
@@ -435,9 +445,7 @@ std::optional<Failure> Boot::do_mount() {
   if (!f) {
     ssh_.close("the keys are loaded; the boot continues");
   } else {
-    std::string text = "the boot stopped: " + f->summary;
-    for (const auto& h : f->hints) text += "\n  - " + h;
-    ssh_.close(text);
+    ssh_.close(stopped_text(*f));
   }
   return f;
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "module_loader.h"
 #include "process.h"
+#include "secret_prompt.h"
 #include "util.h"
 #include "zfs_tools.h"
 
@@ -201,7 +202,10 @@ LuksIo LuksOpener::make_io(const std::vector<std::string>& consoles,
   io.ask = [consoles, background](const std::string& prompt) {
     return ask_without_echo(consoles, prompt, background);
   };
-  io.say = [](const std::string& text) { log_notice("%s", text.c_str()); };
+  io.say = [](const std::string& text) {
+    log_notice("%s", text.c_str());
+    remote_say(text);  // an SSH session that answered hears it too (wrong passphrase, try again)
+  };
   return io;
 }
 
@@ -252,6 +256,9 @@ std::optional<Failure> LuksOpener::open_present(ModuleLoader* loader,
       w.open = true;
       w.device = device;
       log_info("LUKS device %s is open as /dev/mapper/%s", device.c_str(), w.target.name.c_str());
+      // An SSH session that answered hears it at once; its last word comes when the boot stops
+      // asking (Boot: after the mount, or a failure).
+      remote_say("LUKS device '" + w.target.name + "' on " + device + " is open");
       mapped_[w.target.name] = uuid;
       break;
     }

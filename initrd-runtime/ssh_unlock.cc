@@ -137,6 +137,13 @@ void start_udhcpc(const std::string& busybox, const std::string& iface, const Ip
   ::_exit(127);
 }
 
+// "every ethernet interface (DHCP), eth1 10.0.2.50/24 (static)": the networks of ip=, for logs.
+std::string describe_all(const std::vector<IpConfig>& network) {
+  std::string out;
+  for (const auto& c : network) out += (out.empty() ? "" : ", ") + describe(c);
+  return out;
+}
+
 // True when no process of group PGID is left (zombies of ours are reaped on the way).
 bool group_gone(pid_t pgid) {
   int status;
@@ -201,6 +208,10 @@ void SshUnlock::configure(const BootConfig& config, const BootRequest& request) 
     return;
   }
   enabled_ = true;
+  log_info(
+      "unlock over SSH: ready (port %d; %s); the network and dropbear start only if a "
+      "passphrase is asked",
+      port_, describe_all(network_).c_str());
 }
 
 UnlockClients* SshUnlock::open() {
@@ -223,10 +234,8 @@ UnlockClients* SshUnlock::open() {
   ::setpgid(pid, pid);  // also done by the child (setsid): no race on who is first
   helper_ = pid;
   clients_.listen(std::move(*listener));
-  std::string nets;
-  for (const auto& c : network_) nets += (nets.empty() ? "" : ", ") + describe(c);
   log_notice("unlock over SSH: the prompt is also answered by `ssh root@HOST` (port %d; %s)", port_,
-             nets.c_str());
+             describe_all(network_).c_str());
   return &clients_;
 }
 

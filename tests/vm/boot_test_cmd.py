@@ -28,6 +28,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenarios  # noqa: E402
 import vmlib  # noqa: E402
+import platforms  # noqa: E402
+
+HOST = platforms.PLATFORMS["bookworm"]  # boot-test runs on this machine, for its own kernel
 
 SKIP = 77
 
@@ -158,7 +161,7 @@ def run_hook(paths, k, case, attach, workdir, env):
     img = os.path.join(boot, f"initrd.img-{k}")
     previous = None
     if case.hook == "keeps":
-        shutil.copyfile(scenarios.test_image(paths, k), img)  # a good image, booting today
+        shutil.copyfile(scenarios.test_image(paths, HOST), img)  # a good image, booting today
         with open(img, "rb") as f:
             previous = f.read()
     else:
@@ -201,11 +204,11 @@ def qemu_processes(marker):
 def run(paths, name):
     case = CASES[name]
     k = vmlib.kver()
-    disks = dict(zip(vmlib.POOL_DISKS, vmlib.pool_disks(paths, k)))
+    disks = HOST.pool_disks(paths)
     if case.storage is not None:
         img = trimmed_image(paths, k, name, case.storage)
     else:
-        img = scenarios.test_image(paths, k, case.image_args)
+        img = scenarios.test_image(paths, HOST, case.image_args)
     attach = [disks[d] for d in case.disks]
     before = {d: sha256(d) for d in attach}
     # boot-test's scratch directory (overlays, console) goes to TMPDIR: it must be gone after.
@@ -297,7 +300,7 @@ def main():
         print("\n".join(CASES))
         return 0
     paths = vmlib.Paths(a.build_dir)
-    missing = scenarios.prerequisites(vmlib.kver())
+    missing = scenarios.prerequisites(HOST)
     if missing:
         msg = f"VM TESTS CANNOT RUN: missing {', '.join(missing)}; run scripts/setup-debian.sh"
         print(("FAIL: " if os.environ.get("CI") else "SKIPPED: ") + msg, file=sys.stderr)

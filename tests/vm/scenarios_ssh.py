@@ -16,9 +16,24 @@ reaches another server, or a key that changed, fails.
   ssh_console_first    the console answers while an SSH session waits at the prompt: the
                        session is told so and closed
   ssh_wrong_key        a key not in authorized_keys is refused; the console then answers
+
+The classic dropbear case, a root pool on LUKS (lpool/root on luks-a, pools/45-luks.sh): built as
+a user builds it, `zinitrd build --root` of / with a crypttab, /etc/zinitrd/authorized_keys (which
+turns the feature on) and a host key laid over it (scenarios_luks.build_with_crypttab; the key is
+made once with dropbearkey, as zinitrd would, since that root is read-only):
+  ssh_unlock_luks      ip=dhcp: a wrong LUKS passphrase typed over SSH is said to be wrong there
+                       and asked again, the right one opens lroot; the session hears the device
+                       open, then the boot go on; the console's prompts are withdrawn; dropbear
+                       and the network are gone before switch_root; the command the client asked
+                       for is ignored (no shell)
+  ssh_keyfile_root_no_dropbear  ip=dhcp, but crypttab's key file (in the image) opens lroot: no
+                       prompt, so the network never comes up and dropbear never starts
+  ssh_shell_unlock     the root's copy of the ssh feature says ssh_shell=yes: the login runs the
+                       client's command in a shell, which runs `/usr/lib/zinitrd/init unlock`
 """
 import fcntl
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -26,6 +41,9 @@ import time
 
 import vmlib
 from scenarios_crypt import PASS, prompt
+from scenarios_luks import (CRYPTTAB, CRYPTTAB_KEY, KEY, KEY_IN_ROOT, build_with_crypttab,
+                            carries_key_privately, luks_prompt, mappings, prompts)
+from scenarios_luks import PASS as LUKS_PASS
 from vmlib import Boot
 
 ROOT = dict(disks=("cpool",), root="cpool/ROOT/pass", usr="cpool/ROOT/pass/usr",
@@ -36,8 +54,12 @@ LOGIN_WAIT = 180  # TCG: DHCP, dropbear's start and its key exchange take second
 class Rig:
     """The key pairs, the image and the forwarded port of one scenario."""
 
-    def __init__(self, nic, guest_ip=""):
+    def __init__(self, nic, guest_ip="", crypttab=None, files=(), shell=False):
+        """CRYPTTAB: build with scenarios_luks.build_with_crypttab (a root whose /etc/zinitrd
+        holds the keys, plus FILES), else with --ssh-authorized-keys; SHELL: that root carries a
+        copy of the ssh feature saying ssh_shell=yes."""
         self.nic, self.guest_ip = nic, guest_ip
+        self.crypttab, self.files, self.shell = crypttab, tuple(files), shell
         self.port = None
         self.dir = None
 
@@ -55,15 +77,50 @@ class Rig:
             with open(authorized, "w") as f:
                 f.write("# the test's key pair (wrong_ed25519 is not here)\n")
                 f.write(open(os.path.join(self.dir, "id_ed25519.pub")).read())
-            img = os.path.join(paths.out, "zinitrd-ssh.img")
-            out = vmlib.zinitrd_build(paths, k, img, "--ssh-authorized-keys", authorized,
-                                      "--ssh-host-key", self.host_key())
-            print(out, end="")
+            if self.crypttab is None:
+                img = os.path.join(paths.out, "zinitrd-ssh.img")
+                out = vmlib.zinitrd_build(paths, k, img, "--ssh-authorized-keys", authorized,
+                                          "--ssh-host-key", self.host_key())
+                print(out, end="")
+            else:
+                files = [(authorized, "/etc/zinitrd/authorized_keys")] + self.root_host_key()
+                if self.shell:
+                    files.append((self.shell_feature(), "/etc/zinitrd/modules.d/ssh/feature.conf"))
+                img = build_with_crypttab(self.crypttab, list(self.files) + files)(paths, k)
         self.check_image(paths, img)
         return img
 
     def host_key(self):
-        return os.path.join(self.dir, "ssh_host_ed25519_key")
+        # The root's own key (an overlay root is read-only: zinitrd cannot make it there).
+        name = "ssh_host_ed25519_key" if self.crypttab is None else "root_ssh_host_ed25519_key"
+        return os.path.join(self.dir, name)
+
+    def root_host_key(self):
+        """The host key (+ .pub) of an overlay root, made as zinitrd makes it (dropbearkey) on
+        first use: the (host path, path in the root) pairs."""
+        key = self.host_key()
+        if not os.path.exists(key):
+            subprocess.run(["dropbearkey", "-t", "ed25519", "-f", key + ".new"], check=True,
+                           stdout=subprocess.DEVNULL)
+            os.chmod(key + ".new", 0o600)
+            os.rename(key + ".new", key)
+        if not os.path.exists(key + ".pub"):
+            out = subprocess.check_output(["dropbearkey", "-y", "-f", key], text=True)
+            line = next(l for l in out.splitlines() if l.startswith("ssh-ed25519 "))
+            with open(key + ".pub", "w") as f:
+                f.write(line + "\n")
+        return [(key, "/etc/zinitrd/ssh_host_ed25519_key"),
+                (key + ".pub", "/etc/zinitrd/ssh_host_ed25519_key.pub")]
+
+    def shell_feature(self):
+        """A local copy of the ssh feature (as in /etc/zinitrd/modules.d/ssh/) with ssh_shell=yes."""
+        src = open(os.path.join(vmlib.SOURCE_DIR, "modules.d/ssh/feature.conf")).read()
+        if "set = ssh_shell=no\n" not in src:
+            raise AssertionError("modules.d/ssh/feature.conf no longer says `set = ssh_shell=no`")
+        path = os.path.join(self.dir, "feature-ssh-shell.conf")
+        with open(path, "w") as f:
+            f.write(src.replace("set = ssh_shell=no\n", "set = ssh_shell=yes\n"))
+        return path
 
     def check_image(self, paths, img):
         """The image carries dropbear, the host key zinitrd made (0600) and the keys."""
@@ -93,15 +150,16 @@ class Rig:
                            f"{self.guest_ip}:22",
                 "-device", f"{self.nic},netdev=n0"]
 
-    def ssh(self, key="id_ed25519", tty=False):
-        """Starts the host's ssh client against the guest; returns a Session."""
+    def ssh(self, key="id_ed25519", tty=False, command=None):
+        """Starts the host's ssh client against the guest (running COMMAND there when given);
+        returns a Session."""
         cmd = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-i", os.path.join(self.dir, key),
                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                "-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null",
                "-o", f"UserKnownHostsFile={os.path.join(self.dir, f'known_hosts-{self.port}')}",
                "-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=0"]
         cmd += ["-tt"] if tty else ["-T"]
-        cmd += ["root@127.0.0.1"]
+        cmd += ["root@127.0.0.1"] + ([command] if command else [])
         return Session(cmd)
 
 
@@ -164,12 +222,12 @@ NOT_UP = ("Connection reset", "Connection closed", "Connection refused", "kex_ex
           "timed out", "Broken pipe")
 
 
-def login(rig, vm, key="id_ed25519", tty=False, until="Enter passphrase"):
+def login(rig, vm, key="id_ed25519", tty=False, until="Enter passphrase", command=None):
     """Logs in until the session shows UNTIL (retrying while the guest's server is not up yet);
     returns the Session. Fails when ssh ends for any other reason."""
     deadline = time.monotonic() + LOGIN_WAIT
     while True:
-        s = rig.ssh(key, tty)
+        s = rig.ssh(key, tty, command)
         if s.wait_for(until, LOGIN_WAIT):
             vmlib.log(f"{vm.name}: ssh shows '{until}' at {time.monotonic() - vm.start:.1f}s")
             return s
@@ -227,6 +285,97 @@ def wrong_key(rig):
     return act
 
 
+# Asked of every LUKS login: a shell runs it (SHELL-42, then the unlock command), the forced
+# unlock command ignores it.
+SHELL_PROBE = "echo SHELL-$((6*7)); exec /usr/lib/zinitrd/init unlock"
+
+
+def unlock_luks(rig, shell, wrong_first):
+    """Logs in, types the LUKS passphrase (after a wrong one when WRONG_FIRST, which the session
+    must hear is wrong, and be asked again): the session hears the device open, then the boot go
+    on; it ran a shell only when SHELL."""
+    def act(vm):
+        s = login(rig, vm, tty=True, until="Enter passphrase for LUKS device 'lroot'",
+                  command=SHELL_PROBE)
+        try:
+            if wrong_first:
+                s.send("not-the-passphrase\n")
+                for needle in ("wrong passphrase for LUKS device 'lroot' on /dev/vda1; try again",
+                               "(try 2 of 3)"):
+                    if not s.wait_for(needle, 120):
+                        raise AssertionError(f"{vm.name}: ssh ended without '{needle}':\n"
+                                             f"{s.text()}")
+            s.send(LUKS_PASS)
+            code, out = s.finish()
+        finally:
+            s.kill()
+        opened = out.find("LUKS device 'lroot' on /dev/vda1 is open")
+        done = out.find("zinitrd: the keys are loaded; the boot continues")
+        if code != 0 or opened < 0 or done < opened:
+            raise AssertionError(f"{vm.name}: the SSH session ended with {code}, expected 0 after "
+                                 f"'LUKS device ... is open' then 'the boot continues':\n{out}")
+        if LUKS_PASS.strip() in out:
+            raise AssertionError(f"{vm.name}: the passphrase was echoed back over SSH:\n{out}")
+        if ("SHELL-42" in out) != shell:
+            raise AssertionError(f"{vm.name}: the login {'did not run' if shell else 'ran'} a shell "
+                                 f"(ssh_shell={'yes' if shell else 'no'}):\n{out}")
+        vmlib.log(f"{vm.name}: LUKS opened over SSH; session said: {out.strip()[-160:]!r}")
+    return act
+
+
+def in_order(*patterns):
+    """A console check: each regex of PATTERNS matches a line after the previous one's."""
+    def check(text):
+        pos = 0
+        for rx in patterns:
+            m = re.compile(rx, re.M).search(text, pos)
+            if not m:
+                raise AssertionError(f"the console shows no '{rx}' after offset {pos} "
+                                     f"(in order: {patterns})")
+            pos = m.end()
+    return check
+
+
+# What the boot says when it brings the network up or starts or stops dropbear.
+NETWORK_LINES = r"zinitrd: (?:network: |unlock over SSH: (?:the prompt is also|dropbear stopped))"
+
+
+def never_networked(text):
+    """A console check: no prompt, so no network and no dropbear at all."""
+    prompts(0)(text)
+    seen = [m.group(0) for m in re.finditer(NETWORK_LINES + r".*", text)]
+    if seen:
+        raise AssertionError(f"nothing was asked, yet the network or dropbear came up: {seen}")
+
+
+def luks_scenario(append, rig, crypttab=CRYPTTAB, interact=(), saw=(), check_console=None):
+    """A root pool on luks-a (pools/45-luks.sh) whose root turns the ssh feature on."""
+    rig.crypttab = crypttab
+    sc = Boot(append, disks=("luks-a",), root="lpool/root", label="luks-single",
+              interact=interact,
+              saw=[r"unlock over SSH: ready \(port 22; every ethernet interface \(DHCP\)\)",
+                   mappings("lroot")] + list(saw))
+    sc.build_image, sc.qemu_args = rig.build_image, rig.qemu_args
+    sc.check_console = check_console
+    return sc
+
+
+def luks_over_ssh(rig, shell, wrong_first=False):
+    """The LUKS passphrase typed over SSH (ip=dhcp) while the console shows the same prompt."""
+    rig.shell = shell
+
+    def check(text):
+        prompts(2 if wrong_first else 1)(text)  # each answered over SSH: none after the last
+        in_order(*[r"zinitrd: answered over SSH from 10\.0\.2\.2"] * (2 if wrong_first else 1),
+                 r"unlock over SSH: dropbear stopped; network down \(eth0\)",
+                 r"zinitrd: switching to /sysroot")(text)
+    return luks_scenario("root=zfs:lpool/root ip=dhcp", rig,
+                         interact=[(luks_prompt("lroot", 1),
+                                    unlock_luks(rig, shell, wrong_first), 240)],
+                         saw=[r"network: eth0 10\.0\.2\.15/24 \(DHCP lease\)"],
+                         check_console=check)
+
+
 def scenario(append, rig, action, saw):
     sc = Boot(append, interact=[(prompt("cpool/ROOT/pass", 1), action(rig), 240)],
               saw=[r"unlock over SSH: dropbear stopped; network down \(eth0\)"] + saw, **ROOT)
@@ -236,6 +385,11 @@ def scenario(append, rig, action, saw):
 
 _dhcp, _static = Rig("virtio-net-pci"), Rig("e1000e", "10.0.2.50")
 _first, _wrong = Rig("virtio-net-pci"), Rig("virtio-net-pci")
+_luks, _luks_shell = Rig("virtio-net-pci"), Rig("virtio-net-pci")
+_keyfile = Rig("virtio-net-pci", files=[(KEY, KEY_IN_ROOT)])
+keyfile_no_dropbear = luks_scenario("root=zfs:lpool/root ip=dhcp", _keyfile, CRYPTTAB_KEY,
+                                    saw=[r"with the key file"], check_console=never_networked)
+keyfile_no_dropbear.check_image = carries_key_privately
 DHCP = "root=zfs:cpool/ROOT/pass ip=dhcp"
 SCENARIOS = {
     "ssh_unlock_dhcp": scenario(
@@ -250,4 +404,7 @@ SCENARIOS = {
          r"zinitrd: answered over SSH from 10\.0\.2\.2"]),
     "ssh_console_first": scenario(DHCP, _first, console_first, []),
     "ssh_wrong_key": scenario(DHCP, _wrong, wrong_key, []),
+    "ssh_unlock_luks": luks_over_ssh(_luks, shell=False, wrong_first=True),
+    "ssh_keyfile_root_no_dropbear": keyfile_no_dropbear,
+    "ssh_shell_unlock": luks_over_ssh(_luks_shell, shell=True),
 }
