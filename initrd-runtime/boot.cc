@@ -313,8 +313,16 @@ void Boot::finish_coldplug(bool end_it) {
 
 void Boot::settle_devices(const std::function<bool()>& enough) {
   const int64_t t0 = monotonic_ms();
+  if (loader_) hotplug_.poll(0, config_, *loader_);  // what the drivers announced so far
+  // The pool's labels show it complete: other controllers' drivers (ahci probing empty ports)
+  // go on loading beside the import, and are waited for before switch_root.
+  if (enough && enough()) {
+    log_debug("devices settled in %s (the pool is complete; coldplug goes on)",
+              format_seconds(monotonic_ms() - t0).c_str());
+    return;
+  }
   finish_coldplug(false);
-  if (loader_) hotplug_.poll(0, config_, *loader_);  // what coldplug's drivers announced
+  if (loader_) hotplug_.poll(0, config_, *loader_);
   if (enough && enough()) {
     log_debug("devices settled in %s (the pool is complete)",
               format_seconds(monotonic_ms() - t0).c_str());
@@ -326,8 +334,19 @@ void Boot::settle_devices(const std::function<bool()>& enough) {
 
 std::optional<Failure> Boot::do_modules() {
   const int64_t t0 = monotonic_ms();
-  if (!loader_)
+  if (!loader_) {
+    // The kernel ends every module load with async_synchronize_full() (do_init_module()) unless
+    // the module was given `async_probe`: zfs.ko and its dependencies, which probe no device,
+    // would each wait for the disk controllers' asynchronous probes that coldplug started
+    // (ahci's link probes: a second under emulation) before the import can begin.
+    for (const BootModule* m : plan_modules(config_, config_.load).order) {
+      auto& words = request_.module_params[m->name];
+      bool given = false;
+      for (const auto& w : words) given |= starts_with(w, "async_probe");
+      if (!given) words.push_back("async_probe=1");
+    }
     loader_.emplace(config_, request_.module_params, request_.blacklist, request_.module_blacklist);
+  }
   if (!hotplug_.active()) {
     // Opened before the coldplug walk, so no device added meanwhile is missed.
     Status st = hotplug_.open();
