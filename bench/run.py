@@ -44,6 +44,7 @@ TOOLS = ["zinitrd", "initramfs-tools", "dracut"]
 APPEND = "root=zfs:rpool/ROOT/debian"  # every tool reads this form (zfs-initramfs: conf.d/zfs)
 MARKER = r"ZINITRD-TEST-MARKER root=(\S+) usr=(\S+) pid=(\d+) mode=(\S+)"
 KSTAMP = r"^\[\s*(\d+\.\d+)\]"
+STAGES = r"zinitrd: mounted .* on /sysroot \(modules ([\d.]+)s, import ([\d.]+)s, mount ([\d.]+)s\)"
 # Targets of issue 7, reported against, never asserted.
 TARGET_BUILD_PEER, TARGET_BUILD_FLOOR, TARGET_SIZE, TARGET_BOOT = 1 / 50, 2.0, 0.5, 0.7
 
@@ -295,6 +296,11 @@ def one_boot(k, img, disk, name, log_dir):
             kt["start" if "starting" in mm.group(2) else "switch"] = float(mm.group(1))
     if "start" in kt and "switch" in kt:
         r["zinitrd_log"] = kt["switch"] - kt["start"]
+    # zinitrd's own split of /init, the line it writes to /run/zinitrd/boot.log and the console.
+    for _, l in vm.lines:
+        mm = re.search(STAGES, l)
+        if mm:
+            r["stages"] = {k: float(v) for k, v in zip(("modules", "import", "mount"), mm.groups())}
     return r
 
 
@@ -315,6 +321,8 @@ def measure_boots(paths, k, images, zinitrd, runs, log_dir):
         zl = [x["zinitrd_log"] for x in b if "zinitrd_log" in x]
         res[t]["zinitrd_log"] = statistics.median(zl) if zl else None
         res[t]["usr"] = sorted({x["usr"] for x in b})
+        st = [x["stages"] for x in b if "stages" in x]
+        res[t]["stages"] = {k: statistics.median(x[k] for x in st) for k in st[0]} if st else None
     return res, disk
 
 
@@ -355,6 +363,10 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None):
         row("boot, zinitrd/tool", lambda t: f"{boots['zinitrd']['median'] / boots[t]['median']:.2f}")
         row("boot: kernel's `Run /init` to marker", lambda t: "-" if boots[t]["init_to_marker"] is None
             else f"{boots[t]['init_to_marker']:.2f} s")
+        row("boot: /init stages modules / import / mount, median", lambda t: "-" if not boots[t].get("stages")
+            else " / ".join(f"{boots[t]['stages'][k]:.2f}" for k in ("modules", "import", "mount")) + " s")
+        row("boot: /init start to switch_root (its log)", lambda t: "-" if boots[t].get("zinitrd_log") is None
+            else f"{boots[t]['zinitrd_log']:.2f} s")
         row("boot: /usr child dataset mounted", lambda t: ", ".join(
             "yes" if u != "none" else "no" for u in boots[t]["usr"]))
     if systemd:

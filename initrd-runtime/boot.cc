@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -129,8 +130,8 @@ class Boot {
   /// never outlives the initramfs (switch_root deletes the modules it would load).
   void finish_coldplug(bool end_it);
   /// Lets device discovery settle before the first look at the disks: coldplug done, then the
-  /// kernel quiet for a moment (zfs_import.h).
-  void settle_devices();
+  /// kernel quiet for a moment, unless ENOUGH (may be empty) holds already (zfs_import.h).
+  void settle_devices(const std::function<bool()>& enough);
   /// Runs the rescue shell after BANNER; false when it did not run as a usable shell.
   bool shell(const std::string& banner);
   /// Handles a failure of step S; returns the step to continue with.
@@ -310,17 +311,42 @@ void Boot::finish_coldplug(bool end_it) {
   coldplug_pid_ = -1;
 }
 
-void Boot::settle_devices() {
+void Boot::settle_devices(const std::function<bool()>& enough) {
   const int64_t t0 = monotonic_ms();
+  if (loader_) hotplug_.poll(0, config_, *loader_);  // what the drivers announced so far
+  // The pool's labels show it complete: other controllers' drivers (ahci probing empty ports)
+  // go on loading beside the import, and are waited for before switch_root.
+  if (enough && enough()) {
+    log_debug("devices settled in %s (the pool is complete; coldplug goes on)",
+              format_seconds(monotonic_ms() - t0).c_str());
+    return;
+  }
   finish_coldplug(false);
+  if (loader_) hotplug_.poll(0, config_, *loader_);
+  if (enough && enough()) {
+    log_debug("devices settled in %s (the pool is complete)",
+              format_seconds(monotonic_ms() - t0).c_str());
+    return;
+  }
   if (loader_) hotplug_.settle(kSettleQuietMs, kSettleMaxMs, config_, *loader_);
   log_debug("devices settled in %s", format_seconds(monotonic_ms() - t0).c_str());
 }
 
 std::optional<Failure> Boot::do_modules() {
   const int64_t t0 = monotonic_ms();
-  if (!loader_)
+  if (!loader_) {
+    // The kernel ends every module load with async_synchronize_full() (do_init_module()) unless
+    // the module was given `async_probe`: zfs.ko and its dependencies, which probe no device,
+    // would each wait for the disk controllers' asynchronous probes that coldplug started
+    // (ahci's link probes: a second under emulation) before the import can begin.
+    for (const BootModule* m : plan_modules(config_, config_.load).order) {
+      auto& words = request_.module_params[m->name];
+      bool given = false;
+      for (const auto& w : words) given |= starts_with(w, "async_probe");
+      if (!given) words.push_back("async_probe=1");
+    }
     loader_.emplace(config_, request_.module_params, request_.blacklist, request_.module_blacklist);
+  }
   if (!hotplug_.active()) {
     // Opened before the coldplug walk, so no device added meanwhile is missed.
     Status st = hotplug_.open();
@@ -368,7 +394,7 @@ std::optional<Failure> Boot::do_import() {
   ctx.timeout_ms = import_timeout_ms(request_, config_);
   if (request_.member_wait_s) ctx.member_wait_ms = int64_t{*request_.member_wait_s} * 1000;
   ctx.dataset = request_.dataset;
-  ctx.settle = [this] { settle_devices(); };
+  ctx.settle = [this](const std::function<bool()>& enough) { settle_devices(enough); };
   ctx.prepare = [this] {
     PromptBackground background;
     if (loader_ && hotplug_.active())

@@ -164,19 +164,37 @@ std::vector<std::string> import_hints(const ImportDiagnosis& d, const std::strin
   return h;
 }
 
-std::string describe_our_hostid() {
+uint32_t our_hostid(std::string* source) {
+  auto say = [&](const char* where) {
+    if (source) *source = where;
+  };
   auto param = read_file("/sys/module/spl/parameters/spl_hostid", 64);
   if (param) {
     unsigned long v = strtoul(std::string(trim(*param)).c_str(), nullptr, 0);
-    if (v != 0) return format_hostid(static_cast<uint32_t>(v)) + " (from spl.spl_hostid)";
+    if (v != 0) {
+      say("from spl.spl_hostid");
+      return static_cast<uint32_t>(v);
+    }
   }
   auto file = read_file("/etc/hostid", 64);
-  if (!file) return "00000000 (no /etc/hostid in the image)";
-  if (file->size() < 4) return "00000000 (/etc/hostid is shorter than 4 bytes)";
+  if (!file) {
+    say("no /etc/hostid in the image");
+    return 0;
+  }
+  if (file->size() < 4) {
+    say("/etc/hostid is shorter than 4 bytes");
+    return 0;
+  }
   const auto* b = reinterpret_cast<const unsigned char*>(file->data());
-  uint32_t v = static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 |
-               static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
-  return format_hostid(v) + " (from /etc/hostid)";
+  say("from /etc/hostid");
+  return static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 |
+         static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
+}
+
+std::string describe_our_hostid() {
+  std::string source;
+  uint32_t v = our_hostid(&source);
+  return format_hostid(v) + " (" + source + ")";
 }
 
 }  // namespace zinitrd::rt

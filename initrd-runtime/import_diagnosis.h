@@ -46,4 +46,8 @@ std::vector<std::string> import_hints(const ImportDiagnosis& d, const std::strin
 /// This system's hostid and where it comes from: "8e9a1a2b (from /etc/hostid)".
 std::string describe_our_hostid();
 
+/// This system's hostid as the spl module uses it: spl.spl_hostid when set, else /etc/hostid
+/// (0 when neither); SOURCE, when given, gets where it came from.
+uint32_t our_hostid(std::string* source = nullptr);
+
 }  // namespace zinitrd::rt

@@ -56,6 +56,11 @@ class HotplugListener {
   /// `udevadm settle` waits for udev's queue), at most MAX_MS, loading drivers meanwhile.
   /// Returns true when a block device appeared.
   bool settle(int64_t quiet_ms, int64_t max_ms, const BootConfig& config, ModuleLoader& loader);
+  /// Waits up to TIMEOUT_MS for events, then reads every queued one without acting on it: the
+  /// modaliases of added devices go to MODALIASES; BLOCK_ADDED is set when a block device
+  /// appeared, OVERFLOW when events were lost. Returns how many events were read.
+  int read_events(int64_t timeout_ms, std::vector<std::string>& modaliases, bool& block_added,
+                  bool& overflow);
   /// The socket, for a caller that waits on other fds too (the passphrase prompt); -1 if closed.
   int fd() const { return fd_.get(); }
   /// True when the socket is open.

@@ -5,8 +5,10 @@
 #include <linux/module.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "fd.h"
@@ -116,8 +118,12 @@ Status ModuleLoader::insert(const BootModule& m) {
   std::string opts = module_options(m, params_);
   const int64_t t0 = monotonic_ms();
   int e = kernel_.insert(m, opts);
-  if (e == 0 || e == EEXIST) {
-    if (e == 0) ++loaded_;
+  if (e == EEXIST) {  // loaded meanwhile (by a concurrent load) or built in
+    log_debug("module %s is there already", m.name.c_str());
+    return Ok{};
+  }
+  if (e == 0) {
+    ++loaded_;
     log_debug("loaded module %s in %lld ms%s%s", m.name.c_str(),
               static_cast<long long>(monotonic_ms() - t0), opts.empty() ? "" : " with options ",
               opts.c_str());
@@ -252,6 +258,49 @@ Status ModuleLoader::load(const std::vector<std::string>& names) {
   LoadReport r = load_report(names, false);
   if (r.ok()) return Ok{};
   return Error{r.describe(), r.failures.front().err};
+}
+
+pid_t ModuleLoader::spawn_load(const std::string& name, bool by_alias,
+                               const std::function<void(const LoadReport&)>& report) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  const int before = loaded_;
+  LoadReport r = load_report({name}, by_alias);
+  if (report) report(r);
+  // The exit status carries what the parent needs: failed, and how many modules loaded.
+  ::_exit((r.ok() ? 0 : 128) | std::min(loaded_ - before, 127));
+}
+
+bool ModuleLoader::reaped(const std::string& name, int wait_status) {
+  if (!WIFEXITED(wait_status)) return false;  // killed: a later load tries it again
+  const int code = WEXITSTATUS(wait_status);
+  loaded_ += code & 127;
+  const bool ok = (code & 128) == 0;
+  state_[normalize_module_name(name)] = ok ? State::kLoaded : State::kFailed;
+  return ok;
+}
+
+std::vector<bool> ModuleLoader::load_concurrently(
+    const std::vector<std::string>& names, bool by_alias,
+    const std::function<void(const LoadReport&)>& report) {
+  std::vector<bool> ok(names.size(), false);
+  std::vector<pid_t> pids(names.size(), -1);
+  if (names.size() > 1)
+    for (size_t i = 0; i < names.size(); ++i) pids[i] = spawn_load(names[i], by_alias, report);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (pids[i] < 0) {  // one name, or fork failed: here, in turn
+      LoadReport r = load_report({names[i]}, by_alias);
+      if (report) report(r);
+      ok[i] = r.ok();
+      continue;
+    }
+    int status = 0;
+    pid_t r;
+    while ((r = ::waitpid(pids[i], &status, 0)) < 0 && errno == EINTR) {
+    }
+    ok[i] = r == pids[i] && reaped(names[i], status);
+  }
+  return ok;
 }
 
 }  // namespace zinitrd::rt

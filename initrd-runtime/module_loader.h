@@ -19,6 +19,8 @@
 //     we); "already loaded" and "built in" are success.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <map>
 #include <set>
@@ -105,6 +107,20 @@ class ModuleLoader {
   LoadReport load_report(const std::vector<std::string>& names, bool by_alias = false);
   /// load_report() for explicit names, with every failure collected into one error.
   Status load(const std::vector<std::string>& names);
+  /// Loads NAME (with its dependencies) in a child process, so that a driver whose init probes
+  /// hardware (ahci waits for its links) does not hold up the others; a module that two children
+  /// need loads once (the kernel makes the second finit_module wait, then return EEXIST). REPORT
+  /// runs in the child on its load_report(). Returns the child's pid, or -1 when fork() failed
+  /// (then nothing was done). Pass the child's wait status to reaped().
+  pid_t spawn_load(const std::string& name, bool by_alias,
+                   const std::function<void(const LoadReport&)>& report);
+  /// Takes in what the child of spawn_load(NAME) did: modules it loaded count as this loader's,
+  /// and a failure it reported is remembered as load_one() remembers one. True when NAME loaded.
+  bool reaped(const std::string& name, int wait_status);
+  /// spawn_load() for each of NAMES at once, then waits for them all (names that could not be
+  /// spawned load here, in turn). Returns, for each name, whether it is loaded.
+  std::vector<bool> load_concurrently(const std::vector<std::string>& names, bool by_alias,
+                                      const std::function<void(const LoadReport&)>& report);
   /// True when NAME may not be loaded for a modalias.
   bool alias_blacklisted(std::string_view name) const;
   /// True when NAME is loaded or built in (/sys/module/NAME exists).

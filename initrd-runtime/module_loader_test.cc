@@ -195,3 +195,28 @@ TEST_CASE("plan order: pre softdeps, hard deps, the module, post softdeps") {
                                              "crct10dif_generic", "crc_t10dif", "with_post",
                                              "broken"});
 }
+
+TEST_CASE("concurrent loads: each name in a child, results and counts back in the parent") {
+  auto c = scsi_config();
+  FakeKernel k;
+  k.fail["broken"] = EIO;
+  ModuleParams params;
+  ModuleLoader loader(c, params, {}, {}, k.get());
+  int reports = 0;  // counted in the children: the parent's stays 0
+  auto ok = loader.load_concurrently({"sd_mod", "broken", "ahci"}, true,
+                                     [&](const LoadReport&) { ++reports; });
+  CHECK(ok == std::vector<bool>{true, false, true});
+  CHECK(reports == 0);
+  CHECK(loader.loaded_count() == 8);  // sd_mod and its 6 dependencies and softdeps, ahci
+  // A failure reported by a child is remembered: a modalias does not try it again.
+  LoadReport again = loader.load_report({"broken"}, true);
+  REQUIRE(again.failures.size() == 1);
+  CHECK(again.failures[0].message.find("earlier in this boot") != std::string::npos);
+  // One name loads here, not in a child.
+  FakeKernel k2;
+  ModuleLoader one(c, params, {}, {}, k2.get());
+  CHECK(one.load_concurrently({"ahci"}, true, [&](const LoadReport&) { ++reports; }) ==
+        std::vector<bool>{true});
+  CHECK(reports == 1);
+  CHECK(k2.inserted == std::vector<std::string>{"ahci"});
+}

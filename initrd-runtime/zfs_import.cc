@@ -7,6 +7,8 @@
 #include "modalias.h"
 #include "module_loader.h"
 #include "util.h"
+#include "zfs_label.h"
+#include "zfs_member.h"
 #include "zfs_tools.h"
 
 namespace zinitrd::rt {
@@ -47,6 +49,60 @@ void wait_for_devices(const ImportContext& ctx, int64_t ms) {
     ctx.hotplug->poll(ms, *ctx.config, *ctx.loader);
   else
     sleep_ms(ms);
+}
+
+// The devices that carry a ZFS label: before there is one, `zpool import` can only list nothing
+// (and costs a second under emulation).
+std::vector<MemberDevice> members(int attempt) {
+  auto found = zfs_member_devices();
+  if (attempt == 0) {
+    std::vector<std::string> paths;
+    for (const auto& m : found) paths.push_back(m.path);
+    if (paths.empty())
+      log_debug("no block device carries a ZFS label yet; waiting for one");
+    else
+      log_debug("ZFS labels on %s", join(paths, " ").c_str());
+  }
+  return found;
+}
+
+// The labels of the devices that carry one.
+std::vector<LabelledDevice> read_labels(const std::vector<MemberDevice>& found) {
+  std::vector<LabelledDevice> labelled;
+  for (const auto& m : found)
+    if (auto l = read_zfs_label(m.path, m.size)) labelled.push_back({m.path, std::move(*l)});
+  return labelled;
+}
+
+// True when the labels present show WANTED complete and importable straight away.
+bool complete_in_labels(const std::string& wanted) {
+  return plan_direct_import(read_labels(zfs_member_devices()), wanted, our_hostid()).has_value();
+}
+
+// Imports WANTED straight from the labels of FOUND when they show it complete and this system's
+// (zfs_label.h); false when they do not, or the import failed (the ladder lists and explains).
+bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& found,
+                   const std::string& wanted, std::string& name) {
+  auto plan = plan_direct_import(read_labels(found), wanted, our_hostid());
+  if (!plan) {
+    log_debug("the labels do not show pool '%s' complete and this system's; listing pools",
+              wanted.c_str());
+    return false;
+  }
+  std::vector<std::string> args{"import", "-N"};
+  if (ctx.force) args.push_back("-f");
+  for (const auto& d : plan->devices) args.insert(args.end(), {"-d", d});
+  args.push_back(std::to_string(plan->pool_guid));
+  auto r = ctx.tools->zpool(args);
+  if (!r || !r->ok()) {
+    log_debug("direct import of '%s' failed (%s); listing pools", wanted.c_str(),
+              r ? r->describe().c_str() : r.error().message.c_str());
+    return false;
+  }
+  name = plan->name;
+  log_info("imported pool '%s' (GUID %llu) from the labels of %s", name.c_str(),
+           static_cast<unsigned long long>(plan->pool_guid), join(plan->devices, " ").c_str());
+  return true;
 }
 
 // The pools `zpool import` can see: from the cache file first when USE_CACHE (a hint: when it
@@ -171,14 +227,58 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
   const int64_t start = monotonic_ms();
   int64_t next_progress = start + kProgressEveryMs;
   int64_t degraded_since = -1;
-  bool announced = false, noticed = false;
+  bool announced = false, noticed = false, listed = false, direct_tried = false;
+  // Disks commonly appear a moment after zfs.ko is loaded: say nothing on the console (which
+  // `quiet` keeps clean) unless the wait becomes noticeable.
+  auto say_waiting = [&](int64_t now) {
+    if (!announced) {
+      announced = true;
+      log_info("pool '%s' not found yet; waiting for its disks (%s)", wanted.c_str(),
+               ctx.timeout_ms > 0 ? ("up to " + format_seconds(ctx.timeout_ms)).c_str()
+                                  : "rd.timeout=0: no time limit");
+    } else if (!noticed && now - start >= kNoticeAfterMs) {
+      noticed = true;
+      if (ctx.timeout_ms > 0)
+        log_notice("waiting up to %s for the disks of pool '%s'...",
+                   format_seconds(ctx.timeout_ms).c_str(), wanted.c_str());
+      else
+        log_notice("waiting for the disks of pool '%s' (rd.timeout=0: no time limit)...",
+                   wanted.c_str());
+    } else if (now >= next_progress) {
+      next_progress = now + kProgressEveryMs;
+      log_notice("still waiting for pool '%s' (%s so far; disks: %s)", wanted.c_str(),
+                 format_seconds(now - start).c_str(), block_devices().c_str());
+    }
+  };
   for (int attempt = 0;; ++attempt) {
-    if (attempt == 0 && ctx.settle) ctx.settle();
+    if (attempt == 0 && ctx.settle) ctx.settle([&] { return complete_in_labels(wanted); });
     if (ctx.prepare)
       if (auto f = ctx.prepare()) return f;
+    const int64_t before = monotonic_ms();
+    const bool expiring = ctx.timeout_ms > 0 && before - start >= ctx.timeout_ms;
+    auto found = expiring ? std::vector<MemberDevice>() : members(attempt);
+    if (!expiring && found.empty()) {
+      // Nothing to list yet; a pool imported in the rescue shell counts all the same.
+      if (attempt == 0) {
+        std::string n = imported_name(tools, wanted);
+        if (!n.empty()) {
+          log_info("pool '%s' is already imported", n.c_str());
+          name = n;
+          return std::nullopt;
+        }
+      }
+      say_waiting(before);
+      wait_for_devices(ctx, kRetryIntervalMs);
+      continue;
+    }
+    if (!expiring && !direct_tried) {
+      direct_tried = true;
+      if (import_direct(ctx, found, wanted, name)) return std::nullopt;
+    }
     ProcessResult listing;
-    auto pools = list_pools(ctx, attempt == 0 && cache_is_useful(), wanted, listing);
+    auto pools = list_pools(ctx, !listed && cache_is_useful(), wanted, listing);
     if (!pools) return ZfsTools::failure("import", "cannot run zpool", pools.error());
+    listed = true;
     PoolChoice choice = choose_pool(*pools, wanted);
     if (choice.kind == PoolChoice::kAmbiguous)
       return ambiguous_failure(ctx, choice, wanted, listing);
@@ -249,26 +349,7 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
         return f;
       }
     }
-    // Disks commonly appear a moment after zfs.ko is loaded: say nothing on the console (which
-    // `quiet` keeps clean) unless the wait becomes noticeable.
-    if (!announced) {
-      announced = true;
-      log_info("pool '%s' not found yet; waiting for its disks (%s)", wanted.c_str(),
-               ctx.timeout_ms > 0 ? ("up to " + format_seconds(ctx.timeout_ms)).c_str()
-                                  : "rd.timeout=0: no time limit");
-    } else if (!noticed && now - start >= kNoticeAfterMs) {
-      noticed = true;
-      if (ctx.timeout_ms > 0)
-        log_notice("waiting up to %s for the disks of pool '%s'...",
-                   format_seconds(ctx.timeout_ms).c_str(), wanted.c_str());
-      else
-        log_notice("waiting for the disks of pool '%s' (rd.timeout=0: no time limit)...",
-                   wanted.c_str());
-    } else if (now >= next_progress) {
-      next_progress = now + kProgressEveryMs;
-      log_notice("still waiting for pool '%s' (%s so far; disks: %s)", wanted.c_str(),
-                 format_seconds(now - start).c_str(), block_devices().c_str());
-    }
+    say_waiting(now);
     wait_for_devices(ctx, kRetryIntervalMs);
   }
 }
@@ -310,7 +391,7 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
                                           std::string& bootfs) {
   const ZfsTools& tools = *ctx.tools;
   const int64_t start = monotonic_ms();
-  bool announced = false;
+  bool announced = false, looked = false;
   for (int attempt = 0;; ++attempt) {
     // Pools imported already (by a previous try or in the rescue shell) come first.
     auto listed = tools.zpool({"list", "-H", "-o", "name"});
@@ -323,12 +404,22 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
         return std::nullopt;
       }
     }
-    if (attempt == 0 && ctx.settle) ctx.settle();
+    if (attempt == 0 && ctx.settle) ctx.settle(nullptr);
     if (ctx.prepare)
       if (auto f = ctx.prepare()) return f;
+    if (!(ctx.timeout_ms > 0 && monotonic_ms() - start >= ctx.timeout_ms) &&
+        members(attempt).empty()) {
+      if (!announced) {
+        announced = true;
+        log_notice("waiting for a pool with bootfs set (root=zfs:AUTO)...");
+      }
+      wait_for_devices(ctx, kRetryIntervalMs);
+      continue;
+    }
     ProcessResult listing;
-    auto pools = list_pools(ctx, attempt == 0 && cache_is_useful(), "", listing);
+    auto pools = list_pools(ctx, !looked && cache_is_useful(), "", listing);
     if (!pools) return ZfsTools::failure("import", "cannot run zpool", pools.error());
+    looked = true;
     // Owned pools first; pools of other systems only under zfs_force; never one in use now.
     std::vector<const PoolCandidate*> order;
     for (const auto& p : *pools)

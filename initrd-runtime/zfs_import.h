@@ -4,7 +4,10 @@
 // absent; zinitrd imports just the pool that holds the root, by its GUID. The ladder:
 //   1. settle: the first look waits until coldplug has loaded the drivers of the disks present
 //      and the kernel has been quiet for a moment (a mirror must not be looked at while its
-//      second disk is still being probed);
+//      second disk is still being probed), unless the labels already show the pool complete;
+//      and no look at all before a block device carries a ZFS label (zfs_member.h);
+//   1b. when the labels show one complete pool of that name, this system's or exported, import
+//      it straight away (zfs_label.h) and skip the listing;
 //   2. list: `zpool import` (the cache file as a hint first, then a scan) shows each pool's GUID,
 //      state and whether it was last used by another system;
 //   3. choose: the pool named on the command line (or given by GUID); among namesakes the one
@@ -53,8 +56,9 @@ struct ImportContext {
   int64_t timeout_ms = 60'000;                    ///< how long to wait for the pool (0: forever)
   int64_t member_wait_ms = kDefaultMemberWaitMs;  ///< how long a DEGRADED pool waits
   std::string dataset;                            ///< the root dataset asked for, for messages
-  /// Called once before the first look at the disks: lets device discovery settle.
-  std::function<void()> settle;
+  /// Called once before the first look at the disks: lets device discovery settle. When the
+  /// predicate it is given (may be empty) holds once coldplug is done, the quiet wait is cut short.
+  std::function<void(const std::function<bool()>& enough)> settle;
   /// Called before every look for the pool (after settle): opens the LUKS devices that have
   /// appeared (luks_open.h). A failure it returns stops the import.
   std::function<std::optional<Failure>()> prepare;

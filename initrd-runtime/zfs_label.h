@@ -1,0 +1,59 @@
+// zfs_label.h: reading a vdev label's config, and importing straight from what the labels say.
+//
+// Each pool member carries its pool's name, GUID, hostid and state and its top-level vdev's
+// tree (the GUIDs of every disk of that mirror or raidz) in its labels: an XDR-packed nvlist
+// (OpenZFS vdev_impl.h, nvpair.c). When the labels of the disks present show exactly one pool
+// with the root pool's name, owned by this system or exported, with every member of every
+// top-level vdev there, `zpool import -N -d DISK... GUID` imports it without the listing run
+// that precedes it otherwise (a zpool process scanning every device: about a second under
+// emulation). Anything else (namesakes, another system's pool, a member missing, a label that
+// does not parse) takes the listing ladder of zfs_import.h, which explains and waits.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zinitrd::rt {
+
+/// What zinitrd reads from one device's label.
+struct ZfsLabel {
+  std::string name;                ///< the pool's name
+  uint64_t pool_guid = 0;          ///< the pool's GUID
+  uint64_t guid = 0;               ///< this device's (leaf vdev's) GUID
+  uint64_t top_guid = 0;           ///< its top-level vdev's GUID
+  uint64_t state = ~uint64_t{0};   ///< pool_state_t: 0 active, 1 exported, 2 destroyed...
+  uint64_t vdev_children = 0;      ///< the pool's number of top-level vdevs
+  std::optional<uint64_t> hostid;  ///< the hostid of the system that last imported it
+  std::vector<uint64_t> leaves;    ///< the leaf GUIDs of its top-level vdev's tree
+};
+
+/// Parses the config nvlist of a label (the bytes from its 16 KiB offset: header, XDR pairs);
+/// nullopt when it is not a pool member's config or does not parse (pure).
+std::optional<ZfsLabel> parse_zfs_label(std::string_view nvlist);
+
+/// The label of the device at PATH of SIZE bytes (the first of its four slots that parses).
+std::optional<ZfsLabel> read_zfs_label(const std::string& path, uint64_t size);
+
+/// One device and its label.
+struct LabelledDevice {
+  std::string path;
+  ZfsLabel label;
+};
+
+/// A pool that can be imported straight away: its GUID and the devices to point zpool at.
+struct DirectImport {
+  std::string name;
+  uint64_t pool_guid = 0;
+  std::vector<std::string> devices;
+};
+
+/// The pool WANTED (a name, or a GUID in decimal) when DEVICES show exactly one pool answering
+/// to it, active under OUR_HOSTID or exported, with every top-level vdev and every member of
+/// each present, each once; nullopt otherwise (pure).
+std::optional<DirectImport> plan_direct_import(const std::vector<LabelledDevice>& devices,
+                                               const std::string& wanted, uint32_t our_hostid);
+
+}  // namespace zinitrd::rt

@@ -1,0 +1,80 @@
+// zfs_member.cc: ZFS label detection (see zfs_member.h).
+#include "zfs_member.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "fd.h"
+#include "util.h"
+
+namespace zinitrd::rt {
+namespace {
+
+// The label slots' offsets on a device of SIZE bytes (vdev_label_offset(): the two at the end
+// sit on a 256 KiB boundary).
+std::vector<uint64_t> label_offsets(uint64_t size) {
+  std::vector<uint64_t> out{0, kVdevLabelSize};
+  const uint64_t aligned = size / kVdevLabelSize * kVdevLabelSize;
+  if (aligned >= 4 * kVdevLabelSize) {
+    out.push_back(aligned - 2 * kVdevLabelSize);
+    out.push_back(aligned - kVdevLabelSize);
+  }
+  return out;
+}
+
+bool skipped_name(std::string_view name) {
+  return starts_with(name, "ram") || starts_with(name, "loop") || starts_with(name, "zd") ||
+         starts_with(name, "sr") || starts_with(name, "fd");
+}
+
+}  // namespace
+
+bool is_zfs_member_label(std::string_view bytes) {
+  // nvs_header_t: encoding NV_ENCODE_XDR (1), then the writer's endianness (0 or 1).
+  if (bytes.size() < 8 || bytes[0] != 1 || (bytes[1] != 0 && bytes[1] != 1)) return false;
+  return bytes.find("pool_guid") != std::string_view::npos;
+}
+
+bool has_zfs_label(const std::string& path, uint64_t size) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) return false;
+  std::string buf(kLabelProbeBytes, '\0');
+  for (uint64_t off : label_offsets(size)) {
+    ssize_t n =
+        ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(off + kLabelNvlistOffset));
+    if (n <= 0) continue;
+    if (is_zfs_member_label(std::string_view(buf.data(), static_cast<size_t>(n)))) return true;
+  }
+  return false;
+}
+
+std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block,
+                                             const std::string& dev_dir) {
+  std::vector<MemberDevice> out;
+  DIR* dir = ::opendir(sys_block.c_str());
+  if (!dir) return out;
+  while (struct dirent* e = ::readdir(dir)) {
+    std::string name = e->d_name;
+    if (name == "." || name == ".." || skipped_name(name)) continue;
+    auto sectors = read_file(sys_block + "/" + name + "/size", 64);
+    if (!sectors) continue;
+    uint64_t size = strtoull(std::string(trim(*sectors)).c_str(), nullptr, 10) * 512;
+    if (size < 2 * kVdevLabelSize) continue;
+    // The node's name under /dev is the uevent's DEVNAME ("cciss/c0d0" for "cciss!c0d0").
+    std::string devname = name;
+    if (auto uevent = read_file(sys_block + "/" + name + "/uevent", 4096))
+      for (const auto& line : split_all(*uevent, '\n'))
+        if (starts_with(line, "DEVNAME=")) devname = line.substr(8);
+    std::string path = dev_dir + "/" + devname;
+    if (has_zfs_label(path, size)) out.push_back({path, size});
+  }
+  ::closedir(dir);
+  std::sort(out.begin(), out.end(),
+            [](const MemberDevice& a, const MemberDevice& b) { return a.path < b.path; });
+  return out;
+}
+
+}  // namespace zinitrd::rt

@@ -1,0 +1,43 @@
+// zfs_member.h: which block devices carry a ZFS label, without running zpool.
+//
+// `zpool import` costs a process, libzfs's start-up and a read of every device's four labels:
+// over a second under emulation. Before any disk of a pool exists that run can only fail, so the
+// import waits until a block device with a ZFS label is there (what udev's blkid calls
+// ID_FS_TYPE=zfs_member). A vdev label (OpenZFS vdev_impl.h) is 256 KiB; four copies, two at
+// the start of the device and two at its end. Bytes 16 KiB..128 KiB of each hold the packed
+// config nvlist: a 4-byte header (encoding 1 = XDR) and, among its first pairs, "pool_guid".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zinitrd::rt {
+
+/// Offset of the packed config nvlist inside a vdev label, and the bytes of it looked at.
+inline constexpr uint64_t kLabelNvlistOffset = 16 << 10;
+inline constexpr size_t kLabelProbeBytes = 4 << 10;
+/// Size of one vdev label (four per device: two at the start, two at the end).
+inline constexpr uint64_t kVdevLabelSize = 256 << 10;
+
+/// True when BYTES (the start of a label's nvlist region) is a pool member's config: an XDR
+/// nvlist naming a pool_guid (pure). Spares and cache devices name no pool_guid.
+bool is_zfs_member_label(std::string_view bytes);
+
+/// True when the device or file at PATH of SIZE bytes has a pool member's label in any of its
+/// four label slots.
+bool has_zfs_label(const std::string& path, uint64_t size);
+
+/// A block device that carries a ZFS member label.
+struct MemberDevice {
+  std::string path;   ///< "/dev/vda1"
+  uint64_t size = 0;  ///< bytes
+};
+
+/// The block devices under SYS_BLOCK (normally /sys/class/block) that carry a ZFS member label,
+/// found in DEV_DIR, sorted by path. Ram, loop, zvol (zd*) and empty devices are not read.
+std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block = "/sys/class/block",
+                                             const std::string& dev_dir = "/dev");
+
+}  // namespace zinitrd::rt
