@@ -287,9 +287,11 @@ Status gather_files_pass(BuildState& s) {
 Status embed_keys_pass(BuildState& s) {
   std::vector<KeyFile> keys;
   for (const auto& spec : s.opt.keyfiles) keys.push_back(parse_keyfile_spec(spec));
-  for (const auto& [path, name] : s.luks.keys)  // crypttab's, read from the root
+  for (const auto& [key_path, name] : s.luks.keys) {  // crypttab's, read from the root
+    const std::string& path = key_path;  // a lambda may not capture a binding (clang 14)
     if (std::none_of(keys.begin(), keys.end(), [&](const KeyFile& o) { return o.dest == path; }))
       keys.push_back({path, path, "LUKS " + name});
+  }
   // The system's own: when its "/" is a ZFS dataset mounted on this host, ask zfs.
   std::ifstream mounts("/proc/self/mounts");
   std::stringstream text;

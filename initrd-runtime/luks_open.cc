@@ -283,8 +283,9 @@ std::vector<std::string> LuksOpener::missing_hints() {
   for (const auto& [name, probe] : probed_) {
     if (!probe.header) continue;
     const std::string device = system_.dev + "/" + name;
+    const LuksHeader& header = *probe.header;  // a lambda may not capture a binding (clang 14)
     bool claimed = std::any_of(targets_.begin(), targets_.end(), [&](const Wanted& w) {
-      return luks_target_matches(w.target, device, *probe.header);
+      return luks_target_matches(w.target, device, header);
     });
     if (!claimed)
       unclaimed.push_back(device + " (UUID " + probe.header->uuid +
