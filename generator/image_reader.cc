@@ -20,6 +20,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "fd.h"
 #include "hex.h"
@@ -153,13 +154,23 @@ std::string at_offset(const std::string& image, size_t off) {
   return "'" + image + "' at offset " + std::to_string(off);
 }
 
-// Walks one uncompressed newc archive starting at P (4-byte aligned); returns its end.
-Result<size_t> walk_newc(const std::string& image, const Mapping& m, size_t start, unsigned segment,
-                         const Visitor& visit) {
+// Bytes to walk: an uncompressed segment of the mapping, or a decompressed one.
+struct Bytes {
+  const unsigned char* p;
+  size_t n;
+  const unsigned char* data() const { return p; }
+  size_t size() const { return n; }
+};
+
+// Walks one newc archive of M starting at START (4-byte aligned); returns its end. COMPRESSION and
+// FILE_OFFSET: those of a decompressed segment (offsets then name the segment's start in the file).
+Result<size_t> walk_newc(const std::string& image, const Bytes& m, size_t start, unsigned segment,
+                         const Visitor& visit, const char* compression = "none",
+                         std::optional<uint64_t> file_offset = std::nullopt) {
   const unsigned char* base = m.data();
   size_t pos = start;
   for (;;) {
-    if (m.size() - pos < kNewcHeader)
+    if (pos > m.size() || m.size() - pos < kNewcHeader)
       return Error::msg("truncated cpio header in " + at_offset(image, pos) +
                         ": the image is damaged");
     const unsigned char* h = base + pos;
@@ -188,8 +199,8 @@ Result<size_t> walk_newc(const std::string& image, const Mapping& m, size_t star
     mem.mtime = f[5];
     mem.size = filesize;
     mem.segment = segment;
-    mem.segment_offset = start;
-    mem.compression = "none";
+    mem.segment_offset = file_offset ? *file_offset : start;
+    mem.compression = compression;
     Body body;
     body.mem = reinterpret_cast<const char*>(base + data_start);
     body.len = filesize;
@@ -199,42 +210,50 @@ Result<size_t> walk_newc(const std::string& image, const Mapping& m, size_t star
   }
 }
 
-// Reads one compressed archive with libarchive.
+// Decompressed bytes past this are refused: no initramfs comes near it, and a hostile image
+// could otherwise expand a few kilobytes into all of memory.
+constexpr size_t kMaxDecompressed = size_t{4} << 30;
+
+// Reads one compressed segment: libarchive decompresses it (raw format, bounded by
+// kMaxDecompressed), and the newc archives in it are walked like an uncompressed segment, so a
+// member's header can never make the reader allocate what the data does not hold.
 Status walk_compressed(const std::string& image, const unsigned char* p, size_t len,
                        unsigned segment, uint64_t offset, const char* compression,
                        const Visitor& visit) {
+  auto where = [&] {
+    return std::string(compression) + " segment " + std::to_string(segment) + " of '" + image + "'";
+  };
   std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
   if (!a) return Error::msg("libarchive: out of memory");
   archive_read_support_filter_all(a.get());
-  archive_read_support_format_cpio(a.get());
-  if (archive_read_open_memory(a.get(), p, len) != ARCHIVE_OK)
-    return Error::msg("cannot read the " + std::string(compression) + " segment " +
-                      std::to_string(segment) + " of '" + image + "': " + la_error(a.get()) +
-                      " (is this compression supported by libarchive here?)");
+  archive_read_support_format_raw(a.get());
   archive_entry* e;
+  if (archive_read_open_memory(a.get(), p, len) != ARCHIVE_OK ||
+      archive_read_next_header(a.get(), &e) != ARCHIVE_OK)
+    return Error::msg("cannot read the " + where() + ": " + la_error(a.get()) +
+                      " (is this compression supported by libarchive here?)");
+  std::string plain;
+  char buf[1 << 16];
   for (;;) {
-    int r = archive_read_next_header(a.get(), &e);
-    if (r == ARCHIVE_EOF) return Ok{};
-    if (r < ARCHIVE_WARN)
-      return Error::msg("corrupt " + std::string(compression) + " segment " +
-                        std::to_string(segment) + " of '" + image + "': " + la_error(a.get()));
-    ImageMember mem;
-    const char* name = archive_entry_pathname(e);
-    mem.path = normalise(name ? name : "");
-    mem.mode = archive_entry_mode(e);
-    mem.uid = static_cast<uint32_t>(archive_entry_uid(e));
-    mem.gid = static_cast<uint32_t>(archive_entry_gid(e));
-    mem.mtime = archive_entry_mtime(e);
-    mem.size = static_cast<uint64_t>(archive_entry_size(e));
-    mem.segment = segment;
-    mem.segment_offset = offset;
-    mem.compression = compression;
-    if (const char* t = archive_entry_symlink(e)) mem.link_target = t;
-    Body body;
-    body.ar = a.get();
-    if (const char* hl = archive_entry_hardlink(e)) body.hardlink = normalise(hl);
-    if (auto st = visit(mem, body); !st) return st;
+    la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) return Error::msg("corrupt " + where() + ": " + la_error(a.get()));
+    if (plain.size() + static_cast<size_t>(n) > kMaxDecompressed)
+      return Error::msg("the " + where() + " decompresses past 4 GiB: it is not an initramfs");
+    plain.append(buf, static_cast<size_t>(n));
   }
+  const Bytes bytes{reinterpret_cast<const unsigned char*>(plain.data()), plain.size()};
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    if (bytes.data()[pos] == 0) {  // padding after an archive
+      ++pos;
+      continue;
+    }
+    auto end = walk_newc(image, bytes, pos, segment, visit, compression, offset);
+    if (!end) return Error::msg("corrupt " + where() + ": " + end.error().message);
+    pos = *end;
+  }
+  return Ok{};
 }
 
 // Calls VISIT for every member of every segment, in archive order.
@@ -252,7 +271,7 @@ Status walk_image(std::string_view image_path, const Visitor& visit) {
     const unsigned char* p = m.data() + pos;
     size_t avail = m.size() - pos;
     if (avail >= 6 && std::memcmp(p, "07070", 5) == 0 && (p[5] == '1' || p[5] == '2')) {
-      auto end = walk_newc(image, m, pos, segment, visit);
+      auto end = walk_newc(image, Bytes{m.data(), m.size()}, pos, segment, visit);
       if (!end) return end.error();
       pos = *end;
       ++segment;
