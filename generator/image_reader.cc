@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "fd.h"
 #include "hex.h"
@@ -80,7 +81,7 @@ struct Body {
   const char* mem = nullptr;  // uncompressed segment: the bytes in the mapping
   size_t len = 0;
   archive* ar = nullptr;  // compressed segment: read with archive_read_data
-  std::string hardlink;   // libarchive hard link: normalised path of the earlier member
+  std::string hardlink;   // newc hard link: normalised path of the member first seen with its inode
 
   // Passes the content to OUT in chunks.
   template <class F>
@@ -169,6 +170,9 @@ Result<size_t> walk_newc(const std::string& image, const Bytes& m, size_t start,
                          std::optional<uint64_t> file_offset = std::nullopt) {
   const unsigned char* base = m.data();
   size_t pos = start;
+  // Hard links as the kernel makes them: a regular file with nlink >= 2 whose (ino, major,
+  // minor) was seen before in this archive is a link to that member.
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, std::string> links;
   for (;;) {
     if (pos > m.size() || m.size() - pos < kNewcHeader)
       return Error::msg("truncated cpio header in " + at_offset(image, pos) +
@@ -204,6 +208,10 @@ Result<size_t> walk_newc(const std::string& image, const Bytes& m, size_t start,
     Body body;
     body.mem = reinterpret_cast<const char*>(base + data_start);
     body.len = filesize;
+    if (S_ISREG(mem.mode) && f[4] >= 2) {
+      auto [it, first] = links.try_emplace({f[0], f[7], f[8]}, mem.path);
+      if (!first) body.hardlink = it->second;
+    }
     if (S_ISLNK(mem.mode)) mem.link_target.assign(body.mem, filesize);
     if (auto st = visit(mem, body); !st) return st.error();
     pos = next;
@@ -420,11 +428,15 @@ class Extractor {
     if (type == S_IFLNK) {
       if (symlinkat(m.link_target.c_str(), cur, name) != 0)
         return Error::sys("symlink", shown, errno);
-    } else if (!body.hardlink.empty()) {
+    } else if (!body.hardlink.empty() && body.len == 0) {
       return hardlink(m, body.hardlink, cur, name);
     } else {
-      Fd out(
-          openat(cur, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, m.mode & 07777));
+      // A hard link that carries the data (newc puts it on the group's last member) is linked
+      // first, then written through, as the kernel does.
+      if (!body.hardlink.empty())
+        if (auto st = hardlink(m, body.hardlink, cur, name); !st) return st;
+      const int excl = body.hardlink.empty() ? O_EXCL : O_TRUNC;
+      Fd out(openat(cur, name, O_WRONLY | O_CREAT | excl | O_NOFOLLOW | O_CLOEXEC, m.mode & 07777));
       if (!out.valid()) return Error::sys("create", shown, errno);
       auto st =
           body.stream([&](const char* p, size_t n) { return write_all(out.get(), p, n, shown); });
@@ -442,7 +454,7 @@ class Extractor {
     if (warnings_) warnings_->push_back(std::move(w));
     return Ok{};
   }
-  // A libarchive hard link to an earlier member: linked only if it is a regular file reached
+  // A hard link to an earlier member: linked only if it is a regular file reached
   // without symlinks.
   Status hardlink(const ImageMember& m, const std::string& target, int cur, const char* name) {
     std::vector<std::string> parts = components(target);

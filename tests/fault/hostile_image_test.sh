@@ -110,3 +110,26 @@ assert_contains "$TMP/err" "skipped '/../../escape': its path contains '..'"
 assert_contains "$TMP/err" "skipped '/dev/sda': device nodes, fifos and sockets are not extracted"
 assert_contains "$TMP/err" "skipped '/etc/passwd'"
 pass "extract writes nothing outside DIR and names every member it refuses"
+
+# A compressed segment is walked by the same bounded reader: a symlink claiming 4 GiB in a tiny
+# gzip image (libarchive's cpio reader allocated it) is damage, not an allocation.
+python3 - "$TMP" <<'PY'
+import gzip, os, sys
+n = b"link\0"
+f = [1, 0o120777, 0, 0, 1, 0, 0xFFFFFFFE, 0, 0, 0, 0, len(n), 0]
+h = b"070701" + b"".join(b"%08X" % x for x in f) + n
+with open(os.path.join(sys.argv[1], "huge-link.img"), "wb") as out:
+    out.write(gzip.compress(h + b"\0" * (-len(h) % 4) + b"x" * 64))
+PY
+"$ZINITRD" ls "$TMP/huge-link.img" >"$TMP/out" 2>"$TMP/err" && fail "ls of huge-link.img succeeded"
+assert_contains "$TMP/err" "corrupt gzip segment 0"
+
+# newc hard links in a gzip image (data on the group's last member): extracted as one inode.
+mkdir -p "$TMP/hl/src"
+echo "hello data" >"$TMP/hl/src/a"
+ln "$TMP/hl/src/a" "$TMP/hl/src/b"
+(cd "$TMP/hl/src" && find . | cpio -o -H newc 2>/dev/null | gzip >"$TMP/hl/img")
+"$ZINITRD" extract "$TMP/hl/img" "$TMP/hl/out" 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "extract of hard links failed"; }
+[ "$(cat "$TMP/hl/out/a")" = "hello data" ] && [ "$(cat "$TMP/hl/out/b")" = "hello data" ] || fail "a hard link lost its data"
+[ "$(stat -c %i "$TMP/hl/out/a")" = "$(stat -c %i "$TMP/hl/out/b")" ] || fail "hard links were extracted as two files"
+pass "compressed segments: a hostile size is damage; hard links keep one inode and their data"
