@@ -78,25 +78,14 @@ struct ReadArchiveDeleter {
 
 // The content of the member being visited.
 struct Body {
-  const char* mem = nullptr;  // uncompressed segment: the bytes in the mapping
+  const char* mem = nullptr;  // the member's bytes: in the mapping, or in a decompressed segment
   size_t len = 0;
-  archive* ar = nullptr;  // compressed segment: read with archive_read_data
-  std::string hardlink;   // newc hard link: normalised path of the member first seen with its inode
+  std::string hardlink;  // newc hard link: normalised path of the member first seen with its inode
 
-  // Passes the content to OUT in chunks.
+  // Passes the content to OUT.
   template <class F>
   Status stream(F&& out) const {
-    if (!ar) return len ? out(mem, len) : Status(Ok{});
-    const void* buf;
-    size_t size;
-    la_int64_t offset;
-    for (;;) {
-      int r = archive_read_data_block(ar, &buf, &size, &offset);
-      if (r == ARCHIVE_EOF) return Ok{};
-      if (r < ARCHIVE_WARN) return Error::msg(std::string("corrupt image: ") + la_error(ar));
-      if (size)
-        if (auto st = out(static_cast<const char*>(buf), size); !st) return st;
-    }
+    return len ? out(mem, len) : Status(Ok{});
   }
 };
 
