@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "vm"))
 import vmlib  # noqa: E402
+import storage_boot  # noqa: E402
 import systemd_boot  # noqa: E402
 
 BENCH_CACHE = os.environ.get("BENCH_CACHE", "/var/cache/zinitrd-bench")
@@ -47,6 +48,9 @@ KSTAMP = r"^\[\s*(\d+\.\d+)\]"
 STAGES = r"zinitrd: mounted .* on /sysroot \(modules ([\d.]+)s, import ([\d.]+)s, mount ([\d.]+)s\)"
 # Targets of issue 7, reported against, never asserted.
 TARGET_BUILD_PEER, TARGET_BUILD_FLOOR, TARGET_SIZE, TARGET_BOOT = 1 / 50, 2.0, 0.5, 0.7
+# Issue 19's: /init without the zfs stack's load (s), boot against the faster peer, the generic
+# image's main (compressed) segment and the --host-only one (bytes).
+TARGET_INIT, TARGET_BOOT_19, TARGET_GENERIC, TARGET_HOST_ONLY = 0.5, 0.6, 12e6, 6e6
 
 
 def log(msg):
@@ -256,13 +260,21 @@ def measure_floor(k, zinitrd, work, build_dir, runs):
 def measure_sizes(zinitrd, images):
     out = {}
     for t, img in images.items():
-        entries, content = 0, 0
+        entries, content, segments = 0, 0, []
         for line in sh([zinitrd, "ls", img]).splitlines():
+            seg = re.match(r"# segment \d+ at byte (\d+): (\S+)", line)
+            if seg:
+                segments.append((int(seg.group(1)), seg.group(2) == "uncompressed"))
             m = re.match(r"(\S+)\s+(\d+)\s+(/.*)$", line)
             if m:
                 entries += 1
                 content += int(m.group(2)) if m.group(1).startswith("-") else 0
-        out[t] = {"bytes": os.path.getsize(img), "entries": entries, "content_bytes": content}
+        size = os.path.getsize(img)
+        # The early part (microcode, uncompressed as the kernel requires): the uncompressed
+        # segments before the first compressed one; an image with no compressed one has none.
+        early = next((off for off, plain in segments if not plain), 0)
+        out[t] = {"bytes": size, "entries": entries, "content_bytes": content,
+                  "early_bytes": early, "main_bytes": size - early}
     return out
 
 
@@ -274,19 +286,28 @@ def bench_disk(paths, k):
     return vmlib.pool_disks(paths, k)[0]
 
 
-def one_boot(k, img, disk, name, log_dir):
+def one_boot(k, img, disks, name, log_dir, timeout=300, strict=True):
+    """Boots IMG on DISKS (vmlib.drive_args' form); returns the marker's seconds and what the log
+    says. A boot that does not reach the root stops the benchmark, or with STRICT false returns
+    {"failed": why} (the storage matrix records it)."""
     load = open("/proc/loadavg").read().split()[0]
-    vm = vmlib.Vm(vmlib.kernel_image(k), img, APPEND, [disk], name=name, log_dir=log_dir)
+    vm = vmlib.Vm(vmlib.kernel_image(k), img, APPEND, list(disks), name=name, log_dir=log_dir)
     try:
-        secs, m = vm.expect(MARKER, timeout=300)
+        secs, m = vm.expect(MARKER, timeout=timeout)
         if m.group(1) != "rpool/ROOT/debian" or m.group(3) != "1":
             raise SystemExit(f"bench: {name} booted the wrong root: {m.group(0)}")
         vm.wait_exit(60)
     except AssertionError as e:
+        if not strict:
+            last = next((l for _, l in reversed(vm.lines) if l.strip()), "no console output")
+            return {"failed": f"no marker within {timeout} s; console's last line: {last.strip()[:160]}",
+                    "loadavg": load}
         raise SystemExit(f"bench: {name} did not boot: {e}")
     finally:
         vm.kill()
     r = {"marker": secs, "usr": m.group(2), "loadavg": load}
+    dm = re.search(r"\bdisks=(\S+)", m.string)
+    r["disks"] = dm.group(1) if dm else ""
     run_init = next((s for s, l in vm.lines if "Run /init as init process" in l), None)
     r["init_to_marker"] = secs - run_init if run_init is not None else None
     kt = {}
@@ -301,6 +322,10 @@ def one_boot(k, img, disk, name, log_dir):
         mm = re.search(STAGES, l)
         if mm:
             r["stages"] = {k: float(v) for k, v in zip(("modules", "import", "mount"), mm.groups())}
+    # Issue 19's figure: /init without what the kernel spends loading the zfs stack (the modules
+    # stage loads the image's `load` list, zfs.ko and its dependencies, while coldplug runs beside).
+    if "zinitrd_log" in r and "stages" in r:
+        r["init_without_zfs_load"] = r["zinitrd_log"] - r["stages"]["modules"]
     return r
 
 
@@ -309,7 +334,7 @@ def measure_boots(paths, k, images, zinitrd, runs, log_dir):
     res = {t: {"boots": []} for t in TOOLS}
     for i in range(runs):  # interleaved, one VM at a time: TCG timings depend on CPU contention
         for t in TOOLS:
-            r = one_boot(k, images[t], disk, f"bench-{t}-{i + 1}", log_dir)
+            r = one_boot(k, images[t], [disk], f"bench-{t}-{i + 1}", log_dir)
             res[t]["boots"].append(r)
             log(f"boot {t} #{i + 1}: marker after {r['marker']:.2f} s (load {r['loadavg']})")
     for t in TOOLS:
@@ -320,6 +345,8 @@ def measure_boots(paths, k, images, zinitrd, runs, log_dir):
         res[t]["init_to_marker"] = statistics.median(vals) if vals else None
         zl = [x["zinitrd_log"] for x in b if "zinitrd_log" in x]
         res[t]["zinitrd_log"] = statistics.median(zl) if zl else None
+        nz = [x["init_without_zfs_load"] for x in b if "init_without_zfs_load" in x]
+        res[t]["init_without_zfs_load"] = statistics.median(nz) if nz else None
         res[t]["usr"] = sorted({x["usr"] for x in b})
         st = [x["stages"] for x in b if "stages" in x]
         res[t]["stages"] = {k: statistics.median(x[k] for x in st) for k in st[0]} if st else None
@@ -336,7 +363,11 @@ def verdict(ok):
     return "met" if ok else "MISSED"
 
 
-def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None):
+def verdict19(value, target):
+    return "not measured" if value is None else verdict(value <= target)
+
+
+def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None, storage=None):
     peers = TOOLS[1:]
     z = builds["zinitrd"]
     fast_build = min(peers, key=lambda t: builds[t]["median"])
@@ -354,6 +385,8 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None):
     row("build, zinitrd/tool", lambda t: "1" if t == "zinitrd" else f"1/{builds[t]['median'] / z['median']:.0f}")
     row("image size", lambda t: mb(sizes[t]["bytes"]))
     row("image, zinitrd/tool", lambda t: f"{sizes['zinitrd']['bytes'] / sizes[t]['bytes']:.2f}")
+    row("of which early microcode (uncompressed) / main segment", lambda t: f"{mb(sizes[t].get('early_bytes', 0))} / "
+        f"{mb(sizes[t].get('main_bytes', sizes[t]['bytes']))}")
     row("entries", lambda t: str(sizes[t]["entries"]))
     row("file contents (uncompressed)", lambda t: mb(sizes[t]["content_bytes"]))
     if boots:
@@ -367,10 +400,14 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None):
             else " / ".join(f"{boots[t]['stages'][k]:.2f}" for k in ("modules", "import", "mount")) + " s")
         row("boot: /init start to switch_root (its log)", lambda t: "-" if boots[t].get("zinitrd_log") is None
             else f"{boots[t]['zinitrd_log']:.2f} s")
+        row("boot: the same without the zfs stack's load (modules stage)", lambda t: "-"
+            if boots[t].get("init_without_zfs_load") is None else f"{boots[t]['init_without_zfs_load']:.2f} s")
         row("boot: /usr child dataset mounted", lambda t: ", ".join(
             "yes" if u != "none" else "no" for u in boots[t]["usr"]))
     if systemd:
         systemd_boot.table_rows(systemd, TOOLS, row)
+    if storage:
+        lines += [""] + storage_boot.table(storage, TOOLS)
     table = "\n".join(lines)
 
     targets = [
@@ -384,11 +421,30 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None):
     if boots:
         targets.append(("boot <= 0.7x the faster peer", boots["zinitrd"]["median"] / boots[fast_boot]["median"],
                         TARGET_BOOT, f"{boots['zinitrd']['median'] / boots[fast_boot]['median']:.2f}x {fast_boot}"))
+    zs = sizes["zinitrd"]
+    targets19 = [("generic image's main segment <= 12 MB", zs.get("main_bytes", zs["bytes"]), TARGET_GENERIC,
+                  f"{mb(zs.get('main_bytes', zs['bytes']))} (+ {mb(zs.get('early_bytes', 0))} early microcode)"),
+                 ("--host-only image <= 6 MB", None, TARGET_HOST_ONLY,
+                  "not measured: --host-only reads the devices under this machine's own root pool, "
+                  "and the machine running the benchmark has none"),
+                 ("build <= 2x the floor", z["median"] / floor["total"], TARGET_BUILD_FLOOR,
+                  f"{z['median'] / floor['total']:.2f}x the floor")]
+    if boots:
+        nz = boots["zinitrd"].get("init_without_zfs_load")
+        targets19[:0] = [
+            ("/init without the zfs stack's load < 0.5 s", nz, TARGET_INIT,
+             f"{nz:.2f} s" if nz is not None else "not found in the console log"),
+            ("boot <= 0.6x the faster peer", boots["zinitrd"]["median"] / boots[fast_boot]["median"],
+             TARGET_BOOT_19, f"{boots['zinitrd']['median'] / boots[fast_boot]['median']:.2f}x {fast_boot}")]
     summary = "zinitrd: " + "; ".join(
         f"{name.split(' ')[0]} {desc} (target {name.split(' ', 1)[1]}: {verdict(v <= tgt)})"
         for name, v, tgt, desc in targets)
+    summary += ". Issue 19: " + "; ".join(
+        f"{name}: {desc.split(':')[0]} ({verdict19(v, tgt)})" for name, v, tgt, desc in targets19)
     if systemd:
         summary += "; " + systemd_boot.summary(systemd, peers)
+    if storage:
+        summary += "; " + storage_boot.summary(storage, TOOLS)
 
     busy = max(float(facts["loadavg_start"]), float(facts.get("loadavg_end", 0)))
     if busy > facts["nproc"]:
@@ -400,6 +456,8 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None):
                "jobs running): timings are noisy, boot times most of all; rerun on an idle machine.", ""]
     md += ["## Targets (issue 7; reported, not asserted)", "", "| target | measured | |", "|---|---|---|"]
     md += [f"| {n} | {d} | {verdict(v <= t)} |" for n, v, t, d in targets]
+    md += ["", "## Targets (issue 19; reported, not asserted)", "", "| target | measured | |", "|---|---|---|"]
+    md += [f"| {n} | {d} | {verdict19(v, t)} |" for n, v, t, d in targets19]
     if defaults:
         md += ["", "## Peers as configured on the host (one build each, their own compressor)", "",
                "| | build | image | zinitrd build / tool | zinitrd image / tool |", "|---|---:|---:|---:|---:|"]
@@ -431,6 +489,8 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None):
             md += [f"- {t}: " + ", ".join(f"{b['marker']:.2f} (load {b['loadavg']})" for b in boots[t]["boots"])]
     if systemd:
         md += systemd_boot.details(systemd, TOOLS)
+    if storage:
+        md += storage_boot.details(storage, TOOLS)
     md += ["", "## How", "",
            "- Build commands (all write to a temporary file; /boot is checked unchanged at the end):",
            f"  - zinitrd: `zinitrd build --kver K -o OUT --stats` (zstd level 3, {facts['nproc']} threads: its defaults)",
@@ -452,13 +512,14 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None):
         f.write("\n".join(md) + "\n")
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"facts": facts, "build": builds, "floor": floor, "size": sizes, "boot": boots,
-                   "peer_defaults": defaults, "systemd": systemd, "summary": summary}, f, indent=1,
+                   "peer_defaults": defaults, "systemd": systemd, "storage": storage,
+                   "summary": summary}, f, indent=1,
                   default=str)
-    chart(builds, sizes, boots, floor, facts, os.path.join(out_dir, "chart.png"), systemd)
+    chart(builds, sizes, boots, floor, facts, os.path.join(out_dir, "chart.png"), systemd, storage)
     return table, summary
 
 
-def chart(builds, sizes, boots, floor, facts, path, systemd=None):
+def chart(builds, sizes, boots, floor, facts, path, systemd=None, storage=None):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -477,7 +538,22 @@ def chart(builds, sizes, boots, floor, facts, path, systemd=None):
         r = systemd["tools"]
         panels.append(("Debian root: QEMU start to `running` (s, median)", [r[t]["median"] for t in TOOLS],
                        [(r[t]["min"], r[t]["max"]) for t in TOOLS]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8))
+    if storage:  # a second row, as wide as the first: one group of bars per bus
+        fig = plt.figure(figsize=(4.2 * len(panels), 7.6))
+        grid = fig.add_gridspec(2, len(panels))
+        axes = [fig.add_subplot(grid[0, i]) for i in range(len(panels))]
+        wide = fig.add_subplot(grid[1, :])
+        title, buses, per_tool = storage_boot.chart_panel(storage, TOOLS)
+        width = 0.8 / len(TOOLS)
+        for i, t in enumerate(TOOLS):
+            xs = [b + (i - (len(TOOLS) - 1) / 2) * width for b in range(len(buses))]
+            wide.bar(xs, per_tool[t], width, color=colors[i], label=t)
+        wide.set_xticks(range(len(buses)), buses, fontsize=8)
+        wide.set_title(title, fontsize=10)
+        wide.legend(fontsize=8, frameon=False)
+        wide.spines[["top", "right"]].set_visible(False)
+    else:
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8))
     for ax, (title, vals, rng) in zip(axes, panels):
         err = None
         if rng:
@@ -527,6 +603,8 @@ def main():
     ap.add_argument("--boot-runs", type=int, default=3)
     ap.add_argument("--systemd-runs", type=int, default=1,
                     help="boots of each image on the Debian root to `running` (0: none; ~2 min each)")
+    ap.add_argument("--storage-runs", type=int, default=1,
+                    help="boots of each image per bus of the storage matrix (0: none; ~10 min per run)")
     ap.add_argument("--no-boot", action="store_true", help="skip the QEMU boots")
     ap.add_argument("--no-defaults", action="store_true", help="skip the peers' default-settings builds")
     ap.add_argument("--readme", action="store_true", help="copy the table into README.md")
@@ -537,7 +615,7 @@ def main():
     if a.from_json:
         r = json.load(open(a.from_json))
         table, summary = report(r["facts"], r["build"], r["floor"], r["size"], r["boot"],
-                                r.get("peer_defaults"), a.out, r.get("systemd"))
+                                r.get("peer_defaults"), a.out, r.get("systemd"), r.get("storage"))
         if a.readme:
             update_readme(table, summary)
         print(summary)
@@ -563,13 +641,15 @@ def main():
         floor = measure_floor(k, zinitrd, work, paths.build, a.zinitrd_runs)
         sizes = measure_sizes(zinitrd, images)
         defaults = None if a.no_defaults else measure_peer_defaults(k, work)
-        boots = systemd = None
+        boots = systemd = storage = None
         if not a.no_boot:
             log_dir = os.path.join(paths.out, "bench-logs")
             os.makedirs(log_dir, exist_ok=True)
             boots, disk = measure_boots(paths, k, images, zinitrd, a.boot_runs, log_dir)
             facts["boot_disk"] = disk
             facts["boot_logs"] = log_dir
+            if a.storage_runs > 0:
+                storage = storage_boot.measure(k, images, TOOLS, a.storage_runs, log_dir, disk, one_boot)
             if a.systemd_runs > 0:
                 systemd = systemd_boot.measure(paths, k, images, TOOLS, a.systemd_runs, log_dir)
     facts["bench_minutes"] = round((time.monotonic() - t0) / 60, 1)
@@ -577,7 +657,7 @@ def main():
     if boot_state() != boot_before:
         raise SystemExit("bench: /boot changed during the benchmark: a peer wrote to it")
     facts["boot_dir_unchanged"] = "yes (sha256 of every file before and after)"
-    table, summary = report(facts, builds, floor, sizes, boots, defaults, a.out, systemd)
+    table, summary = report(facts, builds, floor, sizes, boots, defaults, a.out, systemd, storage)
     if a.readme:
         update_readme(table, summary)
     print(table)

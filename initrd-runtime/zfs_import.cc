@@ -7,6 +7,7 @@
 #include "modalias.h"
 #include "module_loader.h"
 #include "util.h"
+#include "zfs_import_ioctl.h"
 #include "zfs_label.h"
 #include "zfs_member.h"
 #include "zfs_tools.h"
@@ -83,11 +84,31 @@ bool complete_in_labels(const std::string& wanted) {
 // (zfs_label.h); false when they do not, or the import failed (the ladder lists and explains).
 bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& found,
                    const std::string& wanted, std::string& name) {
-  auto plan = plan_direct_import(read_labels(found), wanted, our_hostid());
+  const auto labelled = read_labels(found);
+  auto plan = plan_direct_import(labelled, wanted, our_hostid());
   if (!plan) {
     log_debug("the labels do not show pool '%s' complete and this system's; listing pools",
               wanted.c_str());
     return false;
+  }
+  // The kernel imports the config the labels give (zfs_import_ioctl.h); zpool, which also
+  // tries the pool first, only when that fails.
+  if (auto config = import_config(labelled, plan->pool_guid)) {
+    std::string history = "zinitrd /init: import -N" + std::string(ctx.force ? " -f" : "");
+    for (const auto& d : plan->devices) history += " -d " + d;
+    history += " " + std::to_string(plan->pool_guid);
+    std::string history_error;
+    Status st =
+        import_with_ioctl(plan->name, plan->pool_guid, *config, ctx.force, history, history_error);
+    if (!history_error.empty()) log_debug("pool history not written: %s", history_error.c_str());
+    if (st) {
+      name = plan->name;
+      log_info("imported pool '%s' (GUID %llu) from the labels of %s", name.c_str(),
+               static_cast<unsigned long long>(plan->pool_guid), join(plan->devices, " ").c_str());
+      return true;
+    }
+    log_info("the kernel did not import '%s' from its labels' config (%s); trying zpool",
+             wanted.c_str(), st.error().message.c_str());
   }
   std::vector<std::string> args{"import", "-N"};
   if (ctx.force) args.push_back("-f");
@@ -100,7 +121,7 @@ bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& fo
     return false;
   }
   name = plan->name;
-  log_info("imported pool '%s' (GUID %llu) from the labels of %s", name.c_str(),
+  log_info("imported pool '%s' (GUID %llu) from the labels of %s with zpool", name.c_str(),
            static_cast<unsigned long long>(plan->pool_guid), join(plan->devices, " ").c_str());
   return true;
 }

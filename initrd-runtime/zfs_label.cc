@@ -9,126 +9,47 @@
 #include <set>
 
 #include "fd.h"
+#include "xdr_nvlist.h"
 #include "zfs_member.h"
 
 namespace zinitrd::rt {
 namespace {
 
-// data_type_t values of nvpair.h used here.
-constexpr int32_t kUint64 = 8, kString = 9, kNvlist = 19, kNvlistArray = 20;
 constexpr size_t kLabelNvlistBytes = 112 << 10;  // VDEV_PHYS_SIZE
-constexpr int kMaxDepth = 16;                    // vdev trees are 3 deep; labels never nest more
 
-// A bounds-checked reader of XDR (big-endian, 4-byte aligned) data.
-class Xdr {
- public:
-  Xdr(std::string_view b, size_t pos) : b_(b), pos_(pos) {}
-  bool u32(uint32_t& v) {
-    if (pos_ + 4 > b_.size()) return false;
-    v = 0;
-    for (int i = 0; i < 4; ++i) v = v << 8 | static_cast<unsigned char>(b_[pos_ + i]);
-    pos_ += 4;
-    return true;
-  }
-  bool u64(uint64_t& v) {
-    uint32_t hi, lo;
-    if (!u32(hi) || !u32(lo)) return false;
-    v = uint64_t{hi} << 32 | lo;
-    return true;
-  }
-  bool str(std::string& s) {
-    uint32_t n;
-    if (!u32(n) || n > b_.size() - pos_) return false;
-    s.assign(b_.substr(pos_, n));
-    pos_ += (n + 3) & ~size_t{3};
-    return pos_ <= b_.size();
-  }
-  size_t pos() const { return pos_; }
-  void seek(size_t p) { pos_ = p; }
-
- private:
-  std::string_view b_;
-  size_t pos_;
-};
-
-// What one nvlist of the label holds that matters here; CHILDREN are its "children" lists.
-struct Node {
-  std::map<std::string, uint64_t> numbers;
-  std::map<std::string, std::string> strings;
-  std::optional<std::vector<Node>> children;
-  std::vector<Node> vdev_tree;  // "vdev_tree" (one in a label)
-};
-
-bool parse_list(Xdr& x, Node& node, int depth) {
-  if (depth > kMaxDepth) return false;
-  uint32_t version, flags;
-  if (!x.u32(version) || !x.u32(flags)) return false;
-  for (;;) {
-    const size_t start = x.pos();
-    uint32_t encoded, decoded;
-    if (!x.u32(encoded) || !x.u32(decoded)) return false;
-    if (encoded == 0 && decoded == 0) return true;  // the end of this list
-    std::string name;
-    uint32_t type, count;
-    if (!x.str(name) || !x.u32(type) || !x.u32(count)) return false;
-    const size_t end = start + encoded;
-    if (encoded < 8 || end < start) return false;
-    if (type == kUint64 && count == 1) {
-      uint64_t v;
-      if (!x.u64(v)) return false;
-      node.numbers[name] = v;
-    } else if (type == kString && count == 1) {
-      std::string v;
-      if (!x.str(v)) return false;
-      node.strings[name] = v;
-    } else if (type == kNvlist && name == "vdev_tree") {
-      node.vdev_tree.emplace_back();
-      if (!parse_list(x, node.vdev_tree.back(), depth + 1)) return false;
-    } else if (type == kNvlistArray && name == "children") {
-      node.children.emplace();
-      for (uint32_t i = 0; i < count; ++i) {
-        node.children->emplace_back();
-        if (!parse_list(x, node.children->back(), depth + 1)) return false;
-      }
-    }
-    x.seek(end);  // the encoded size covers the pair, embedded lists included
-  }
-}
-
-void collect_leaves(const Node& n, std::vector<uint64_t>& out) {
-  if (!n.children || n.children->empty()) {
-    if (auto it = n.numbers.find("guid"); it != n.numbers.end()) out.push_back(it->second);
+void collect_leaves(const NvList& n, std::vector<uint64_t>& out) {
+  const auto* children = n.lists("children");
+  if (!children || children->empty()) {
+    if (auto g = n.number("guid")) out.push_back(*g);
     return;
   }
-  for (const auto& c : *n.children) collect_leaves(c, out);
+  for (const auto& c : *children) collect_leaves(c, out);
 }
 
 }  // namespace
 
 std::optional<ZfsLabel> parse_zfs_label(std::string_view nvlist) {
   if (!is_zfs_member_label(nvlist)) return std::nullopt;
-  Xdr x(nvlist, 4);  // past the nvs_header_t
-  Node root;
-  if (!parse_list(x, root, 0)) return std::nullopt;
-  auto num = [&](const char* k) -> std::optional<uint64_t> {
-    auto it = root.numbers.find(k);
-    if (it == root.numbers.end()) return std::nullopt;
-    return it->second;
-  };
-  auto name = root.strings.find("name");
-  if (name == root.strings.end() || !num("pool_guid") || !num("guid") || !num("top_guid") ||
-      !num("state") || !num("vdev_children") || root.vdev_tree.size() != 1)
+  auto root = parse_xdr_nvlist(nvlist);
+  if (!root) return std::nullopt;
+  auto name = root->text("name");
+  auto num = [&](const char* k) { return root->number(k); };
+  const NvList* tree = root->list("vdev_tree");
+  if (!name || !num("pool_guid") || !num("guid") || !num("top_guid") || !num("state") ||
+      !num("vdev_children") || !tree)
     return std::nullopt;
   ZfsLabel l;
-  l.name = name->second;
+  l.name = *name;
   l.pool_guid = *num("pool_guid");
   l.guid = *num("guid");
   l.top_guid = *num("top_guid");
   l.state = *num("state");
   l.vdev_children = *num("vdev_children");
+  l.txg = num("txg").value_or(0);
   l.hostid = num("hostid");
-  collect_leaves(root.vdev_tree.front(), l.leaves);
+  collect_leaves(*tree, l.leaves);
   if (std::find(l.leaves.begin(), l.leaves.end(), l.guid) == l.leaves.end()) return std::nullopt;
+  l.config = std::move(*root);
   return l;
 }
 

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "xdr_nvlist.h"
+
 namespace zinitrd::rt {
 
 /// What zinitrd reads from one device's label.
@@ -28,6 +30,8 @@ struct ZfsLabel {
   uint64_t vdev_children = 0;      ///< the pool's number of top-level vdevs
   std::optional<uint64_t> hostid;  ///< the hostid of the system that last imported it
   std::vector<uint64_t> leaves;    ///< the leaf GUIDs of its top-level vdev's tree
+  uint64_t txg = 0;                ///< the txg the label was written in (0: none recorded)
+  NvList config;                   ///< the whole config, for the import ioctl (zfs_import_ioctl.h)
 };
 
 /// Parses the config nvlist of a label (the bytes from its 16 KiB offset: header, XDR pairs);

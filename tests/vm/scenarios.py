@@ -255,6 +255,11 @@ def run(paths, test, echo=False):
             sc.check_console(vm.text())
         if "Kernel panic" in vm.text():
             raise AssertionError(f"{name}: the kernel panicked\n{vm.tail()}")
+        # A pool the labels show complete and this system's is imported by the import ioctl
+        # (zfs_import_ioctl.h); zpool is the fallback, never needed by any scenario's pool.
+        refused = re.search(r"zinitrd: the kernel did not import .*", vm.text())
+        if refused:
+            raise AssertionError(f"{name}: {refused.group(0)}")
     finally:
         vm.kill()
     for disk, ov in overlays.items():

@@ -40,10 +40,11 @@ class SystemdBoot:
     def expected(self, k):
         p = self.pool
         # imports: the root pool imported once in this boot (by zinitrd; zfs-import-cache finds
-        # it imported already); cache: the root's zpool.cache names it, so zfs-import-cache (not
+        # it imported already), by zinitrd's import ioctl, whose line is in the pool's history
+        # (importlog); cache: the root's zpool.cache names it, so zfs-import-cache (not
         # zfs-import-scan, which would import every pool it sees) runs; run: a tmpfs, writable.
         want = {"root": f"{p}/ROOT/debian", "home": f"{p}/home", "varlog": f"{p}/var/log",
-                "bootlog": "yes", "pools": p, "imports": "1", "cache": p,
+                "bootlog": "yes", "pools": p, "imports": "1", "importlog": "1", "cache": p,
                 "hostid": debian_root.host_hostid(), "run": "tmpfs,rw", "zfs-mount": "active",
                 "zfs-import-cache": "active", "zfs-import-scan": "inactive",
                 "rw": "yes" if self.writable else "no", "mode": "rw" if self.writable else "ro"}

@@ -35,6 +35,9 @@ pools=$(zpool list -H -o name 2>/dev/null | sort | list)
 rpool=${root%%/*}
 since=$(date -d "@$(awk '$1 == "btime" { print $2 - 1 }' /proc/stat)" +%Y-%m-%d.%H:%M:%S)
 imports=$(zpool history -i "$rpool" 2>/dev/null | awk -v t="$since" '$1 >= t && / import pool version /' | wc -l)
+# Who imported it: zinitrd's import ioctl logs its line in the pool's history, as zpool logs its
+# command line (zinitrd falls back to zpool only when the kernel refuses the labels' config).
+importlog=$(zpool history "$rpool" 2>/dev/null | awk -v t="$since" '$1 >= t && /zinitrd \/init: import -N/' | wc -l)
 # What zfs-import-cache.service reads: the pools the root's /etc/zfs/zpool.cache names.
 cache=$(zdb -C -U /etc/zfs/zpool.cache 2>/dev/null | awk '/^[^ \t].*:$/ { sub(/:$/, ""); print }' | sort | list)
 # /run as the initramfs handed it over: its file system type and ro/rw.
@@ -43,7 +46,7 @@ snapshots=$(zfs list -H -t snapshot -o name 2>/dev/null | list)
 unit() { systemctl show -P ActiveState "$1"; }
 
 echo "ZINITRD-SYSTEMD-MARKER state=$state uptime=$up failed=$failed rw=$rw mode=$mode root=$root" \
-  "home=$home varlog=$varlog bootlog=$bootlog pools=$pools imports=$imports cache=$cache" \
+  "home=$home varlog=$varlog bootlog=$bootlog pools=$pools imports=$imports importlog=$importlog cache=$cache" \
   "hostid=$(hostid) run=$run zfs-mount=$(unit zfs-mount.service)" \
   "zfs-import-cache=$(unit zfs-import-cache.service) zfs-import-scan=$(unit zfs-import-scan.service)" \
   "snapshots=$snapshots"

@@ -1,0 +1,142 @@
+// zfs_import_ioctl.cc: the import config from labels, and ZFS_IOC_POOL_IMPORT (see
+// zfs_import_ioctl.h).
+#include "zfs_import_ioctl.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <map>
+
+#include "fd.h"
+
+namespace zinitrd::rt {
+namespace {
+
+// The head of OpenZFS's zfs_cmd_t (sys/zfs_ioctl.h), the same in 2.0 to 2.3: the fields the pool
+// import reads. The kernel copies its whole zfs_cmd_t (about 14 KiB, the tail differs between
+// releases) in and out, so the call passes a zeroed buffer larger than any release's.
+struct ZfsCmdHead {
+  char name[4096];  // MAXPATHLEN
+  uint64_t nvlist_src, nvlist_src_size, nvlist_dst, nvlist_dst_size;
+  int32_t nvlist_dst_filled, pad2;
+  uint64_t history;
+  char value[4096 * 2];
+  char string[256];  // MAXNAMELEN
+  uint64_t guid, nvlist_conf, nvlist_conf_size, cookie;
+};
+static_assert(offsetof(ZfsCmdHead, history) == 4136);
+static_assert(offsetof(ZfsCmdHead, guid) == 12592);
+static_assert(offsetof(ZfsCmdHead, cookie) == 12616);
+constexpr size_t kZfsCmdBuffer = 64 << 10;
+constexpr unsigned long kIocPoolImport = ('Z' << 8) + 2;     // ZFS_IOC_POOL_IMPORT, 0x5a02
+constexpr unsigned long kIocLogHistory = ('Z' << 8) + 0x3f;  // ZFS_IOC_LOG_HISTORY, 0x5a3f
+constexpr uint64_t kImportAnyHost = 0x2;                     // ZFS_IMPORT_ANY_HOST (zpool -f)
+
+// Points each leaf of TREE whose GUID is in PATHS at that device, as libzutil's fix_paths() and
+// update_vdev_config_dev_strs() do when udev cannot describe the device.
+void point_leaves(NvList& tree, const std::map<uint64_t, std::string>& paths) {
+  if (auto* children = tree.lists("children"); children && !children->empty()) {
+    for (auto& c : *children) point_leaves(c, paths);
+    return;
+  }
+  auto guid = tree.number("guid");
+  if (!guid) return;
+  auto it = paths.find(*guid);
+  if (it == paths.end()) return;
+  tree.set_text("path", it->second);
+  tree.erase("devid");
+  tree.erase("phys_path");
+  tree.erase("vdev_enc_sysfs_path");
+}
+
+}  // namespace
+
+std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices,
+                                    uint64_t pool_guid) {
+  const ZfsLabel* newest = nullptr;
+  std::map<uint64_t, const ZfsLabel*> top_level;  // by vdev id: the newest label of each
+  std::map<uint64_t, std::string> paths;          // leaf GUID -> the device its label is on
+  for (const auto& d : devices) {
+    const ZfsLabel& l = d.label;
+    if (l.pool_guid != pool_guid) continue;
+    const NvList* tree = l.config.list("vdev_tree");
+    auto id = tree ? tree->number("id") : std::nullopt;
+    if (!id) return std::nullopt;
+    if (!newest || l.txg > newest->txg) newest = &l;
+    auto& best = top_level[*id];
+    if (!best || l.txg > best->txg) best = &l;
+    paths.emplace(l.guid, d.path);
+  }
+  if (!newest) return std::nullopt;
+  const NvList& src = newest->config;
+  if (!src.number("version") || !src.text("name") || !src.number("state")) return std::nullopt;
+
+  NvList config;
+  config.set_number("vdev_children", newest->vdev_children);
+  config.set_number("version", *src.number("version"));
+  config.set_number("pool_guid", pool_guid);
+  config.set_text("name", *src.text("name"));
+  if (auto c = src.text("comment")) config.set_text("comment", *c);
+  if (auto c = src.text("compatibility")) config.set_text("compatibility", *c);
+  config.set_number("state", *src.number("state"));
+  if (auto h = src.number("hostid")) {
+    config.set_number("hostid", *h);
+    if (auto n = src.text("hostname")) config.set_text("hostname", *n);
+  }
+
+  std::vector<NvList> children;
+  for (uint64_t id = 0; id < newest->vdev_children; ++id) {
+    auto it = top_level.find(id);
+    if (it == top_level.end()) return std::nullopt;  // a hole or a missing vdev: zpool decides
+    children.push_back(*it->second->config.list("vdev_tree"));
+    point_leaves(children.back(), paths);
+  }
+  if (top_level.size() != children.size()) return std::nullopt;  // an id past vdev_children
+  NvList root;
+  root.set_text("type", "root");
+  root.set_number("id", 0);
+  root.set_number("guid", pool_guid);
+  root.set_lists("children", std::move(children));
+  config.set_list("vdev_tree", std::move(root));
+  return config;
+}
+
+Status import_with_ioctl(const std::string& name, uint64_t pool_guid, const NvList& config,
+                         bool force, const std::string& history, std::string& history_error) {
+  if (name.empty() || name.size() >= sizeof(ZfsCmdHead::name))
+    return Error::msg("pool name '" + name + "' does not fit the ioctl");
+  Fd fd(::open("/dev/zfs", O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) return Error::sys("open", "/dev/zfs", errno);
+  const std::string packed = pack_xdr_nvlist(config);
+  std::vector<char> buffer(kZfsCmdBuffer, '\0');
+  ZfsCmdHead head{};
+  std::memcpy(head.name, name.c_str(), name.size() + 1);
+  head.guid = pool_guid;
+  head.nvlist_conf = reinterpret_cast<uintptr_t>(packed.data());
+  head.nvlist_conf_size = packed.size();
+  head.cookie = force ? kImportAnyHost : 0;
+  std::memcpy(buffer.data(), &head, sizeof(head));
+  if (::ioctl(fd.get(), kIocPoolImport, buffer.data()) != 0)
+    return Error::sys("ZFS_IOC_POOL_IMPORT", name, errno);
+  // The pool's history records the import as zpool's would (`zpool history`): the kernel takes
+  // one message right after an ioctl that allows it, from the same thread.
+  if (!history.empty()) {
+    NvList message;
+    message.set_text("message", history);
+    const std::string args = pack_xdr_nvlist(message);
+    std::fill(buffer.begin(), buffer.end(), '\0');
+    ZfsCmdHead log{};
+    log.nvlist_src = reinterpret_cast<uintptr_t>(args.data());
+    log.nvlist_src_size = args.size();
+    std::memcpy(buffer.data(), &log, sizeof(log));
+    if (::ioctl(fd.get(), kIocLogHistory, buffer.data()) != 0)
+      history_error = Error::sys("ZFS_IOC_LOG_HISTORY", name, errno).message;
+  }
+  return Ok{};
+}
+
+}  // namespace zinitrd::rt

@@ -1,0 +1,39 @@
+// zfs_import_ioctl.h: importing the root pool with one ioctl, from the config its labels give.
+//
+// `zpool import -N -d DISK GUID` reads the labels, assembles the pool's config, asks the kernel
+// to try it (ZFS_IOC_POOL_TRYIMPORT: a read-only load of the whole pool) and then imports it
+// (ZFS_IOC_POOL_IMPORT: the same load again, read-write). Under emulation that is 0.4-0.5 s, half
+// of it the trial. When the labels already show the pool complete and this system's
+// (zfs_label.h), /init assembles the same config as libzutil's get_configs() and hands it to
+// ZFS_IOC_POOL_IMPORT itself: the kernel treats it as untrusted, loads the pool's own config from
+// the MOS and checks every vdev against it, exactly as for zpool's. Any error falls back to zpool,
+// which does it all again and explains what went wrong.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "result.h"
+#include "xdr_nvlist.h"
+#include "zfs_label.h"
+
+namespace zinitrd::rt {
+
+/// The config `zpool import` hands the kernel for the pool POOL_GUID of DEVICES: the pool's
+/// fields from its newest label (version, name, GUID, state, hostid, hostname, comment,
+/// compatibility, vdev_children), a root vdev whose children are each top-level vdev's tree from
+/// its newest label, and each leaf whose label was read pointed at the device it was read from
+/// (the labels name /dev/disk/by-id paths, which nothing creates without udev), its udev-derived
+/// strings dropped as libzutil drops them when it cannot derive them. nullopt when a top-level
+/// vdev is missing or a label lacks what this needs (pure).
+std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, uint64_t pool_guid);
+
+/// ZFS_IOC_POOL_IMPORT of CONFIG as NAME (flags: ZFS_IMPORT_ANY_HOST when FORCE), then HISTORY
+/// (unless empty) logged in the pool's history as zpool logs its command line; an error names the
+/// errno the kernel returned. The history is best effort: HISTORY_ERROR says why it was not logged.
+Status import_with_ioctl(const std::string& name, uint64_t pool_guid, const NvList& config,
+                         bool force, const std::string& history, std::string& history_error);
+
+}  // namespace zinitrd::rt

@@ -1,0 +1,124 @@
+// zfs_import_ioctl_test.cc: the config /init hands ZFS_IOC_POOL_IMPORT, assembled from labels as
+// libzutil's get_configs() does.
+#include "zfs_import_ioctl.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+using namespace zinitrd::rt;
+
+namespace {
+
+NvList leaf(uint64_t guid, const std::string& path) {
+  NvList l;
+  l.set_text("type", "disk");
+  l.set_number("id", 0);
+  l.set_number("guid", guid);
+  l.set_text("path", path);
+  l.set_text("devid", "ata-QEMU_HARDDISK_QM0000" + std::to_string(guid) + "-part1");
+  l.set_text("phys_path", "pci-0000:00:1f.2-ata-1.0");
+  l.set_number("whole_disk", 1);
+  return l;
+}
+
+// The label of leaf GUID, in top-level vdev ID (GUID TOP) of a pool with CHILDREN top-level
+// vdevs; a mirror when the vdev has several LEAVES.
+LabelledDevice labelled(const std::string& dev, uint64_t guid, uint64_t id, uint64_t top,
+                        std::vector<uint64_t> leaves, uint64_t children, uint64_t txg) {
+  NvList tree;
+  if (leaves.size() == 1) {
+    tree = leaf(guid, "/dev/disk/by-id/ata-" + std::to_string(guid) + "-part1");
+  } else {
+    std::vector<NvList> kids;
+    for (auto g : leaves)
+      kids.push_back(leaf(g, "/dev/disk/by-id/ata-" + std::to_string(g) + "-part1"));
+    tree.set_text("type", "mirror");
+    tree.set_lists("children", kids);
+  }
+  tree.set_number("id", id);
+  tree.set_number("guid", top);
+  NvList c;
+  c.set_number("version", 5000);
+  c.set_text("name", "rpool");
+  c.set_number("state", 0);
+  c.set_number("txg", txg);
+  c.set_number("pool_guid", 77);
+  c.set_number("errata", 0);
+  c.set_number("hostid", 0x74054a5);
+  c.set_text("hostname", "debian");
+  c.set_number("top_guid", top);
+  c.set_number("guid", guid);
+  c.set_number("vdev_children", children);
+  c.set_list("vdev_tree", tree);
+  c.set_list("features_for_read", NvList());
+  auto l = parse_zfs_label(pack_xdr_nvlist(c));
+  REQUIRE(l);
+  return {dev, *l};
+}
+
+std::vector<std::string> paths(const NvList& tree) {
+  std::vector<std::string> out;
+  if (const auto* kids = tree.lists("children")) {
+    for (const auto& k : *kids)
+      for (auto& p : paths(k)) out.push_back(p);
+  } else if (auto p = tree.text("path")) {
+    out.push_back(*p);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("import config: the pool's fields and a root vdev over each top-level vdev") {
+  // Two top-level vdevs: a mirror (id 0) and a single disk (id 1); the mirror's second member has
+  // the newer label.
+  auto a = labelled("/dev/sda1", 11, 0, 5, {11, 12}, 2, 40);
+  auto b = labelled("/dev/nvme0n1p1", 12, 0, 5, {11, 12}, 2, 41);
+  auto c = labelled("/dev/vdb1", 13, 1, 13, {13}, 2, 41);
+  auto config = import_config({a, b, c}, 77);
+  REQUIRE(config);
+  CHECK(config->text("name") == "rpool");
+  CHECK(config->number("pool_guid") == 77u);
+  CHECK(config->number("version") == 5000u);
+  CHECK(config->number("hostid") == 0x74054a5u);
+  CHECK(config->text("hostname") == "debian");
+  CHECK(config->number("vdev_children") == 2u);
+  // What a label says of its own device is not the pool's.
+  CHECK(!config->find("guid"));
+  CHECK(!config->find("top_guid"));
+  CHECK(!config->find("txg"));
+  const NvList* root = config->list("vdev_tree");
+  REQUIRE(root);
+  CHECK(root->text("type") == "root");
+  CHECK(root->number("guid") == 77u);
+  REQUIRE(root->lists("children"));
+  REQUIRE(root->lists("children")->size() == 2);
+  CHECK(root->lists("children")->at(0).text("type") == "mirror");
+  CHECK(root->lists("children")->at(1).number("id") == 1u);
+  // Each leaf points at the device its label was read from; udev's strings are gone with it.
+  CHECK(paths(*root) == std::vector<std::string>{"/dev/sda1", "/dev/nvme0n1p1", "/dev/vdb1"});
+  const NvList& first = root->lists("children")->at(0).lists("children")->at(0);
+  CHECK(!first.find("devid"));
+  CHECK(!first.find("phys_path"));
+  CHECK(first.number("whole_disk") == 1u);
+  // It packs into what the kernel unpacks, and reads back the same.
+  auto back = parse_xdr_nvlist(pack_xdr_nvlist(*config));
+  REQUIRE(back);
+  CHECK(pack_xdr_nvlist(*back) == pack_xdr_nvlist(*config));
+}
+
+TEST_CASE("import config: none when a top-level vdev is missing or the pool is another") {
+  auto a = labelled("/dev/sda1", 11, 0, 5, {11, 12}, 2, 40);
+  auto c = labelled("/dev/vdb1", 13, 1, 13, {13}, 2, 41);
+  CHECK_FALSE(import_config({a}, 77));     // vdev 1 absent: zpool explains
+  CHECK_FALSE(import_config({c}, 77));     // vdev 0 absent
+  CHECK_FALSE(import_config({a, c}, 78));  // no label of that pool
+  CHECK(import_config({a, c}, 77));
+  // A member not present keeps the path its label records (the kernel reports it missing).
+  auto config = import_config({a, c}, 77);
+  CHECK(paths(*config->list("vdev_tree")) ==
+        std::vector<std::string>{"/dev/sda1", "/dev/disk/by-id/ata-12-part1", "/dev/vdb1"});
+}
