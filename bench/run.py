@@ -13,7 +13,8 @@ What it measures (see bench/README.md for the why):
   boot    each image boots the same pool disk under QEMU (vmlib, -snapshot, one VM at a time),
           `root=zfs:rpool/ROOT/debian`; seconds from QEMU start to the root's marker line, from the
           kernel's "Run /init" line to the marker, and for zinitrd the span of its own log lines;
-          then the same images boot a real Debian 12 root with systemd, to `running`
+          then the same images boot the same disk on every other bus the suite uses, to the
+          marker (storage_boot.py), and a real Debian 12 root with systemd, to `running`
           (systemd_boot.py).
 Nothing measured is hard-coded; machine facts are recorded with the figures. The host's /boot is
 checked before and after: peers write to temporary outputs only.
@@ -550,7 +551,9 @@ def chart(builds, sizes, boots, floor, facts, path, systemd=None, storage=None):
             wide.bar(xs, per_tool[t], width, color=colors[i], label=t)
         wide.set_xticks(range(len(buses)), buses, fontsize=8)
         wide.set_title(title, fontsize=10)
-        wide.legend(fontsize=8, frameon=False)
+        top = max(max(v) for v in per_tool.values()) or 1
+        wide.set_ylim(0, top * 1.25)  # room for the legend above the bars
+        wide.legend(fontsize=8, frameon=False, ncol=len(TOOLS), loc="upper left")
         wide.spines[["top", "right"]].set_visible(False)
     else:
         fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8))
