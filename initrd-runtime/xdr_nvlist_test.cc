@@ -90,13 +90,19 @@ nvlist* libnvpair_config(LibNvpair& n) {
   return config;
 }
 
+// That config as libnvpair packs it (NV_ENCODE_XDR).
+std::string libnvpair_packed() {
+  auto& n = nv();
+  auto* config = libnvpair_config(n);
+  std::string packed = n.packed(config);
+  n.free(config);
+  return packed;
+}
+
 }  // namespace
 
 TEST_CASE("xdr nvlist: what libnvpair packs reads back and packs byte for byte") {
-  auto& n = nv();
-  auto* config = libnvpair_config(n);
-  const std::string theirs = n.packed(config);
-  n.free(config);
+  const std::string theirs = libnvpair_packed();
   auto parsed = parse_xdr_nvlist(theirs);
   REQUIRE(parsed);
   CHECK(parsed->number("version") == 5000u);
@@ -109,10 +115,7 @@ TEST_CASE("xdr nvlist: what libnvpair packs reads back and packs byte for byte")
 }
 
 TEST_CASE("xdr nvlist: what zinitrd builds packs as libnvpair does, decoded sizes included") {
-  auto& n = nv();
-  auto* config = libnvpair_config(n);
-  const std::string theirs = n.packed(config);
-  n.free(config);
+  const std::string theirs = libnvpair_packed();
   auto parsed = parse_xdr_nvlist(theirs);
   REQUIRE(parsed);
   // The same list made with the setters (the array and boolean copied: zinitrd never makes them).
@@ -136,9 +139,7 @@ TEST_CASE("xdr nvlist: what zinitrd builds packs as libnvpair does, decoded size
 
 TEST_CASE("xdr nvlist: a changed path and removed pairs unpack in libnvpair") {
   auto& n = nv();
-  auto* config = libnvpair_config(n);
-  auto parsed = parse_xdr_nvlist(n.packed(config));
-  n.free(config);
+  auto parsed = parse_xdr_nvlist(libnvpair_packed());
   REQUIRE(parsed);
   NvList tree = *parsed->list("vdev_tree");
   (*tree.lists("children"))[0].set_text("path", "/dev/sda1");
@@ -159,10 +160,7 @@ TEST_CASE("xdr nvlist: a changed path and removed pairs unpack in libnvpair") {
 }
 
 TEST_CASE("xdr nvlist: truncated, native-encoded and overlong input is refused, never over-read") {
-  auto& n = nv();
-  auto* config = libnvpair_config(n);
-  const std::string whole = n.packed(config);
-  n.free(config);
+  const std::string whole = libnvpair_packed();
   for (size_t cut = 0; cut < whole.size(); cut += 7)
     CHECK(!parse_xdr_nvlist(std::string_view(whole.data(), cut)));
   std::string native = whole;
