@@ -27,7 +27,10 @@ constexpr EarlyMount kMounts[] = {
     {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr},
     {"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755"},
     {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=000"},
-    {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"},
+    // /run moves to the root at switch_root and systemd keeps it as it finds it: the limits its
+    // own /run would have (mount-setup.c), not tmpfs's default of half the memory.
+    {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME,
+     "mode=0755,size=20%,nr_inodes=800k"},
 };
 
 }  // namespace
