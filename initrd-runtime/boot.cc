@@ -449,7 +449,7 @@ std::optional<Failure> Boot::do_mount() {
     std::string release = ::uname(&uts) == 0 ? uts.release : config_.kver;
     if (auto f = prepare_snapshot_boot(*tools_, snap, release, root.keys, dataset_)) {
       mount_ms_ += monotonic_ms() - t0;
-      ssh_.close("the boot stopped: " + f->summary);
+      ssh_.close(stopped_text(*f));
       return f;
     }
     snapshots_done_ = true;
@@ -462,7 +462,7 @@ std::optional<Failure> Boot::do_mount() {
   mount_ms_ += monotonic_ms() - t0;
   // No more prompts in this stage: an SSH session hears the outcome, then dropbear stops.
   if (!f) {
-    ssh_.close("the keys are loaded; the boot continues");
+    ssh_.close("the root is mounted; the boot continues");
   } else {
     ssh_.close(stopped_text(*f));
   }

@@ -245,7 +245,7 @@ def unlock_with(rig, tty):
             code, out = s.finish()
         finally:
             s.kill()
-        if code != 0 or "the keys are loaded; the boot continues" not in out:
+        if code != 0 or "the root is mounted; the boot continues" not in out:
             raise AssertionError(f"{vm.name}: the SSH unlock ended with {code}:\n{out}")
         if "zinitrd-test-pass" in out:
             raise AssertionError(f"{vm.name}: the passphrase was echoed back over SSH:\n{out}")
@@ -310,7 +310,7 @@ def unlock_luks(rig, shell, wrong_first):
         finally:
             s.kill()
         opened = out.find("LUKS device 'lroot' on /dev/vda1 is open")
-        done = out.find("zinitrd: the keys are loaded; the boot continues")
+        done = out.find("zinitrd: the root is mounted; the boot continues")
         if code != 0 or opened < 0 or done < opened:
             raise AssertionError(f"{vm.name}: the SSH session ended with {code}, expected 0 after "
                                  f"'LUKS device ... is open' then 'the boot continues':\n{out}")
