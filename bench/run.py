@@ -441,7 +441,8 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None, 
         f"{name.split(' ')[0]} {desc} (target {name.split(' ', 1)[1]}: {verdict(v <= tgt)})"
         for name, v, tgt, desc in targets)
     summary += ". Issue 19: " + "; ".join(
-        f"{name}: {desc.split(':')[0]} ({verdict19(v, tgt)})" for name, v, tgt, desc in targets19)
+        f"{name}: not measured" if v is None else f"{name}: {desc} ({verdict19(v, tgt)})"
+        for name, v, tgt, desc in targets19)
     if systemd:
         summary += "; " + systemd_boot.summary(systemd, peers)
     if storage:
