@@ -18,7 +18,7 @@ while the passphrase prompt waits (its driver must be loaded then, or nobody cou
 import time
 
 from scenarios_crypt import PASS, prompt
-from vmlib import RESCUE, Boot, Fails
+from vmlib import BOTH, RESCUE, Boot, Fails
 
 DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr", label="debian")
 ROOT = "root=zfs:rpool/ROOT/debian"
@@ -49,6 +49,14 @@ SCENARIOS = {
     "mirror_member_missing": Boot("root=zfs:mpool/root rd.zfs.member_wait=3", disks=("mirror-a",),
                                   root="mpool/root", label="mirror", state="DEGRADED",
                                   saw=[r"imported DEGRADED.*missing|missing.*imported DEGRADED"]),
+    # Striped mirrors and a log device (three top-level vdevs), the disks spread over three buses
+    # that come up at different times: /init imports from the labels only once every top-level
+    # vdev and member is there, with a root vdev over all three (zfs_import_ioctl.h), and the
+    # pool is ONLINE; on ZFS 2.1 and 2.3.
+    "layout_striped_mirrors_log": Boot(
+        "root=zfs:wpool/root", disks=(("lay-a", "sata"), ("lay-b", "nvme"), "lay-c",
+                                      ("lay-d", "sata"), ("lay-log", "nvme")),
+        root="wpool/root", label="layout", platforms=BOTH),
     # A pool also named rpool, last used by another host, first on the bus: the real rpool is
     # booted and the foreign disk is never written (an import, even a failed -f, writes labels).
     "namesake_foreign_first": Boot(ROOT, disks=("ns-foreign", "rpool"), untouched=("ns-foreign",),
