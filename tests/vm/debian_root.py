@@ -227,7 +227,7 @@ def pool_disks(paths, k):
                             "--install", "busybox", *includes)
         attach = [tar, overlay] + [os.path.join(tmp, f"sd-{p}.raw") for p in disks]
         vm = vmlib.Vm(vmlib.kernel_image(k), img, "quiet zinitrd_test_disks=" + ",".join(DISKS),
-                      attach, name="make-pools-systemd", snapshot=False, log_dir=paths.logs)
+                      [(a, "virtio-blk", n) for a, n in zip(attach, DISKS)], name="make-pools-systemd", snapshot=False, log_dir=paths.logs)
         try:
             _, m = vm.expect(r"MAKE-POOLS-(DONE|FAILED.*)", timeout=1800)
             if m.group(1) != "DONE":

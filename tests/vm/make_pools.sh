@@ -19,21 +19,31 @@ $B mkdir -p /tmp /mnt
 run /usr/lib/zinitrd/init load-modules
 export ZPOOL_IMPORT_UDEV_TIMEOUT_MS=0 ZFS_VDEV_DEVID_OPT_OUT=YES PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
-# disk NAME: the partition of the disk called NAME (vda1 for the first name, vdb1 for the next...).
-disk() {
-  i=0
-  for d in $(echo "$zinitrd_test_disks" | $B tr , ' '); do
-    if [ "$d" = "$1" ]; then
-      echo "/dev/vd$(echo abcdefghijklmnopqrstuvwxyz | $B cut -c $((i + 1)))1"
-      return
-    fi
-    i=$((i + 1))
+# disk NAME: the partition of the disk called NAME. vmlib gives each disk its name as its serial:
+# vdX names follow the order the disks are probed in, which drivers probing in parallel may
+# shuffle (a pool made on the wrong disk would break every scenario that boots it).
+whole_disk() {
+  for s in /sys/block/vd*/serial; do
+    [ "$($B cat "$s" 2>/dev/null)" = "$1" ] && b=${s%/serial} && echo "/dev/${b##*/}" && return
   done
-  die "no disk called '$1' in zinitrd_test_disks=$zinitrd_test_disks"
 }
-last=$(echo "$zinitrd_test_disks" | $B tr , '\n' | $B tail -n 1)
-for i in $($B seq 100); do [ -b "$(disk "$last")" ] && break; $B sleep 0.1; done
-[ -b "$(disk "$last")" ] || die "disks did not appear: $($B ls /dev)"
+disk() {
+  d=$(whole_disk "$1")
+  [ -n "$d" ] || die "no disk with serial '$1' (zinitrd_test_disks=$zinitrd_test_disks)"
+  echo "${d}1"
+}
+# Every disk and the partitions the kernel found on it (sysfs) have their device nodes.
+ready() {
+  for n in $(echo "$zinitrd_test_disks" | $B tr , ' '); do
+    d=$(whole_disk "$n")
+    [ -n "$d" ] && [ -b "$d" ] || return 1
+    for p in /sys/block/${d#/dev/}/${d#/dev/}[0-9]*; do
+      [ -e "$p" ] && { [ -b "/dev/${p##*/}" ] || return 1; }
+    done
+  done
+}
+for i in $($B seq 100); do ready && break; $B sleep 0.1; done
+ready || die "disks did not appear: $($B ls /dev)"
 
 # populate DIR LABEL: a minimal root whose /sbin/init is guest_init.sh.
 populate() {

@@ -57,6 +57,10 @@ SCENARIOS = {
         "root=zfs:wpool/root", disks=(("lay-a", "sata"), ("lay-b", "nvme"), "lay-c",
                                       ("lay-d", "sata"), ("lay-log", "nvme")),
         root="wpool/root", label="layout", platforms=BOTH),
+    # The first boot after an installation: the root pool was exported by the live system, under
+    # its own hostid. No system owns it: imported from its labels without -f (zfs_label.h).
+    "exported_by_installer": Boot("root=zfs:epool/root", disks=("exported",), root="epool/root",
+                                  label="exported", platforms=BOTH),
     # A pool also named rpool, last used by another host, first on the bus: the real rpool is
     # booted and the foreign disk is never written (an import, even a failed -f, writes labels).
     "namesake_foreign_first": Boot(ROOT, disks=("ns-foreign", "rpool"), untouched=("ns-foreign",),

@@ -141,7 +141,11 @@ def drive_args(disks, snapshot=True):
     inspects afterwards, so it is written to."""
     args, controllers, per_bus = [], [], {}
     for i, d in enumerate(disks):
-        path, bus = (d, "virtio-blk") if isinstance(d, str) else d
+        # (path, bus, serial): a virtio disk the guest finds by its serial (/sys/block/*/serial),
+        # as the pool VMs do: vdX names follow probe order, which parallel probes may shuffle.
+        path, bus, serial = (d, "virtio-blk", None) if isinstance(d, str) else (*d, None)[:3]
+        if serial and bus != "virtio-blk":
+            raise AssertionError(f"a serial is given to virtio-blk disks only, not {bus} ({path})")
         n = per_bus[bus] = per_bus.get(bus, -1) + 1
         if bus not in BUSES:
             raise AssertionError(f"unknown bus {bus!r} for {path}; known: {', '.join(BUSES)}")
@@ -155,7 +159,8 @@ def drive_args(disks, snapshot=True):
         else:
             args += ["-drive", f"file={path},if=none,id=d{i},format=raw,snapshot={'on' if snapshot else 'off'}"]
         for dev in devices:
-            args += ["-device", dev.format(i=i, n=n, c=c, p=n + (n >= 2))]
+            args += ["-device", dev.format(i=i, n=n, c=c, p=n + (n >= 2)) +
+                     (f",serial={serial}" if serial else "")]
     return args
 
 
@@ -460,7 +465,7 @@ def pool_disks(paths, k, root=None, prefix="pools-"):
                       "--include", os.path.join(HERE, "guest_init.sh") + ":/guest/init",
                       *pool_vm_args(root), *includes, root=root)
         vm = Vm(kernel_image(k, root or "/"), img, "quiet zinitrd_test_disks=" + ",".join(POOL_DISKS),
-                [os.path.join(tmp, f"{n}.raw") for n in POOL_DISKS],
+                [(os.path.join(tmp, f"{n}.raw"), "virtio-blk", n) for n in POOL_DISKS],
                 name=f"make-{prefix.rstrip('-')}", snapshot=False, log_dir=paths.logs)
         try:
             _, m = vm.expect(r"MAKE-POOLS-(DONE|FAILED.*)", timeout=600)
