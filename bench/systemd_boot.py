@@ -29,7 +29,9 @@ def log(msg):
 def one_boot(k, img, disk, name, log_dir):
     """Boots IMG on the Debian root; returns seconds to `running` and what the marker saw."""
     load = open("/proc/loadavg").read().split()[0]
-    vm = vmlib.Vm(vmlib.kernel_image(k), img, APPEND, [disk], name=name, log_dir=log_dir,
+    # The serial it had in the pool VM: the root's udev gives it the by-id link the pool records.
+    vm = vmlib.Vm(vmlib.kernel_image(k), img, APPEND, [(disk, "virtio-blk", "sd-rpool")],
+                  name=name, log_dir=log_dir,
                   extra=["-m", str(MEMORY_MB)])
     try:
         secs, m = vm.expect(scenarios_systemd.MARKER, timeout=scenarios_systemd.TIMEOUT)

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "dev_links.h"
 #include "log.h"
 #include "modalias.h"
 #include "module_loader.h"
@@ -93,7 +94,11 @@ bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& fo
   }
   // The kernel imports the config the labels give (zfs_import_ioctl.h); zpool, which also
   // tries the pool first, only when that fails.
-  if (auto config = import_config(labelled, plan->pool_guid)) {
+  // The labels' /dev/disk/by-* paths are made here as udev would (dev_links.h), so the pool keeps
+  // the names it was created with.
+  if (auto config = import_config(
+          labelled, plan->pool_guid,
+          [](const auto& recorded, const auto& dev) { return leaf_device_path(recorded, dev); })) {
     std::string history = "zinitrd /init: import -N" + std::string(ctx.force ? " -f" : "");
     for (const auto& d : plan->devices) history += " -d " + d;
     history += " " + std::to_string(plan->pool_guid);

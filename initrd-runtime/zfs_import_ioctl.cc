@@ -36,18 +36,24 @@ constexpr unsigned long kIocPoolImport = ('Z' << 8) + 2;     // ZFS_IOC_POOL_IMP
 constexpr unsigned long kIocLogHistory = ('Z' << 8) + 0x3f;  // ZFS_IOC_LOG_HISTORY, 0x5a3f
 constexpr uint64_t kImportAnyHost = 0x2;                     // ZFS_IMPORT_ANY_HOST (zpool -f)
 
-// Points each leaf of TREE whose GUID is in PATHS at that device, as libzutil's fix_paths() and
-// update_vdev_config_dev_strs() do when udev cannot describe the device.
-void point_leaves(NvList& tree, const std::map<uint64_t, std::string>& paths) {
+// Points each leaf of TREE whose GUID is in PATHS at that device: at the path its label records
+// when LEAF_PATH says that leads there (dev_links.h), else at the device itself with the strings
+// udev derived dropped, as libzutil's fix_paths() and update_vdev_config_dev_strs() do when udev
+// cannot describe the device.
+void point_leaves(NvList& tree, const std::map<uint64_t, std::string>& paths,
+                  const LeafPath& leaf_path) {
   if (auto* children = tree.lists("children"); children && !children->empty()) {
-    for (auto& c : *children) point_leaves(c, paths);
+    for (auto& c : *children) point_leaves(c, paths, leaf_path);
     return;
   }
   auto guid = tree.number("guid");
   if (!guid) return;
   auto it = paths.find(*guid);
   if (it == paths.end()) return;
-  tree.set_text("path", it->second);
+  const std::string recorded = tree.text("path").value_or("");
+  const std::string chosen = leaf_path ? leaf_path(recorded, it->second) : it->second;
+  if (!recorded.empty() && chosen == recorded && recorded != it->second) return;  // kept as is
+  tree.set_text("path", chosen);
   tree.erase("devid");
   tree.erase("phys_path");
   tree.erase("vdev_enc_sysfs_path");
@@ -55,8 +61,8 @@ void point_leaves(NvList& tree, const std::map<uint64_t, std::string>& paths) {
 
 }  // namespace
 
-std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices,
-                                    uint64_t pool_guid) {
+std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, uint64_t pool_guid,
+                                    const LeafPath& leaf_path) {
   const ZfsLabel* newest = nullptr;
   std::map<uint64_t, const ZfsLabel*> top_level;  // by vdev id: the newest label of each
   std::map<uint64_t, std::string> paths;          // leaf GUID -> the device its label is on
@@ -93,7 +99,7 @@ std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices,
     auto it = top_level.find(id);
     if (it == top_level.end()) return std::nullopt;  // a hole or a missing vdev: zpool decides
     children.push_back(*it->second->config.list("vdev_tree"));
-    point_leaves(children.back(), paths);
+    point_leaves(children.back(), paths, leaf_path);
   }
   if (top_level.size() != children.size()) return std::nullopt;  // an id past vdev_children
   NvList root;

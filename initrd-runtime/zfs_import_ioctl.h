@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,14 +22,20 @@
 
 namespace zinitrd::rt {
 
+/// The path to give a leaf whose label records RECORDED and was read on DEVICE (dev_links.h's
+/// leaf_device_path at boot).
+using LeafPath = std::function<std::string(const std::string& recorded, const std::string& device)>;
+
 /// The config `zpool import` hands the kernel for the pool POOL_GUID of DEVICES: the pool's
 /// fields from its newest label (version, name, GUID, state, hostid, hostname, comment,
-/// compatibility, vdev_children), a root vdev whose children are each top-level vdev's tree from
-/// its newest label, and each leaf whose label was read pointed at the device it was read from
-/// (the labels name /dev/disk/by-id paths, which nothing creates without udev), its udev-derived
-/// strings dropped as libzutil drops them when it cannot derive them. nullopt when a top-level
-/// vdev is missing or a label lacks what this needs (pure).
-std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, uint64_t pool_guid);
+/// compatibility, vdev_children) and a root vdev whose children are each top-level vdev's tree
+/// from its newest label. Each leaf whose label was read keeps the path its label records when
+/// LEAF_PATH returns that path; otherwise (or without LEAF_PATH) it points at the device its
+/// label was read from, its udev-derived strings dropped as libzutil drops them when it cannot
+/// derive them. nullopt when a top-level vdev is missing or a label lacks what this needs (pure
+/// but for LEAF_PATH).
+std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, uint64_t pool_guid,
+                                    const LeafPath& leaf_path = {});
 
 /// ZFS_IOC_POOL_IMPORT of CONFIG as NAME (flags: ZFS_IMPORT_ANY_HOST when FORCE), then HISTORY
 /// (unless empty) logged in the pool's history as zpool logs its command line; an error names the

@@ -148,3 +148,19 @@ TEST_CASE("import config: from the label of a real pool (the suite's rpool, made
   CHECK(root->lists("children")->at(0).number("ashift"));
   CHECK(root->lists("children")->at(0).number("metaslab_array"));
 }
+
+TEST_CASE("import config: a leaf keeps the path its label records when it leads to the device") {
+  auto a = labelled("/dev/sda1", 11, 0, 5, {11, 12}, 1, 40);
+  auto b = labelled("/dev/sdb1", 12, 0, 5, {11, 12}, 1, 40);
+  // As /init's dev_links would say: the by-id link of disk 11 was made, disk 12's could not be.
+  auto config = import_config({a, b}, 77, [](const std::string& recorded, const std::string& dev) {
+    return dev == "/dev/sda1" ? recorded : dev;
+  });
+  REQUIRE(config);
+  const NvList& mirror = config->list("vdev_tree")->lists("children")->at(0);
+  CHECK(paths(mirror) == std::vector<std::string>{"/dev/disk/by-id/ata-11-part1", "/dev/sdb1"});
+  // The kept one keeps what udev said of it; the re-pointed one loses it, as libzutil does.
+  CHECK(mirror.lists("children")->at(0).text("devid"));
+  CHECK(mirror.lists("children")->at(0).text("phys_path"));
+  CHECK_FALSE(mirror.lists("children")->at(1).find("devid"));
+}

@@ -41,10 +41,12 @@ class SystemdBoot:
         p = self.pool
         # imports: the root pool imported once in this boot (by zinitrd; zfs-import-cache finds
         # it imported already), by zinitrd's import ioctl, whose line is in the pool's history
-        # (importlog); cache: the root's zpool.cache names it, so zfs-import-cache (not
+        # (importlog), its vdev still named by the by-id path it was created with (vdevs: the
+        # initramfs has no udev, zinitrd made that link); cache: the root's zpool.cache names it, so zfs-import-cache (not
         # zfs-import-scan, which would import every pool it sees) runs; run: a tmpfs, writable.
         want = {"root": f"{p}/ROOT/debian", "home": f"{p}/home", "varlog": f"{p}/var/log",
                 "bootlog": "yes", "pools": p, "imports": "1", "importlog": "1", "cache": p,
+                "vdevs": f"/dev/disk/by-id/virtio-sd-{p}-part1",
                 "hostid": debian_root.host_hostid(), "run": "tmpfs,rw", "zfs-mount": "active",
                 "zfs-import-cache": "active", "zfs-import-scan": "inactive",
                 "rw": "yes" if self.writable else "no", "mode": "rw" if self.writable else "ro"}
@@ -58,7 +60,10 @@ class SystemdBoot:
         disks = debian_root.pool_disks(paths, k)
         other = "crpool" if self.pool == "rpool" else "rpool"
         # 2 GiB: systemd, udev and the ZFS ARC (QEMU takes the last -m).
-        vm = vmlib.Vm(vmlib.kernel_image(k), image(), self.append, [disks[self.pool], disks[other]],
+        # Each disk has the serial it had in the pool VM, so the root's udev makes the by-id
+        # links the labels record (virtio-sd-rpool-part1), as a real disk's stay the same.
+        attach = [(disks[p], "virtio-blk", f"sd-{p}") for p in (self.pool, other)]
+        vm = vmlib.Vm(vmlib.kernel_image(k), image(), self.append, attach,
                       name=name, log_dir=paths.logs, echo=echo, extra=["-m", "2048"])
         try:
             for pattern, text in self.interact:

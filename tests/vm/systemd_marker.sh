@@ -38,6 +38,10 @@ imports=$(zpool history -i "$rpool" 2>/dev/null | awk -v t="$since" '$1 >= t && 
 # Who imported it: zinitrd's import ioctl logs its line in the pool's history, as zpool logs its
 # command line (zinitrd falls back to zpool only when the kernel refuses the labels' config).
 importlog=$(zpool history "$rpool" 2>/dev/null | awk -v t="$since" '$1 >= t && /zinitrd \/init: import -N/' | wc -l)
+# The root pool's vdevs by the paths the pool records (the initramfs must not rename them), each
+# one a path that exists on the booted system.
+vdevs=$(zpool status -P "$rpool" 2>/dev/null | awk '$1 ~ /^\/dev\// { print $1 }' |
+  while read -r v; do [ -e "$v" ] && echo "$v" || echo "$v(missing)"; done | list)
 # What zfs-import-cache.service reads: the pools the root's /etc/zfs/zpool.cache names.
 cache=$(zdb -C -U /etc/zfs/zpool.cache 2>/dev/null | awk '/^[^ \t].*:$/ { sub(/:$/, ""); print }' | sort | list)
 # /run as the initramfs handed it over: its file system type and ro/rw.
@@ -46,7 +50,7 @@ snapshots=$(zfs list -H -t snapshot -o name 2>/dev/null | list)
 unit() { systemctl show -P ActiveState "$1"; }
 
 echo "ZINITRD-SYSTEMD-MARKER state=$state uptime=$up failed=$failed rw=$rw mode=$mode root=$root" \
-  "home=$home varlog=$varlog bootlog=$bootlog pools=$pools imports=$imports importlog=$importlog cache=$cache" \
+  "home=$home varlog=$varlog bootlog=$bootlog pools=$pools imports=$imports importlog=$importlog vdevs=$vdevs cache=$cache" \
   "hostid=$(hostid) run=$run zfs-mount=$(unit zfs-mount.service)" \
   "zfs-import-cache=$(unit zfs-import-cache.service) zfs-import-scan=$(unit zfs-import-scan.service)" \
   "snapshots=$snapshots"

@@ -4,7 +4,8 @@
 #   sd-base-tar, sd-overlay-tar: no pools, raw tar archives read as whole disks: the debootstrapped
 #     Debian 12 (debian_base.sh) and what the tests add to it (debian_root.py: the kernel's modules,
 #     /etc/hostid, the hostname, the marker unit)
-#   rpool:  the datasets of OpenZFS's Debian root-on-ZFS guide: rpool/ROOT (canmount=off),
+#   rpool:  on its disk's /dev/disk/by-id path, as the guide creates pools, with the datasets of
+#           OpenZFS's Debian root-on-ZFS guide: rpool/ROOT (canmount=off),
 #           rpool/ROOT/debian (mountpoint=/, canmount=noauto, the pool's bootfs), rpool/home,
 #           rpool/var (canmount=off), rpool/var/log; no fstab entry for /; the pool's zpool.cache
 #           copied to the root's /etc/zfs/ as the guide does
@@ -15,6 +16,15 @@ SD_PASS=zinitrd-systemd-pass
 
 # whole NAME: the whole disk called NAME (disk gives its first partition; the tars have none).
 whole() { d=$(disk "$1"); echo "${d%1}"; }
+# by_id NAME: the partition of disk NAME by the link udev gives it (its serial is NAME:
+# virtio-NAME-part1), made here (no udev in this VM): the guide creates pools on by-id paths, and
+# the labels record them.
+by_id() {
+  p=$(disk "$1")
+  run $B mkdir -p /dev/disk/by-id
+  run $B ln -sf "../../${p#/dev/}" "/dev/disk/by-id/virtio-$1-part1"
+  echo "/dev/disk/by-id/virtio-$1-part1"
+}
 
 # debian_root POOL: the datasets, the two tars unpacked into them, the cache file, all unmounted.
 debian_root() {
@@ -42,8 +52,8 @@ debian_root() {
 
 WANT="acltype=posixacl xattr=sa compression=lz4 relatime=on dnodesize=auto"
 opts() { for o in $WANT; do echo "-O $o"; done; }
-create $(opts) rpool $(disk sd-rpool)
+create $(opts) rpool $(by_id sd-rpool)
 debian_root rpool
 echo "$SD_PASS" | create $(opts) -O encryption=aes-256-gcm -O keyformat=passphrase \
-  -O keylocation=prompt -O pbkdf2iters=100000 crpool $(disk sd-crpool) || die "crpool"
+  -O keylocation=prompt -O pbkdf2iters=100000 crpool $(by_id sd-crpool) || die "crpool"
 debian_root crpool
