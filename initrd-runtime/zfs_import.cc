@@ -2,6 +2,7 @@
 #include "zfs_import.h"
 
 #include <algorithm>
+#include <cerrno>
 
 #include "dev_links.h"
 #include "log.h"
@@ -111,6 +112,10 @@ bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& fo
       log_info("imported pool '%s' (GUID %llu) from the labels of %s", name.c_str(),
                static_cast<unsigned long long>(plan->pool_guid), join(plan->devices, " ").c_str());
       return true;
+    }
+    if (st.error().errnum == EEXIST) {  // imported already (the rescue shell): the ladder says so
+      log_debug("pool '%s' is imported already", wanted.c_str());
+      return false;
     }
     log_info("the kernel did not import '%s' from its labels' config (%s); trying zpool",
              wanted.c_str(), st.error().message.c_str());

@@ -75,6 +75,13 @@ SCENARIOS = {
                                          (r"# ", "zpool list -H -o name\n"),
                                          (r"^rpool$", "exit\n")], **DEBIAN),
     "hotplug_late_disk": Boot("root=zfs:rpool/ROOT/debian", disks=(), hotplug="rpool", **DEBIAN),
+    # The user imports the root pool by hand in the pre-import shell, then exits: the boot goes on
+    # with that pool (the import ioctl finds it imported; no fallback, no second import).
+    "rd_break_import_by_hand": Boot("root=zfs:rpool/ROOT/debian rd.break=pre-import",
+                                    interact=[(r"rd\.break=pre-import: starting rescue shell", ""),
+                                              (r"# ", "zpool import -N rpool && echo IMPORTED-BY-HAND\n"),
+                                              (r"^IMPORTED-BY-HAND", "exit\n")],
+                                    saw=[r"pool 'rpool' is already imported"], **DEBIAN),
 }
 
 
