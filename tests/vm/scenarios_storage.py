@@ -57,6 +57,10 @@ SCENARIOS = {
         "root=zfs:wpool/root", disks=(("lay-a", "sata"), ("lay-b", "nvme"), "lay-c",
                                       ("lay-d", "sata"), ("lay-log", "nvme")),
         root="wpool/root", label="layout", platforms=BOTH),
+    # A raidz1 root pool on three disks behind three controllers (virtio-scsi, SATA, virtio).
+    "layout_raidz": Boot("root=zfs:raidpool/root", disks=(("lay-r1", "virtio-scsi"), ("lay-r2", "sata"),
+                                                       "lay-r3"),
+                         root="raidpool/root", label="raidz", platforms=BOTH),
     # The first boot after an installation: the root pool was exported by the live system, under
     # its own hostid. No system owns it: imported from its labels without -f (zfs_label.h).
     "exported_by_installer": Boot("root=zfs:epool/root", disks=("exported",), root="epool/root",
