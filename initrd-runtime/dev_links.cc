@@ -4,9 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <climits>
-#include <cstdlib>
-
 #include "util.h"
 
 namespace zinitrd::rt {
@@ -21,24 +18,18 @@ bool same_file(const std::string& a, const std::string& b) {
 }  // namespace
 
 bool creatable_dev_link(const std::string& recorded) {
-  const std::string prefix = "/dev/disk/by-";
-  if (recorded.compare(0, prefix.size(), prefix) != 0 || recorded.size() > 1024) return false;
-  size_t slashes = 0;
+  if (recorded.size() > 1024) return false;
   for (char c : recorded) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '/' || c == '-' || c == '_' || c == '.' || c == ':' || c == '+' ||
                     c == '@' || c == '=' || c == ',' || c == '#' || c == '%' || c == '\\';
     if (!ok) return false;
-    slashes += c == '/';
   }
-  if (slashes != 4 || recorded.back() == '/') return false;  // /dev/disk/by-KIND/NAME
-  for (size_t pos = 0; pos != std::string::npos;) {
-    size_t next = recorded.find('/', pos + 1);
-    std::string part = recorded.substr(pos + 1, next == std::string::npos ? next : next - pos - 1);
-    if (part.empty() || part == "." || part == "..") return false;
-    pos = next;
-  }
-  return true;
+  // "", "dev", "disk", "by-KIND", "NAME"
+  const auto parts = split_all(recorded, '/');
+  return parts.size() == 5 && parts[0].empty() && parts[1] == "dev" && parts[2] == "disk" &&
+         parts[3].size() > 3 && parts[3].compare(0, 3, "by-") == 0 && !parts[4].empty() &&
+         parts[4] != "." && parts[4] != "..";
 }
 
 std::string leaf_device_path(const std::string& recorded, const std::string& device,

@@ -2,6 +2,7 @@
 #include "xdr_nvlist.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace zinitrd::rt {
 namespace {
@@ -109,12 +110,17 @@ void pack_list(const NvList& list, std::string& out) {
   put_u32(out, 0);
 }
 
-NvPair& slot(NvList& l, const std::string& name) {
-  for (auto& p : l.pairs)
-    if (p.name == name) return p;
-  l.pairs.emplace_back();
-  l.pairs.back().name = name;
-  return l.pairs.back();
+// The pair NAME of L (appended when absent), emptied and set to TYPE with COUNT elements.
+NvPair& reset(NvList& l, const std::string& name, uint32_t type, uint32_t count) {
+  auto it =
+      std::find_if(l.pairs.begin(), l.pairs.end(), [&](const NvPair& p) { return p.name == name; });
+  NvPair& p = it != l.pairs.end() ? *it : l.pairs.emplace_back();
+  p.name = name;
+  p.type = type;
+  p.count = count;
+  p.value.clear();
+  p.lists.clear();
+  return p;
 }
 
 }  // namespace
@@ -153,46 +159,30 @@ const std::vector<NvList>* NvList::lists(std::string_view name) const {
 }
 
 std::vector<NvList>* NvList::lists(std::string_view name) {
-  for (auto& p : pairs)
-    if (p.name == name && p.type == kNvNvlistArray) return &p.lists;
-  return nullptr;
+  return const_cast<std::vector<NvList>*>(std::as_const(*this).lists(name));
 }
 
 void NvList::set_number(const std::string& name, uint64_t value) {
-  NvPair& p = slot(*this, name);
-  p.type = kNvUint64;
-  p.count = 1;
-  p.lists.clear();
-  p.value.clear();
+  NvPair& p = reset(*this, name, kNvUint64, 1);
   put_u32(p.value, static_cast<uint32_t>(value >> 32));
   put_u32(p.value, static_cast<uint32_t>(value));
   p.decoded_size = native_size(name, 8);
 }
 
 void NvList::set_text(const std::string& name, const std::string& value) {
-  NvPair& p = slot(*this, name);
-  p.type = kNvString;
-  p.count = 1;
-  p.lists.clear();
+  NvPair& p = reset(*this, name, kNvString, 1);
   p.value = xdr_string(value);
   p.decoded_size = native_size(name, value.size() + 1);
 }
 
 void NvList::set_list(const std::string& name, NvList value) {
-  NvPair& p = slot(*this, name);
-  p.type = kNvNvlist;
-  p.count = 1;
-  p.value.clear();
-  p.lists.clear();
+  NvPair& p = reset(*this, name, kNvNvlist, 1);
   p.lists.push_back(std::move(value));
   p.decoded_size = native_size(name, kNativeNvlist);
 }
 
 void NvList::set_lists(const std::string& name, std::vector<NvList> value) {
-  NvPair& p = slot(*this, name);
-  p.type = kNvNvlistArray;
-  p.count = static_cast<uint32_t>(value.size());
-  p.value.clear();
+  NvPair& p = reset(*this, name, kNvNvlistArray, static_cast<uint32_t>(value.size()));
   p.lists = std::move(value);
   // a pointer and an nvlist_t per element
   p.decoded_size = native_size(name, uint64_t{p.count} * (8 + kNativeNvlist));

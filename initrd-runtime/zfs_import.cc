@@ -93,20 +93,16 @@ bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& fo
               wanted.c_str());
     return false;
   }
-  // The kernel imports the config the labels give (zfs_import_ioctl.h); zpool, which also
-  // tries the pool first, only when that fails.
-  // The labels' /dev/disk/by-* paths are made here as udev would (dev_links.h), so the pool keeps
-  // the names it was created with.
+  // The kernel imports the config the labels give (zfs_import_ioctl.h), their /dev/disk/by-*
+  // paths made here as udev would (dev_links.h); zpool, which tries the pool first, only when
+  // that fails.
   if (auto config = import_config(
           labelled, plan->pool_guid,
           [](const auto& recorded, const auto& dev) { return leaf_device_path(recorded, dev); })) {
     std::string history = "zinitrd /init: import -N" + std::string(ctx.force ? " -f" : "");
     for (const auto& d : plan->devices) history += " -d " + d;
     history += " " + std::to_string(plan->pool_guid);
-    std::string history_error;
-    Status st =
-        import_with_ioctl(plan->name, plan->pool_guid, *config, ctx.force, history, history_error);
-    if (!history_error.empty()) log_debug("pool history not written: %s", history_error.c_str());
+    Status st = import_with_ioctl(plan->name, plan->pool_guid, *config, ctx.force, history);
     if (st) {
       name = plan->name;
       log_info("imported pool '%s' (GUID %llu) from the labels of %s", name.c_str(),

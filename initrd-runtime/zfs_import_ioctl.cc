@@ -6,12 +6,13 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <map>
+#include <vector>
 
 #include "fd.h"
+#include "log.h"
 
 namespace zinitrd::rt {
 namespace {
@@ -35,6 +36,16 @@ constexpr size_t kZfsCmdBuffer = 64 << 10;
 constexpr unsigned long kIocPoolImport = ('Z' << 8) + 2;     // ZFS_IOC_POOL_IMPORT, 0x5a02
 constexpr unsigned long kIocLogHistory = ('Z' << 8) + 0x3f;  // ZFS_IOC_LOG_HISTORY, 0x5a3f
 constexpr uint64_t kImportAnyHost = 0x2;                     // ZFS_IMPORT_ANY_HOST (zpool -f)
+
+// One legacy-style ioctl on /dev/zfs with HEAD as the start of a zeroed zfs_cmd_t; WHAT and NAME
+// say what failed.
+Status zfs_ioctl(int fd, unsigned long request, const ZfsCmdHead& head, const char* what,
+                 const std::string& name) {
+  std::vector<char> buffer(kZfsCmdBuffer, '\0');
+  std::memcpy(buffer.data(), &head, sizeof(head));
+  if (::ioctl(fd, request, buffer.data()) != 0) return Error::sys(what, name, errno);
+  return Ok{};
+}
 
 // Points each leaf of TREE whose GUID is in PATHS at that device: at the path its label records
 // when LEAF_PATH says that leads there (dev_links.h), else at the device itself with the strings
@@ -112,35 +123,31 @@ std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, 
 }
 
 Status import_with_ioctl(const std::string& name, uint64_t pool_guid, const NvList& config,
-                         bool force, const std::string& history, std::string& history_error) {
+                         bool force, const std::string& history) {
   if (name.empty() || name.size() >= sizeof(ZfsCmdHead::name))
     return Error::msg("pool name '" + name + "' does not fit the ioctl");
   Fd fd(::open("/dev/zfs", O_RDWR | O_CLOEXEC));
   if (!fd.valid()) return Error::sys("open", "/dev/zfs", errno);
   const std::string packed = pack_xdr_nvlist(config);
-  std::vector<char> buffer(kZfsCmdBuffer, '\0');
   ZfsCmdHead head{};
   std::memcpy(head.name, name.c_str(), name.size() + 1);
   head.guid = pool_guid;
   head.nvlist_conf = reinterpret_cast<uintptr_t>(packed.data());
   head.nvlist_conf_size = packed.size();
   head.cookie = force ? kImportAnyHost : 0;
-  std::memcpy(buffer.data(), &head, sizeof(head));
-  if (::ioctl(fd.get(), kIocPoolImport, buffer.data()) != 0)
-    return Error::sys("ZFS_IOC_POOL_IMPORT", name, errno);
+  if (auto st = zfs_ioctl(fd.get(), kIocPoolImport, head, "ZFS_IOC_POOL_IMPORT", name); !st)
+    return st;
   // The pool's history records the import as zpool's would (`zpool history`): the kernel takes
-  // one message right after an ioctl that allows it, from the same thread.
+  // one message right after an ioctl that allows it, from the same thread. Best effort.
   if (!history.empty()) {
     NvList message;
     message.set_text("message", history);
     const std::string args = pack_xdr_nvlist(message);
-    std::fill(buffer.begin(), buffer.end(), '\0');
     ZfsCmdHead log{};
     log.nvlist_src = reinterpret_cast<uintptr_t>(args.data());
     log.nvlist_src_size = args.size();
-    std::memcpy(buffer.data(), &log, sizeof(log));
-    if (::ioctl(fd.get(), kIocLogHistory, buffer.data()) != 0)
-      history_error = Error::sys("ZFS_IOC_LOG_HISTORY", name, errno).message;
+    if (auto st = zfs_ioctl(fd.get(), kIocLogHistory, log, "ZFS_IOC_LOG_HISTORY", name); !st)
+      log_debug("pool history not written: %s", st.error().message.c_str());
   }
   return Ok{};
 }

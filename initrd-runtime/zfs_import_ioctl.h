@@ -38,9 +38,9 @@ std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, 
                                     const LeafPath& leaf_path = {});
 
 /// ZFS_IOC_POOL_IMPORT of CONFIG as NAME (flags: ZFS_IMPORT_ANY_HOST when FORCE), then HISTORY
-/// (unless empty) logged in the pool's history as zpool logs its command line; an error names the
-/// errno the kernel returned. The history is best effort: HISTORY_ERROR says why it was not logged.
+/// (unless empty) logged in the pool's history as zpool logs its command line (best effort: a
+/// failure there is a debug line); an error names the errno the kernel returned.
 Status import_with_ioctl(const std::string& name, uint64_t pool_guid, const NvList& config,
-                         bool force, const std::string& history, std::string& history_error);
+                         bool force, const std::string& history);
 
 }  // namespace zinitrd::rt
