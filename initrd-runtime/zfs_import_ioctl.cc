@@ -2,50 +2,18 @@
 // zfs_import_ioctl.h).
 #include "zfs_import_ioctl.h"
 
-#include <fcntl.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
-
-#include <cstddef>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <vector>
 
-#include "fd.h"
 #include "log.h"
+#include "zfs_ioctl.h"
 
 namespace zinitrd::rt {
 namespace {
 
-// The head of OpenZFS's zfs_cmd_t (sys/zfs_ioctl.h), the same in 2.0 to 2.3: the fields the pool
-// import reads. The kernel copies its whole zfs_cmd_t (about 14 KiB, the tail differs between
-// releases) in and out, so the call passes a zeroed buffer larger than any release's.
-struct ZfsCmdHead {
-  char name[4096];  // MAXPATHLEN
-  uint64_t nvlist_src, nvlist_src_size, nvlist_dst, nvlist_dst_size;
-  int32_t nvlist_dst_filled, pad2;
-  uint64_t history;
-  char value[4096 * 2];
-  char string[256];  // MAXNAMELEN
-  uint64_t guid, nvlist_conf, nvlist_conf_size, cookie;
-};
-static_assert(offsetof(ZfsCmdHead, history) == 4136);
-static_assert(offsetof(ZfsCmdHead, guid) == 12592);
-static_assert(offsetof(ZfsCmdHead, cookie) == 12616);
-constexpr size_t kZfsCmdBuffer = 64 << 10;
-constexpr unsigned long kIocPoolImport = ('Z' << 8) + 2;     // ZFS_IOC_POOL_IMPORT, 0x5a02
-constexpr unsigned long kIocLogHistory = ('Z' << 8) + 0x3f;  // ZFS_IOC_LOG_HISTORY, 0x5a3f
-constexpr uint64_t kImportAnyHost = 0x2;                     // ZFS_IMPORT_ANY_HOST (zpool -f)
-
-// One legacy-style ioctl on /dev/zfs with HEAD as the start of a zeroed zfs_cmd_t; WHAT and NAME
-// say what failed.
-Status zfs_ioctl(int fd, unsigned long request, const ZfsCmdHead& head, const char* what,
-                 const std::string& name) {
-  std::vector<char> buffer(kZfsCmdBuffer, '\0');
-  std::memcpy(buffer.data(), &head, sizeof(head));
-  if (::ioctl(fd, request, buffer.data()) != 0) return Error::sys(what, name, errno);
-  return Ok{};
-}
+constexpr uint64_t kImportAnyHost = 0x2;  // ZFS_IMPORT_ANY_HOST (zpool -f)
 
 // Points each leaf of TREE whose GUID is in PATHS at that device: at the path its label records
 // when LEAF_PATH says that leads there (dev_links.h), else at the device itself with the strings
@@ -124,12 +92,12 @@ std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, 
 
 Status import_with_ioctl(const std::string& name, uint64_t pool_guid, const NvList& config,
                          bool force, const std::string& history) {
-  if (name.empty() || name.size() >= sizeof(ZfsCmdHead::name))
+  if (name.empty() || name.size() >= sizeof(ZfsCmd::name))
     return Error::msg("pool name '" + name + "' does not fit the ioctl");
-  Fd fd(::open("/dev/zfs", O_RDWR | O_CLOEXEC));
+  Fd fd = open_zfs_device();
   if (!fd.valid()) return Error::sys("open", "/dev/zfs", errno);
   const std::string packed = pack_xdr_nvlist(config);
-  ZfsCmdHead head{};
+  ZfsCmd head{};
   std::memcpy(head.name, name.c_str(), name.size() + 1);
   head.guid = pool_guid;
   head.nvlist_conf = reinterpret_cast<uintptr_t>(packed.data());
@@ -143,7 +111,7 @@ Status import_with_ioctl(const std::string& name, uint64_t pool_guid, const NvLi
     NvList message;
     message.set_text("message", history);
     const std::string args = pack_xdr_nvlist(message);
-    ZfsCmdHead log{};
+    ZfsCmd log{};
     log.nvlist_src = reinterpret_cast<uintptr_t>(args.data());
     log.nvlist_src_size = args.size();
     if (auto st = zfs_ioctl(fd.get(), kIocLogHistory, log, "ZFS_IOC_LOG_HISTORY", name); !st)

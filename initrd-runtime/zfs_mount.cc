@@ -10,6 +10,7 @@
 #include "log.h"
 #include "rescue.h"
 #include "util.h"
+#include "zfs_dataset_list.h"
 #include "zfs_tools.h"
 
 namespace zinitrd::rt {
@@ -240,23 +241,32 @@ std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const RootMount
   const MountOptions& options = root.options;
   children = 0;
   const bool root_mounted = is_mount_point(kSysroot);
-  // One `zfs list` tells whether the root exists, which children to mount, and which keys to load.
-  auto r = list_tree(tools, dataset);
-  if (!r) return ZfsTools::failure("mount", "cannot run zfs", r.error());
-  if (!r->ok()) {
-    if (root_mounted) {
-      log_warning("%s: %s; keeping %s as mounted in the rescue shell, without children",
-                  r->command.c_str(), std::string(trim(r->output)).c_str(), kSysroot);
-      return std::nullopt;
+  // One listing tells whether the root exists, which children to mount, and which keys to load:
+  // by ioctl, else (and for every error, which it explains) by `zfs list`.
+  std::vector<DatasetInfo> datasets;
+  if (auto listed = list_filesystems(dataset)) {
+    datasets = std::move(*listed);
+  } else {
+    log_debug("listing %s by ioctl: %s; running zfs list", dataset.c_str(),
+              listed.error().message.c_str());
+    auto r = list_tree(tools, dataset);
+    if (!r) return ZfsTools::failure("mount", "cannot run zfs", r.error());
+    if (!r->ok()) {
+      if (root_mounted) {
+        log_warning("%s: %s; keeping %s as mounted in the rescue shell, without children",
+                    r->command.c_str(), std::string(trim(r->output)).c_str(), kSysroot);
+        return std::nullopt;
+      }
+      std::string known = existing_filesystems(tools, dataset);
+      Failure f =
+          ZfsTools::failure("mount", "the root dataset '" + dataset + "' does not exist", *r);
+      f.hints.push_back("check root= on the kernel command line" +
+                        (known.empty() ? std::string() : "; the pool has: " + known));
+      f.retryable = false;
+      return f;
     }
-    std::string known = existing_filesystems(tools, dataset);
-    Failure f = ZfsTools::failure("mount", "the root dataset '" + dataset + "' does not exist", *r);
-    f.hints.push_back("check root= on the kernel command line" +
-                      (known.empty() ? std::string() : "; the pool has: " + known));
-    f.retryable = false;
-    return f;
+    datasets = parse_dataset_list(r->output);
   }
-  std::vector<DatasetInfo> datasets = parse_dataset_list(r->output);
   std::vector<ChildMount> early = select_early_children(dataset, datasets, root.noauto_children);
   const DatasetInfo* root_info = nullptr;
   for (const auto& d : datasets)
