@@ -64,7 +64,8 @@ bool parse_pairs(std::string_view b, size_t& pos, NvList& list, int depth) {
         break;
       }
       case kNvNvlist: {
-        if (count != 1 || value.size() < kNativeNvlist || load<int32_t>(value, 0) != 0) return false;
+        if (count != 1 || value.size() < kNativeNvlist || load<int32_t>(value, 0) != 0)
+          return false;
         NvList child;
         child.flags = load<uint32_t>(value, 4);
         if (!parse_pairs(b, pos, child, depth + 1)) return false;

@@ -3,13 +3,13 @@
 // packs exactly as libnvpair does, decoded sizes included (the kernel's decoder checks them).
 #include "xdr_nvlist.h"
 
-#include "libnvpair_for_tests.h"
-
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+
+#include "libnvpair_for_tests.h"
 
 using namespace zinitrd::rt;
 

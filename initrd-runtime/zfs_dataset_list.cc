@@ -17,9 +17,7 @@ constexpr size_t kFirstReplyBuffer = 16 << 10;  // a dataset's properties are a 
 constexpr size_t kMaxReplyBuffer = 16 << 20;
 
 // {value, source} of the property NAME in PROPS; null when it is neither set nor inherited.
-const NvList* property(const NvList& props, std::string_view name) {
-  return props.list(name);
-}
+const NvList* property(const NvList& props, std::string_view name) { return props.list(name); }
 
 std::string mountpoint_of(const std::string& name, const NvList& props) {
   std::string value = "/", source;
@@ -58,7 +56,8 @@ Result<NvList> ioctl_with_properties(int fd, unsigned long request, ZfsCmd& cmd,
       continue;
     }
     if (!st) return st.error();
-    if (cmd.nvlist_dst_size > reply.size()) return Error::msg(std::string(what) + ": reply overflow");
+    if (cmd.nvlist_dst_size > reply.size())
+      return Error::msg(std::string(what) + ": reply overflow");
     auto props = parse_native_nvlist(std::string_view(reply.data(), cmd.nvlist_dst_size));
     if (!props) return Error::msg(std::string(what) + " of '" + name + "': reply does not parse");
     return std::move(*props);
@@ -96,8 +95,8 @@ Result<std::vector<DatasetInfo>> list_filesystems(const std::string& dataset) {
 
   ZfsCmd cmd{};
   std::memcpy(cmd.name, dataset.c_str(), dataset.size() + 1);
-  auto props = ioctl_with_properties(fd.get(), kIocObjsetStats, cmd, "ZFS_IOC_OBJSET_STATS",
-                                     dataset, reply);
+  auto props =
+      ioctl_with_properties(fd.get(), kIocObjsetStats, cmd, "ZFS_IOC_OBJSET_STATS", dataset, reply);
   if (!props) return props.error();
   if (cmd.dataset_type != kDmuOstZfs) return Error::msg("'" + dataset + "' is not a filesystem");
   out.push_back(dataset_info(dataset, *props));

@@ -77,7 +77,9 @@ TEST_CASE("encryption: the root and key status as zfs list prints them, - when n
   CHECK(dataset_info("rpool/enc/home", props).keystatus == "available");
 }
 
-TEST_CASE("a dataset that cannot be listed (no /dev/zfs, no such pool) is an error the caller falls back on") {
+TEST_CASE(
+    "a dataset that cannot be listed (no /dev/zfs, no such pool) is an error the caller falls back "
+    "on") {
   auto r = list_filesystems("zinitrd-no-such-pool/ROOT");
   CHECK_FALSE(r);
 }
