@@ -50,7 +50,7 @@ TEST_CASE("legacy and none mountpoints are kept as they are") {
   CHECK(dataset_info("rpool/ROOT", props).mountpoint == "none");
 }
 
-TEST_CASE("canmount: on unless set; off and noauto by their index") {
+TEST_CASE("canmount: on unless set, off and noauto by their index") {
   NvList props;
   CHECK(dataset_info("rpool/a", props).canmount == "on");
   props.set_list("canmount", number_prop(0));
