@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "log.h"
@@ -247,8 +248,14 @@ std::optional<Failure> mount_root_dataset(const ZfsTools& tools, const RootMount
   if (auto listed = list_filesystems(dataset)) {
     datasets = std::move(*listed);
   } else {
-    log_debug("listing %s by ioctl: %s; running zfs list", dataset.c_str(),
-              listed.error().message.c_str());
+    // A dataset that does not exist is zfs list's to explain; any other refusal is worth a line:
+    // the suite fails a boot that shows it (the ioctl path is the one every scenario must take).
+    if (listed.error().errnum == ENOENT)
+      log_debug("listing %s by ioctl: %s; running zfs list", dataset.c_str(),
+                listed.error().message.c_str());
+    else
+      log_info("could not list %s by ioctl (%s); running zfs list", dataset.c_str(),
+               listed.error().message.c_str());
     auto r = list_tree(tools, dataset);
     if (!r) return ZfsTools::failure("mount", "cannot run zfs", r.error());
     if (!r->ok()) {

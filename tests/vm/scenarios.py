@@ -264,7 +264,10 @@ def run(paths, test, echo=False):
             raise AssertionError(f"{name}: the kernel panicked\n{vm.tail()}")
         # A pool the labels show complete and this system's is imported by the import ioctl
         # (zfs_import_ioctl.h); zpool is the fallback, never needed by any scenario's pool.
-        refused = re.search(r"zinitrd: the kernel did not import .*", vm.text())
+        # Likewise the root's datasets are listed by ioctl (zfs_dataset_list.h), zfs list only
+        # when that fails.
+        refused = re.search(r"zinitrd: (the kernel did not import|could not list \S+ by ioctl) .*",
+                            vm.text())
         if refused:
             raise AssertionError(f"{name}: {refused.group(0)}")
     finally:
