@@ -320,6 +320,31 @@ class Vm:
 RESCUE = r"starting rescue shell"
 
 
+def died_before_init(log_path):
+    """Why the kernel logged to LOG_PATH (a Vm's log) died before the initramfs's /init ran, or
+    None. Under TCG the kernel can oops on its own while patching its text at boot (an int3 in
+    sched_clock_tick, seen with Debian 13's 6.12 and -smp 2): an emulator fault, with no module
+    loaded yet ("Modules linked in:" empty) and no line of zinitrd's before it. A fault of the
+    image (no init found, init killed) or any oops after /init loaded a module is never one."""
+    try:
+        lines = open(log_path, errors="replace").read().splitlines()
+    except OSError:
+        return None
+    for n, line in enumerate(lines):
+        if "zinitrd" in line:
+            return None
+        m = re.search(r"(Oops: .*|BUG: .*)$", line)
+        if not m:
+            continue
+        for later in lines[n:n + 80]:
+            modules = re.search(r"Modules linked in:(.*)$", later)
+            if modules:
+                return f"the kernel oopsed before /init ran ({m.group(1).strip()})" \
+                    if not modules.group(1).strip() else None
+        return None
+    return None
+
+
 # The platforms a scenario runs on (platforms.py): the host's Debian 12 only, or both.
 BOOKWORM = ("bookworm",)
 BOTH = ("bookworm", "trixie")

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""vmlib_test: the harness's own rules that decide a boot's fate (label `unit`, no VM runs).
+
+died_before_init lets a scenario boot once more only when the kernel faulted on its own before
+the initramfs ran; every failure that may be zinitrd's must stay a failure.
+"""
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vmlib  # noqa: E402
+
+BOOT = "[   1.28] [    0.000000] Command line: console=ttyS0 root=zfs:rpool/ROOT/debian\n"
+
+
+def oops(modules):
+    return ("[   4.77] [    1.949490] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n"
+            "[   4.77] [    1.949600] RIP: 0010:sched_clock_tick+0x5/0x60\n"
+            f"[   4.77] [    1.953173] Modules linked in:{modules}\n"
+            "[   4.77] [    1.953823] Kernel panic - not syncing: Fatal exception in interrupt\n")
+
+
+class DiedBeforeInit(unittest.TestCase):
+    def verdict(self, text):
+        with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
+            f.write(text)
+            f.flush()
+            return vmlib.died_before_init(f.name)
+
+    def test_an_oops_with_no_module_loaded_and_no_zinitrd_line_is_the_emulators(self):
+        self.assertIn("int3", self.verdict(BOOT + oops("")))
+
+    def test_an_oops_once_modules_are_loaded_is_a_result(self):
+        self.assertIsNone(self.verdict(BOOT + oops(" zfs(PO) spl(O) virtio_blk")))
+
+    def test_an_oops_after_zinitrd_spoke_is_a_result(self):
+        text = BOOT + "[   4.19] [    3.55] zinitrd: zinitrd 0.1.0 starting\n" + oops("")
+        self.assertIsNone(self.verdict(text))
+
+    def test_a_panic_of_the_images_making_is_a_result(self):
+        for reason in ("No working init found.", "Attempted to kill init! exitcode=0x00000100",
+                       "VFS: Unable to mount root fs on unknown-block(0,0)"):
+            text = BOOT + f"[   4.77] [    1.95] Kernel panic - not syncing: {reason}\n"
+            self.assertIsNone(self.verdict(text), reason)
+
+    def test_a_boot_that_never_faulted_is_a_result(self):
+        self.assertIsNone(self.verdict(BOOT + "[   9.0] ZINITRD-TEST-MARKER root=x usr=none\n"))
+        self.assertIsNone(vmlib.died_before_init("/nonexistent/zinitrd-test.log"))
+
+
+if __name__ == "__main__":
+    unittest.main()
