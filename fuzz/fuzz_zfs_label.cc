@@ -1,7 +1,8 @@
 // fuzz_zfs_label.cc: the runtime's reader of vdev labels (any disk attached at boot, a USB stick
 // included, offers one) and the import config built from it. Invariants beyond "no crash": what
-// parses packs back into a stream that parses to the same bytes again, and a label that parses
-// yields an import config that packs and parses.
+// parses packs back into a stream that parses to the same bytes again, a label that parses
+// yields an import config that packs and parses, and a hot spare's or cache device's label is
+// never taken for a member's.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -26,5 +27,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto config = import_config(devices, pool))
       if (!parse_xdr_nvlist(pack_xdr_nvlist(*config))) std::abort();
   }
+  if (parse_aux_label(bytes) && parse_zfs_label(bytes)) std::abort();
   return 0;
 }

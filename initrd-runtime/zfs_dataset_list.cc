@@ -13,9 +13,6 @@
 namespace zinitrd::rt {
 namespace {
 
-constexpr size_t kFirstReplyBuffer = 16 << 10;  // a dataset's properties are a few KiB
-constexpr size_t kMaxReplyBuffer = 16 << 20;
-
 // {value, source} of the property NAME in PROPS; null when it is neither set nor inherited.
 const NvList* property(const NvList& props, std::string_view name) { return props.list(name); }
 
@@ -36,32 +33,6 @@ std::string mountpoint_of(const std::string& name, const NvList& props) {
   if (relative.empty()) return value;
   if (value == "/") value.clear();
   return value + "/" + std::string(relative);
-}
-
-// One ioctl whose reply is a property list; the reply buffer grows when the kernel says it is too
-// small (ENOMEM, with the size it needs), CMD being restored each time (a listing's cursor
-// included).
-Result<NvList> ioctl_with_properties(int fd, unsigned long request, ZfsCmd& cmd, const char* what,
-                                     const std::string& name, std::string& reply) {
-  const ZfsCmd request_cmd = cmd;
-  if (reply.empty()) reply.resize(kFirstReplyBuffer);
-  for (;;) {
-    cmd = request_cmd;
-    cmd.nvlist_dst = reinterpret_cast<uintptr_t>(reply.data());
-    cmd.nvlist_dst_size = reply.size();
-    auto st = zfs_ioctl(fd, request, cmd, what, name);
-    if (!st && st.error().errnum == ENOMEM && cmd.nvlist_dst_size > reply.size() &&
-        cmd.nvlist_dst_size <= kMaxReplyBuffer) {
-      reply.resize(cmd.nvlist_dst_size);
-      continue;
-    }
-    if (!st) return st.error();
-    if (cmd.nvlist_dst_size > reply.size())
-      return Error::msg(std::string(what) + ": reply overflow");
-    auto props = parse_native_nvlist(std::string_view(reply.data(), cmd.nvlist_dst_size));
-    if (!props) return Error::msg(std::string(what) + " of '" + name + "': reply does not parse");
-    return std::move(*props);
-  }
 }
 
 }  // namespace
@@ -96,7 +67,7 @@ Result<std::vector<DatasetInfo>> list_filesystems(const std::string& dataset) {
   ZfsCmd cmd{};
   std::memcpy(cmd.name, dataset.c_str(), dataset.size() + 1);
   auto props =
-      ioctl_with_properties(fd.get(), kIocObjsetStats, cmd, "ZFS_IOC_OBJSET_STATS", dataset, reply);
+      zfs_ioctl_nvlist(fd.get(), kIocObjsetStats, cmd, "ZFS_IOC_OBJSET_STATS", dataset, reply);
   if (!props) return props.error();
   if (cmd.dataset_type != kDmuOstZfs) return Error::msg("'" + dataset + "' is not a filesystem");
   out.push_back(dataset_info(dataset, *props));
@@ -111,8 +82,8 @@ Result<std::vector<DatasetInfo>> list_filesystems(const std::string& dataset) {
       ZfsCmd next{};
       std::memcpy(next.name, parent.c_str(), parent.size() + 1);
       next.cookie = cookie;
-      auto child = ioctl_with_properties(fd.get(), kIocDatasetListNext, next,
-                                         "ZFS_IOC_DATASET_LIST_NEXT", parent, reply);
+      auto child = zfs_ioctl_nvlist(fd.get(), kIocDatasetListNext, next,
+                                    "ZFS_IOC_DATASET_LIST_NEXT", parent, reply);
       if (!child && child.error().errnum == ESRCH) break;  // no more children
       if (!child) return child.error();
       cookie = next.cookie;

@@ -18,6 +18,7 @@ namespace zinitrd::rt {
 namespace {
 
 constexpr const char* kCacheFile = "/etc/zfs/zpool.cache";
+constexpr const char* kVdevOpenTimeout = "/sys/module/zfs/parameters/zfs_vdev_open_timeout_ms";
 constexpr int64_t kRetryIntervalMs = 1000;
 constexpr int64_t kProgressEveryMs = 10'000;
 constexpr int64_t kNoticeAfterMs = 3'000;
@@ -82,6 +83,30 @@ bool complete_in_labels(const std::string& wanted) {
   return plan_direct_import(read_labels(zfs_member_devices()), wanted, our_hostid()).has_value();
 }
 
+// Adds the pool's hot spares and cache devices to CONFIG when a device here carries such a
+// label (zfs_import_ioctl.h's add_aux_devices): only then is the pool tried first, as zpool
+// always does, for the lists its MOS keeps; the trial failing leaves them to the kernel.
+void include_aux_devices(NvList& config, const LeafPath& leaf_path) {
+  AuxDevices aux;
+  for (const auto& d : zfs_aux_devices())
+    if (auto l = read_aux_label(d.path, d.size)) aux.emplace(l->guid, d.path);
+  if (aux.empty()) return;
+  // The trial opens them at the paths the MOS records, links that are made only after it: the
+  // kernel would retry each missing one for zfs_vdev_open_timeout_ms (1 s, for udev's sake;
+  // nothing makes them meanwhile here). One try each, then the setting as it was.
+  auto timeout = read_file(kVdevOpenTimeout, 64);
+  if (timeout) (void)write_file(kVdevOpenTimeout, "1\n");
+  auto tried = try_import(config);
+  if (timeout) (void)write_file(kVdevOpenTimeout, *timeout);
+  if (!tried) {
+    log_debug("no trial import for the pool's spares and cache devices (%s)",
+              tried.error().message.c_str());
+    return;
+  }
+  const size_t n = add_aux_devices(config, *tried, aux, leaf_path);
+  log_debug("%zu of the %zu spare and cache devices here belong to the pool", n, aux.size());
+}
+
 // Imports WANTED straight from the labels of FOUND when they show it complete and this system's
 // (zfs_label.h); false when they do not, or the import failed (the ladder lists and explains).
 bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& found,
@@ -96,9 +121,11 @@ bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& fo
   // The kernel imports the config the labels give (zfs_import_ioctl.h), their /dev/disk/by-*
   // paths made here as udev would (dev_links.h); zpool, which tries the pool first, only when
   // that fails.
-  if (auto config = import_config(
-          labelled, plan->pool_guid,
-          [](const auto& recorded, const auto& dev) { return leaf_device_path(recorded, dev); })) {
+  const LeafPath leaf_path = [](const std::string& recorded, const std::string& dev) {
+    return leaf_device_path(recorded, dev);
+  };
+  if (auto config = import_config(labelled, plan->pool_guid, leaf_path)) {
+    include_aux_devices(*config, leaf_path);
     std::string history = "zinitrd /init: import -N" + std::string(ctx.force ? " -f" : "");
     for (const auto& d : plan->devices) history += " -d " + d;
     history += " " + std::to_string(plan->pool_guid);

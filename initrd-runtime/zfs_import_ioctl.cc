@@ -90,6 +90,55 @@ std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, 
   return config;
 }
 
+size_t add_aux_devices(NvList& config, const NvList& tried, const AuxDevices& aux,
+                       const LeafPath& leaf_path) {
+  const NvList* tried_tree = tried.list("vdev_tree");
+  NvList* tree = nullptr;
+  for (auto& p : config.pairs)
+    if (p.name == "vdev_tree" && p.type == kNvNvlist && p.lists.size() == 1) tree = &p.lists[0];
+  if (!tried_tree || !tree) return 0;
+  size_t found = 0;
+  std::vector<std::pair<std::string, std::vector<NvList>>> lists;
+  for (const char* kind : {"spares", "l2cache"}) {
+    const auto* devices = tried_tree->lists(kind);
+    if (!devices || devices->empty()) continue;
+    std::vector<NvList> out;
+    for (const NvList& d : *devices) {
+      auto type = d.text("type");
+      auto guid = d.number("guid");
+      auto path = d.text("path");
+      if (!type || !guid || !path) return 0;  // not a list this understands: the MOS's stands
+      NvList entry;
+      entry.set_text("type", *type);
+      entry.set_number("guid", *guid);
+      std::string chosen = *path;
+      if (auto it = aux.find(*guid); it != aux.end()) {
+        ++found;
+        chosen = leaf_path ? leaf_path(*path, it->second) : it->second;
+      }
+      entry.set_text("path", chosen);
+      if (auto w = d.number("whole_disk")) entry.set_number("whole_disk", *w);
+      out.push_back(std::move(entry));
+    }
+    lists.emplace_back(kind, std::move(out));
+  }
+  if (found == 0) return 0;
+  for (auto& [kind, out] : lists) tree->set_lists(kind, std::move(out));
+  return found;
+}
+
+Result<NvList> try_import(const NvList& config) {
+  Fd fd = open_zfs_device();
+  if (!fd.valid()) return Error::sys("open", "/dev/zfs", errno);
+  const std::string packed = pack_xdr_nvlist(config);
+  ZfsCmd cmd{};
+  cmd.nvlist_conf = reinterpret_cast<uintptr_t>(packed.data());
+  cmd.nvlist_conf_size = packed.size();
+  std::string reply;
+  return zfs_ioctl_nvlist(fd.get(), kIocPoolTryimport, cmd, "ZFS_IOC_POOL_TRYIMPORT",
+                          config.text("name").value_or("?"), reply);
+}
+
 Status import_with_ioctl(const std::string& name, uint64_t pool_guid, const NvList& config,
                          bool force, const std::string& history) {
   if (name.empty() || name.size() >= sizeof(ZfsCmd::name))

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,23 @@ using LeafPath = std::function<std::string(const std::string& recorded, const st
 /// but for LEAF_PATH).
 std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, uint64_t pool_guid,
                                     const LeafPath& leaf_path = {});
+
+/// The devices found with a hot spare's or a cache device's label, by the GUID the label gives.
+using AuxDevices = std::map<uint64_t, std::string>;
+
+/// Adds to CONFIG (import_config's) the pool's hot spares and cache devices as TRIED lists them
+/// (ZFS_IOC_POOL_TRYIMPORT's reply: the pool's own lists, from its MOS; a member's label names
+/// none of them), each one found in AUX at the path LEAF_PATH gives for it, as libzutil's
+/// get_configs() fixes their paths for zpool: the kernel takes these lists over the MOS's, whose
+/// paths (a /dev/disk/by-id link that no udev made here, a /dev/sdX that moved) may lead nowhere
+/// at boot and leave the device unavailable for good. Those not in AUX keep the path recorded.
+/// Returns how many were found; CONFIG is left as it was when none was (pure but for LEAF_PATH).
+size_t add_aux_devices(NvList& config, const NvList& tried, const AuxDevices& aux,
+                       const LeafPath& leaf_path);
+
+/// ZFS_IOC_POOL_TRYIMPORT of CONFIG: the pool's whole config, which the kernel assembles from a
+/// read-only load of the pool (spares and cache devices included).
+Result<NvList> try_import(const NvList& config);
 
 /// ZFS_IOC_POOL_IMPORT of CONFIG as NAME (flags: ZFS_IMPORT_ANY_HOST when FORCE), then HISTORY
 /// (unless empty) logged in the pool's history as zpool logs its command line (best effort: a

@@ -164,3 +164,71 @@ TEST_CASE("import config: a leaf keeps the path its label records when it leads 
   CHECK(mirror.lists("children")->at(0).text("phys_path"));
   CHECK_FALSE(mirror.lists("children")->at(1).find("devid"));
 }
+
+namespace {
+
+// What ZFS_IOC_POOL_TRYIMPORT lists of the pool's hot spares and cache devices (from its MOS).
+NvList aux_entry(uint64_t guid, const std::string& path) {
+  NvList d;
+  d.set_text("type", "disk");
+  d.set_number("guid", guid);
+  d.set_text("path", path);
+  d.set_text("devid", "nvme-Samsung_" + std::to_string(guid) + "-part1");
+  d.set_number("whole_disk", 0);
+  return d;
+}
+
+NvList tried_with(std::vector<NvList> spares, std::vector<NvList> cache) {
+  NvList tree;
+  tree.set_text("type", "root");
+  tree.set_lists("children", {});
+  if (!spares.empty()) tree.set_lists("spares", std::move(spares));
+  if (!cache.empty()) tree.set_lists("l2cache", std::move(cache));
+  NvList tried;
+  tried.set_text("name", "rpool");
+  tried.set_list("vdev_tree", tree);
+  return tried;
+}
+
+}  // namespace
+
+TEST_CASE("import config: the pool's spares and cache devices found here, at their links") {
+  auto a = labelled("/dev/sda1", 11, 0, 11, {11}, 1, 40);
+  auto config = import_config({a}, 77);
+  REQUIRE(config);
+  const NvList before = *config;
+  auto tried =
+      tried_with({aux_entry(21, "/dev/disk/by-id/ata-spare-part1")},
+                 {aux_entry(31, "/dev/disk/by-id/nvme-cache-part1"), aux_entry(32, "/dev/sdq1")});
+  std::vector<std::pair<std::string, std::string>> asked;
+  auto leaf_path = [&](const std::string& recorded, const std::string& dev) {
+    asked.emplace_back(recorded, dev);
+    return recorded.rfind("/dev/disk/", 0) == 0 ? recorded : dev;  // a link is made; sdq1 moved
+  };
+  // Device 99 carries an aux label of another pool: never named in this pool's lists.
+  AuxDevices aux{{21, "/dev/sdc1"}, {32, "/dev/nvme0n1p2"}, {99, "/dev/sdd1"}};
+  CHECK(add_aux_devices(*config, tried, aux, leaf_path) == 2);
+  const NvList* tree = config->list("vdev_tree");
+  REQUIRE(tree->lists("spares"));
+  REQUIRE(tree->lists("l2cache"));
+  CHECK(tree->lists("spares")->at(0).text("path") == "/dev/disk/by-id/ata-spare-part1");
+  CHECK(tree->lists("l2cache")->at(0).text("path") == "/dev/disk/by-id/nvme-cache-part1");
+  CHECK(tree->lists("l2cache")->at(1).text("path") == "/dev/nvme0n1p2");
+  CHECK(tree->lists("l2cache")->at(1).number("guid") == 32);
+  CHECK_FALSE(tree->lists("l2cache")->at(1).find("devid"));  // udev's strings go with the path
+  CHECK(asked ==
+        std::vector<std::pair<std::string, std::string>>{
+            {"/dev/disk/by-id/ata-spare-part1", "/dev/sdc1"}, {"/dev/sdq1", "/dev/nvme0n1p2"}});
+  // The config still packs and parses back with the lists.
+  auto again = parse_xdr_nvlist(pack_xdr_nvlist(*config));
+  REQUIRE(again);
+  CHECK(again->list("vdev_tree")->lists("spares")->size() == 1);
+
+  // None of the pool's own found here (only another pool's): the config is left as it was.
+  NvList untouched = before;
+  CHECK(add_aux_devices(untouched, tried, {{99, "/dev/sdd1"}}, leaf_path) == 0);
+  CHECK(pack_xdr_nvlist(untouched) == pack_xdr_nvlist(before));
+  // A pool without spares or cache devices: nothing to add.
+  CHECK(add_aux_devices(untouched, tried_with({}, {}), aux, leaf_path) == 0);
+  CHECK_FALSE(untouched.list("vdev_tree")->lists("spares"));
+}

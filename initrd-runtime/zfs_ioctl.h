@@ -13,6 +13,7 @@
 
 #include "fd.h"
 #include "result.h"
+#include "xdr_nvlist.h"
 
 namespace zinitrd::rt {
 
@@ -39,6 +40,7 @@ static_assert(offsetof(ZfsCmd, dataset_type) == 12728);
 
 /// zfs_ioc_t values (sys/fs/zfs.h), the same in every release.
 constexpr unsigned long kIocPoolImport = ('Z' << 8) + 0x02;
+constexpr unsigned long kIocPoolTryimport = ('Z' << 8) + 0x06;
 constexpr unsigned long kIocObjsetStats = ('Z' << 8) + 0x12;
 constexpr unsigned long kIocDatasetListNext = ('Z' << 8) + 0x14;
 constexpr unsigned long kIocLogHistory = ('Z' << 8) + 0x3f;
@@ -53,5 +55,11 @@ Fd open_zfs_device();
 /// carries the kernel's errno.
 Status zfs_ioctl(int fd, unsigned long request, ZfsCmd& cmd, const char* what,
                  const std::string& name);
+
+/// One ioctl whose reply is an nvlist (natively encoded, native_nvlist.h), read into REPLY: the
+/// buffer grows when the kernel says it is too small (ENOMEM with the size it needs; up to
+/// 16 MiB), CMD being restored each time (a listing's cursor included).
+Result<NvList> zfs_ioctl_nvlist(int fd, unsigned long request, ZfsCmd& cmd, const char* what,
+                                const std::string& name, std::string& reply);
 
 }  // namespace zinitrd::rt

@@ -53,7 +53,11 @@ std::optional<ZfsLabel> parse_zfs_label(std::string_view nvlist) {
   return l;
 }
 
-std::optional<ZfsLabel> read_zfs_label(const std::string& path, uint64_t size) {
+namespace {
+
+// The first of the four label slots of the device at PATH (SIZE bytes) that PARSE accepts.
+template <typename Parse>
+auto read_label(const std::string& path, uint64_t size, Parse parse) -> decltype(parse({})) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) return std::nullopt;
   std::string buf(kLabelNvlistBytes, '\0');
@@ -65,9 +69,30 @@ std::optional<ZfsLabel> read_zfs_label(const std::string& path, uint64_t size) {
     ssize_t n =
         ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(off + kLabelNvlistOffset));
     if (n <= 0) continue;
-    if (auto l = parse_zfs_label(std::string_view(buf.data(), static_cast<size_t>(n)))) return l;
+    if (auto l = parse(std::string_view(buf.data(), static_cast<size_t>(n)))) return l;
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ZfsLabel> read_zfs_label(const std::string& path, uint64_t size) {
+  return read_label(path, size, parse_zfs_label);
+}
+
+std::optional<AuxLabel> parse_aux_label(std::string_view nvlist) {
+  if (!is_zfs_aux_label(nvlist)) return std::nullopt;
+  auto root = parse_xdr_nvlist(nvlist);
+  if (!root || root->number("pool_guid")) return std::nullopt;
+  auto guid = root->number("guid");
+  auto state = root->number("state");
+  if (!guid || !state || (*state != kPoolStateSpare && *state != kPoolStateL2cache))
+    return std::nullopt;
+  return AuxLabel{*guid, *state};
+}
+
+std::optional<AuxLabel> read_aux_label(const std::string& path, uint64_t size) {
+  return read_label(path, size, parse_aux_label);
 }
 
 std::optional<DirectImport> plan_direct_import(const std::vector<LabelledDevice>& devices,

@@ -41,6 +41,20 @@ std::optional<ZfsLabel> parse_zfs_label(std::string_view nvlist);
 /// The label of the device at PATH of SIZE bytes (the first of its four slots that parses).
 std::optional<ZfsLabel> read_zfs_label(const std::string& path, uint64_t size);
 
+/// What a hot spare's or a cache device's label holds: its GUID and pool_state_t (3: spare,
+/// 4: cache device). Which pool owns it is recorded in that pool's MOS only.
+inline constexpr uint64_t kPoolStateSpare = 3, kPoolStateL2cache = 4;
+struct AuxLabel {
+  uint64_t guid = 0;
+  uint64_t state = 0;
+};
+
+/// Parses the config nvlist of a spare's or cache device's label; nullopt for anything else (pure).
+std::optional<AuxLabel> parse_aux_label(std::string_view nvlist);
+
+/// The aux label of the device at PATH of SIZE bytes (the first of its four slots that parses).
+std::optional<AuxLabel> read_aux_label(const std::string& path, uint64_t size);
+
 /// One device and its label.
 struct LabelledDevice {
   std::string path;

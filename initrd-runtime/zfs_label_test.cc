@@ -149,3 +149,19 @@ TEST_CASE("import straight from the labels only when one complete pool of this s
   CHECK_FALSE(plan_direct_import({s1}, "spool", kOurs));
   CHECK(plan_direct_import({s1, s2}, "spool", kOurs));
 }
+
+TEST_CASE("a hot spare's and a cache device's label: their GUID and state, no pool") {
+  auto spare = parse_aux_label(Nv().num("version", 5000).num("state", 3).num("guid", 41).label());
+  REQUIRE(spare);
+  CHECK(spare->guid == 41);
+  CHECK(spare->state == kPoolStateSpare);
+  auto cache = parse_aux_label(
+      Nv().num("version", 5000).num("state", 4).num("guid", 42).num("ashift", 12).label());
+  REQUIRE(cache);
+  CHECK(cache->state == kPoolStateL2cache);
+  // A member's label, a destroyed or active state, a missing GUID: not an aux label.
+  CHECK_FALSE(parse_aux_label(mirror_label("mpool", 9, 11, 5, {11, 12})));
+  CHECK_FALSE(parse_aux_label(Nv().num("version", 5000).num("state", 2).num("guid", 43).label()));
+  CHECK_FALSE(parse_aux_label(Nv().num("version", 5000).num("state", 3).label()));
+  CHECK_FALSE(parse_zfs_label(Nv().num("version", 5000).num("state", 3).num("guid", 41).label()));
+}

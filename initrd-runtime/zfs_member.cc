@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 
 #include "fd.h"
 #include "util.h"
@@ -38,7 +40,16 @@ bool is_zfs_member_label(std::string_view bytes) {
   return bytes.find("pool_guid") != std::string_view::npos;
 }
 
-bool has_zfs_label(const std::string& path, uint64_t size) {
+bool is_zfs_aux_label(std::string_view bytes) {
+  if (bytes.size() < 8 || bytes[0] != 1 || (bytes[1] != 0 && bytes[1] != 1)) return false;
+  if (bytes.find("pool_guid") != std::string_view::npos) return false;
+  return bytes.find("state") != std::string_view::npos &&
+         bytes.find("guid") != std::string_view::npos;
+}
+
+namespace {
+
+bool any_label(const std::string& path, uint64_t size, bool (*kind)(std::string_view)) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) return false;
   std::string buf(kLabelProbeBytes, '\0');
@@ -46,16 +57,34 @@ bool has_zfs_label(const std::string& path, uint64_t size) {
     ssize_t n =
         ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(off + kLabelNvlistOffset));
     if (n <= 0) continue;
-    if (is_zfs_member_label(std::string_view(buf.data(), static_cast<size_t>(n)))) return true;
+    if (kind(std::string_view(buf.data(), static_cast<size_t>(n)))) return true;
   }
   return false;
 }
 
-std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block,
-                                             const std::string& dev_dir) {
-  std::vector<MemberDevice> out;
+// The whole disk a partition under SYS_BLOCK belongs to ("" for a whole disk): sysfs keeps a
+// partition's directory inside its disk's.
+std::string disk_of(const std::string& sys_block, const std::string& name) {
+  const std::string dir = sys_block + "/" + name;
+  if (!path_exists(dir + "/partition")) return "";
+  char resolved[PATH_MAX];
+  if (!::realpath(dir.c_str(), resolved)) return "";
+  std::string parent = resolved;
+  parent = parent.substr(0, parent.rfind('/'));
+  return parent.substr(parent.rfind('/') + 1);
+}
+
+// The devices under SYS_BLOCK whose label KIND accepts, whole disks of labelled partitions left
+// out (zfs_member.h).
+std::vector<MemberDevice> labelled_devices(const std::string& sys_block, const std::string& dev_dir,
+                                           bool (*kind)(std::string_view)) {
+  struct Found {
+    std::string name, disk;
+    MemberDevice device;
+  };
+  std::vector<Found> found;
   DIR* dir = ::opendir(sys_block.c_str());
-  if (!dir) return out;
+  if (!dir) return {};
   while (struct dirent* e = ::readdir(dir)) {
     std::string name = e->d_name;
     if (name == "." || name == ".." || skipped_name(name)) continue;
@@ -69,12 +98,35 @@ std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block,
       for (const auto& line : split_all(*uevent, '\n'))
         if (starts_with(line, "DEVNAME=")) devname = line.substr(8);
     std::string path = dev_dir + "/" + devname;
-    if (has_zfs_label(path, size)) out.push_back({path, size});
+    if (any_label(path, size, kind))
+      found.push_back({name, disk_of(sys_block, name), {path, size}});
   }
   ::closedir(dir);
+  std::vector<MemberDevice> out;
+  for (const auto& f : found) {
+    const bool has_labelled_partition =
+        std::any_of(found.begin(), found.end(), [&](const Found& p) { return p.disk == f.name; });
+    if (!has_labelled_partition) out.push_back(f.device);
+  }
   std::sort(out.begin(), out.end(),
             [](const MemberDevice& a, const MemberDevice& b) { return a.path < b.path; });
   return out;
+}
+
+}  // namespace
+
+bool has_zfs_label(const std::string& path, uint64_t size) {
+  return any_label(path, size, is_zfs_member_label);
+}
+
+std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block,
+                                             const std::string& dev_dir) {
+  return labelled_devices(sys_block, dev_dir, is_zfs_member_label);
+}
+
+std::vector<MemberDevice> zfs_aux_devices(const std::string& sys_block,
+                                          const std::string& dev_dir) {
+  return labelled_devices(sys_block, dev_dir, is_zfs_aux_label);
 }
 
 }  // namespace zinitrd::rt

@@ -29,7 +29,12 @@ bool is_zfs_member_label(std::string_view bytes);
 /// four label slots.
 bool has_zfs_label(const std::string& path, uint64_t size);
 
-/// A block device that carries a ZFS member label.
+/// True when BYTES is the label of a hot spare or a cache (L2ARC) device: an XDR nvlist that
+/// names no pool_guid (such labels hold their own GUID and state only; the pool that owns the
+/// device is known from its MOS alone) (pure).
+bool is_zfs_aux_label(std::string_view bytes);
+
+/// A block device that carries a ZFS label.
 struct MemberDevice {
   std::string path;   ///< "/dev/vda1"
   uint64_t size = 0;  ///< bytes
@@ -37,7 +42,14 @@ struct MemberDevice {
 
 /// The block devices under SYS_BLOCK (normally /sys/class/block) that carry a ZFS member label,
 /// found in DEV_DIR, sorted by path. Ram, loop, zvol (zd*) and empty devices are not read.
+/// A whole disk is left out when a partition of it carries a label too: an MBR partition that
+/// starts on a 256 KiB boundary and ends where the disk ends puts its two last labels exactly
+/// where the disk's own would be, and the disk would pass for a second copy of that member.
 std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block = "/sys/class/block",
                                              const std::string& dev_dir = "/dev");
+
+/// The same for the devices whose label is a hot spare's or a cache device's.
+std::vector<MemberDevice> zfs_aux_devices(const std::string& sys_block = "/sys/class/block",
+                                          const std::string& dev_dir = "/dev");
 
 }  // namespace zinitrd::rt
