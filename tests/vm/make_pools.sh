@@ -32,6 +32,15 @@ disk() {
   [ -n "$d" ] || die "no disk with serial '$1' (zinitrd_test_disks=$zinitrd_test_disks)"
   echo "${d}1"
 }
+# by_id NAME: the partition of disk NAME by the link udev gives it (its serial is NAME:
+# virtio-NAME-part1), made here (no udev in this VM): the root-on-ZFS guides create pools on
+# by-id paths, and the pool records them.
+by_id() {
+  p=$(disk "$1")
+  run $B mkdir -p /dev/disk/by-id
+  run $B ln -sf "../../${p#/dev/}" "/dev/disk/by-id/virtio-$1-part1"
+  echo "/dev/disk/by-id/virtio-$1-part1"
+}
 # Every disk and the partitions the kernel found on it (sysfs) have their device nodes.
 ready() {
   for n in $(echo "$zinitrd_test_disks" | $B tr , ' '); do

@@ -8,7 +8,7 @@ QEMU's default TCG CPU lacks PCLMULQDQ, so crct10dif_pclmul fails with ENODEV: s
 nvme_core (through t10_pi -> crc_t10dif, whose softdep names it) must load anyway. A few buses
 also boot on `-cpu max`, where the accelerated module loads, to cover both paths.
 
-Also: a mirror whose members sit on two buses (the USB one appears seconds after the virtio one:
+Also: a pool with a cache device and a hot spare (pools/55-aux.sh); a mirror whose members sit on two buses (the USB one appears seconds after the virtio one:
 the import must wait for it, not come up DEGRADED); a mirror with one member gone for good
 (DEGRADED after a bounded wait, naming what is missing); pools named like the root pool
 (pools/40-namesake.sh): a foreign one that must be neither booted nor written, a twin that makes
@@ -61,6 +61,22 @@ SCENARIOS = {
     "layout_raidz": Boot("root=zfs:raidpool/root", disks=(("lay-r1", "virtio-scsi"), ("lay-r2", "sata"),
                                                        "lay-r3"),
                          root="raidpool/root", label="raidz", platforms=BOTH),
+    # A cache device and a hot spare, which no member's label names, on their by-id links (the
+    # pool's MOS records those), and the data disk MBR-partitioned to its very end (the whole
+    # disk then shows the partition's last two labels as its own): imported from the labels,
+    # the vdev keeps its by-id path, and in the shell after the import (rd.break) zpool sees the
+    # cache ONLINE and the spare AVAIL, not UNAVAIL for want of a link no udev made.
+    "layout_cache_spare_mbr": Boot(
+        "root=zfs:auxpool/root rd.break=pre-mount",
+        disks=("aux-spare", ("aux-cache", "nvme"), ("aux-data", "sata")),
+        root="auxpool/root", label="aux", platforms=BOTH,
+        interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
+                  (r"# ", "zpool status -P auxpool; echo AUX-STATUS-END\n"),
+                  (r"^AUX-STATUS-END", "exit\n")],
+        saw=[r"imported pool 'auxpool' \(GUID \d+\) from the labels of /dev/sda1$",
+             r"^\s+/dev/disk/by-id/virtio-aux-data-part1\s+ONLINE\s+0",
+             r"^\s+/dev/disk/by-id/virtio-aux-cache-part1\s+ONLINE\s+0",
+             r"^\s+/dev/disk/by-id/virtio-aux-spare-part1\s+AVAIL\b"]),
     # The first boot after an installation: the root pool was exported by the live system, under
     # its own hostid. No system owns it: imported from its labels without -f (zfs_label.h).
     "exported_by_installer": Boot("root=zfs:epool/root", disks=("exported",), root="epool/root",

@@ -16,16 +16,6 @@ SD_PASS=zinitrd-systemd-pass
 
 # whole NAME: the whole disk called NAME (disk gives its first partition; the tars have none).
 whole() { d=$(disk "$1"); echo "${d%1}"; }
-# by_id NAME: the partition of disk NAME by the link udev gives it (its serial is NAME:
-# virtio-NAME-part1), made here (no udev in this VM): the guide creates pools on by-id paths, and
-# the labels record them.
-by_id() {
-  p=$(disk "$1")
-  run $B mkdir -p /dev/disk/by-id
-  run $B ln -sf "../../${p#/dev/}" "/dev/disk/by-id/virtio-$1-part1"
-  echo "/dev/disk/by-id/virtio-$1-part1"
-}
-
 # debian_root POOL: the datasets, the two tars unpacked into them, the cache file, all unmounted.
 debian_root() {
   run zfs create -o canmount=off -o mountpoint=none "$1/ROOT"
