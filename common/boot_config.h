@@ -32,6 +32,8 @@ namespace zinitrd {
 
 /// Where the boot configuration lives inside the image.
 inline constexpr std::string_view kBootConfigPath = "/etc/zinitrd/boot.conf";
+/// The system's console keymap, in loadkeys' binary form (console_keymap.h), when it has one.
+inline constexpr std::string_view kKeymapPath = "/etc/zinitrd/keymap.bmap";
 /// Format version written by this build; readers refuse a larger one.
 inline constexpr int kBootConfigVersion = 1;
 

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "boot_config.h"
+#include "console_keymap.h"
 #include "elf_closure.h"
 #include "fd.h"
 #include "features.h"
@@ -355,6 +356,47 @@ Status ssh_server_pass(BuildState& s) {
   return Ok{};
 }
 
+// Pass 6c: the console keymap passphrases are typed with (console_keymap.h). The system's own
+// is carried when found; one it names but that cannot be compiled is a warning, since the image
+// boots without it where nothing is typed; one asked for by --keymap must be carried.
+Status console_keymap_pass(BuildState& s) {
+  if (s.opt.keymap == "none") return Ok{};
+  std::optional<KeymapSource> source;
+  const bool asked = s.opt.keymap != "auto";
+  if (asked) {
+    source = KeymapSource{s.opt.keymap, "--keymap"};
+  } else {
+    auto found = find_console_keymap(s.root);
+    if (!found) {
+      s.report.warnings.push_back(found.error().message +
+                                  ": passphrases typed at boot are read with the US layout");
+      return Ok{};
+    }
+    source = *found;
+  }
+  if (!source) return Ok{};
+  auto resolved = s.root.resolve(source->path);
+  Result<std::string> compiled =
+      resolved ? compile_keymap(s.root.host_path(resolved->path),
+                                [](const std::vector<std::string>& argv) {
+                                  return run_command(argv, {.timeout_ms = 30'000});
+                                })
+               : Result<std::string>(Error::msg(source->path + ": not found in " + s.root.root()));
+  if (!compiled) {
+    std::string msg = "console keymap " + source->path + " (" + source->origin +
+                      ") is not in the image: " + compiled.error().message;
+    if (asked)
+      s.problems.push_back(msg);
+    else
+      s.report.warnings.push_back(msg + "; passphrases typed at boot are read with the US layout");
+    return Ok{};
+  }
+  if (auto st = s.tree.add_data(std::string(kKeymapPath), std::move(*compiled)); !st)
+    s.problems.push_back(st.error().message);
+  s.report.keymap = source->path + " (" + source->origin + ")";
+  return Ok{};
+}
+
 // Pass 7: the CPU microcode, for the kernel's early loader (a first, uncompressed segment).
 Status early_microcode_pass(BuildState& s) {
   MicrocodeOptions o = s.opt.microcode;
@@ -483,6 +525,8 @@ Result<BuildReport> build_image(const BuildOptions& opt) {
   if (auto st = timed("embed key files", [&] { return embed_keys_pass(s); }); !st)
     return st.error();
   if (auto st = timed("ssh server", [&] { return ssh_server_pass(s); }); !st) return st.error();
+  if (auto st = timed("console keymap", [&] { return console_keymap_pass(s); }); !st)
+    return st.error();
   if (auto st = timed("early microcode", [&] { return early_microcode_pass(s); }); !st)
     return st.error();
   if (opt.uki.enabled)

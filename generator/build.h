@@ -1,7 +1,8 @@
 // build.h: `zinitrd build`, as a pipeline of named passes.
 //
 //   plan features -> resolve kernel modules -> module storage -> resolve ELF closure ->
-//   LUKS devices -> gather files -> embed key files -> ssh server -> early microcode
+//   LUKS devices -> gather files -> embed key files -> ssh server -> console keymap ->
+//   early microcode
 //   [-> plan UKI] -> write cpio + compress [-> UKI] -> atomic rename
 //
 // Each pass is a function in build.cc with one short comment; `--stats` prints their times.
@@ -48,6 +49,9 @@ struct BuildOptions {
   DecompressModules decompress_modules = DecompressModules::kAuto;
   /// With host_only: the drivers to use instead of probing this host (tests inject them).
   std::optional<DeviceDrivers> host_drivers;
+  /// The console keymap: "auto" (the system's, console_keymap.h), "none", or a keymap file (in
+  /// the root).
+  std::string keymap = "auto";
   MicrocodeOptions microcode;  ///< the early segment (its host_only is taken from host_only)
   UkiOptions uki;              ///< uki.enabled: the output is a UKI carrying the image
 };
@@ -69,6 +73,7 @@ struct BuildReport {
   WriteStats written;
   size_t modules = 0;            ///< kernel modules in the image
   std::string module_storage;    ///< how compressed modules are carried ("" when none are)
+  std::string keymap;            ///< the console keymap carried and where it came from ("" none)
   std::string microcode;         ///< what the early microcode segment carries
   uint64_t microcode_bytes = 0;  ///< size of that segment (0: none)
   uint64_t uki_bytes = 0;        ///< size of the UKI written (0: a plain initrd was written)

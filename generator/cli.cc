@@ -147,6 +147,9 @@ po::options_description build_options() {
       "decompress-modules", po::value<std::string>()->default_value("auto"),
       "compressed modules (.ko.xz, .ko.zst): yes (decompressed in the image), no (kept: the "
       "kernel must decompress them) or auto (kept when the kernel decompresses them)")(
+      "keymap", po::value<std::string>()->default_value("auto"),
+      "console keymap for what is typed at boot: auto (the system's: console-setup's, or "
+      "KEYMAP= of /etc/vconsole.conf), none, or a keymap file in the root")(
       "microcode", po::value<std::string>()->default_value("auto"),
       "early CPU microcode: auto (this CPU's vendor; with --host-only this CPU's only), all or "
       "none")("uki", po::bool_switch(), "write a unified kernel image (EFI stub + kernel + image)")(
@@ -240,6 +243,7 @@ int cmd_build(const std::vector<std::string>& args) {
   } else {
     opt.output = default_output(root, opt.kver);
   }
+  opt.keymap = vm["keymap"].as<std::string>();
   auto microcode = parse_microcode_mode(vm["microcode"].as<std::string>());
   if (!microcode) throw po::error(microcode.error().message);
   opt.microcode.mode = *microcode;
@@ -310,6 +314,8 @@ int cmd_build(const std::vector<std::string>& args) {
     for (const auto& [path, bytes] : report->largest)
       std::fprintf(stderr, "zinitrd: largest %9.1f KB %s\n", bytes / 1e3, path.c_str());
   if (verbose) std::fprintf(stderr, "zinitrd: early microcode: %s\n", report->microcode.c_str());
+  if (verbose && !report->keymap.empty())
+    std::fprintf(stderr, "zinitrd: console keymap: %s\n", report->keymap.c_str());
   std::string early;
   if (report->microcode_bytes)
     early = ", early microcode " + mb(report->microcode_bytes) + " uncompressed first";

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "boot_check.h"
+#include "console_keymap.h"
 #include "early_mounts.h"
 #include "log.h"
 #include "luks_open.h"
@@ -165,6 +166,7 @@ bool Boot::shell(const std::string& banner) {
   log_notice("%s", banner.c_str());
   std::vector<std::string> env = zfs_environment(config_);
   const int64_t t0 = monotonic_ms();
+  ensure_console_keymap();  // what is typed in it, in the system's layout
   int status = run_rescue_shell(shell_argv_, env);
   const int64_t lasted = monotonic_ms() - t0;
   if (status < 0 || status == 127) {

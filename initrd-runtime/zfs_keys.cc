@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "console_keymap.h"
 #include "fd.h"
 #include "log.h"
 #include "process.h"
@@ -191,6 +192,7 @@ std::vector<std::string> console_devices(const std::vector<std::string>& console
 std::optional<std::string> ask_without_echo(const std::vector<std::string>& consoles,
                                             const std::string& prompt,
                                             const PromptBackground& background) {
+  ensure_console_keymap();  // the passphrase is typed in the system's layout
   struct Saved {
     int fd;
     struct termios tio;

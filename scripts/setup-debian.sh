@@ -24,7 +24,9 @@ vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk
          debootstrap debian-archive-keyring)  # Debian roots: the systemd scenarios' and the trixie target
 # cryptsetup: the luks feature carries it into images of LUKS-backed pools; the tests make LUKS2
 # volumes with it inside the pool VM.
-crypt_pkgs=(cryptsetup-bin)
+# kbd's loadkeys compiles the system's console keymap into images (what passphrases are typed
+# with); console-setup's ckbcomp writes the German keymap the keymap scenario types with.
+crypt_pkgs=(cryptsetup-bin kbd console-setup)
 # Unlock over SSH: dropbear (and dropbearkey) go into images with the ssh feature; busybox gives
 # them udhcpc; the tests log in with OpenSSH's client and make their key pairs with ssh-keygen.
 ssh_pkgs=(dropbear-bin openssh-client)
