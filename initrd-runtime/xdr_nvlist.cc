@@ -139,6 +139,24 @@ std::optional<uint64_t> NvList::number(std::string_view name) const {
   return v;
 }
 
+std::optional<std::vector<uint64_t>> NvList::numbers(std::string_view name) const {
+  const NvPair* p = find(name);
+  // xdr_array: the element count, then each element as an XDR hyper.
+  if (!p || p->type != kNvUint64Array || p->value.size() != 4 + uint64_t{p->count} * 8)
+    return std::nullopt;
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(p->value[i]); };
+  const uint32_t n =
+      uint32_t{byte(0)} << 24 | uint32_t{byte(1)} << 16 | uint32_t{byte(2)} << 8 | byte(3);
+  if (n != p->count) return std::nullopt;
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t v = 0;
+    for (size_t b = 0; b < 8; ++b) v = v << 8 | byte(4 + i * 8 + b);
+    out.push_back(v);
+  }
+  return out;
+}
+
 std::optional<std::string> NvList::text(std::string_view name) const {
   const NvPair* p = find(name);
   if (!p || p->type != kNvString || p->count != 1) return std::nullopt;

@@ -27,6 +27,8 @@ struct NvList {
   /// The value of a uint64 / string pair named NAME; nullopt when absent or of another type.
   std::optional<uint64_t> number(std::string_view name) const;
   std::optional<std::string> text(std::string_view name) const;
+  /// The values of a uint64 array pair named NAME; nullopt when absent or of another type.
+  std::optional<std::vector<uint64_t>> numbers(std::string_view name) const;
   /// The embedded nvlist / nvlist array named NAME; null when absent or of another type.
   const NvList* list(std::string_view name) const;
   const std::vector<NvList>* lists(std::string_view name) const;
@@ -51,8 +53,8 @@ struct NvPair {
 };
 
 /// data_type_t values of nvpair.h that zinitrd reads or writes.
-constexpr uint32_t kNvBoolean = 1, kNvUint64 = 8, kNvString = 9, kNvNvlist = 19,
-                   kNvNvlistArray = 20;
+constexpr uint32_t kNvBoolean = 1, kNvUint64 = 8, kNvString = 9, kNvUint64Array = 16,
+                   kNvNvlist = 19, kNvNvlistArray = 20;
 
 /// Parses BYTES (a packed nvlist: the 4-byte nvs_header_t, then the list) when it is XDR-encoded;
 /// nullopt when it is not, or does not parse (bounded: never reads past BYTES, nesting <= 16).

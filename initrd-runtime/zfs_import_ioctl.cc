@@ -2,6 +2,7 @@
 // zfs_import_ioctl.h).
 #include "zfs_import_ioctl.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -43,20 +44,21 @@ void point_leaves(NvList& tree, const std::map<uint64_t, std::string>& paths,
 std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, uint64_t pool_guid,
                                     const LeafPath& leaf_path) {
   const ZfsLabel* newest = nullptr;
+  for (const auto& d : devices)
+    if (d.label.pool_guid == pool_guid && (!newest || d.label.txg > newest->txg)) newest = &d.label;
+  if (!newest) return std::nullopt;
   std::map<uint64_t, const ZfsLabel*> top_level;  // by vdev id: the newest label of each
   std::map<uint64_t, std::string> paths;          // leaf GUID -> the device its label is on
   for (const auto& d : devices) {
     const ZfsLabel& l = d.label;
-    if (l.pool_guid != pool_guid) continue;
+    if (l.pool_guid != pool_guid || stale_label(l, *newest)) continue;
     const NvList* tree = l.config.list("vdev_tree");
     auto id = tree ? tree->number("id") : std::nullopt;
     if (!id) return std::nullopt;
-    if (!newest || l.txg > newest->txg) newest = &l;
     auto& best = top_level[*id];
     if (!best || l.txg > best->txg) best = &l;
     paths.emplace(l.guid, d.path);
   }
-  if (!newest) return std::nullopt;
   const NvList& src = newest->config;
   if (!src.number("version") || !src.text("name") || !src.number("state")) return std::nullopt;
 
@@ -76,11 +78,24 @@ std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, 
   std::vector<NvList> children;
   for (uint64_t id = 0; id < newest->vdev_children; ++id) {
     auto it = top_level.find(id);
-    if (it == top_level.end()) return std::nullopt;  // a hole or a missing vdev: zpool decides
+    const auto& holes = newest->holes;
+    if (it == top_level.end() && std::find(holes.begin(), holes.end(), id) != holes.end()) {
+      // A removed top-level vdev keeps its place, as libzutil's get_configs() fills it.
+      NvList hole;
+      hole.set_text("type", "hole");
+      hole.set_number("id", id);
+      hole.set_number("guid", 0);
+      children.push_back(std::move(hole));
+      continue;
+    }
+    if (it == top_level.end()) return std::nullopt;  // a missing vdev: zpool decides
     children.push_back(*it->second->config.list("vdev_tree"));
     point_leaves(children.back(), paths, leaf_path);
   }
-  if (top_level.size() != children.size()) return std::nullopt;  // an id past vdev_children
+  if (top_level.size() + std::count_if(children.begin(), children.end(),
+                                       [](const NvList& c) { return c.text("type") == "hole"; }) !=
+      children.size())
+    return std::nullopt;  // an id past vdev_children
   NvList root;
   root.set_text("type", "root");
   root.set_number("id", 0);

@@ -232,3 +232,22 @@ TEST_CASE("import config: the pool's spares and cache devices found here, at the
   CHECK(add_aux_devices(untouched, tried_with({}, {}), aux, leaf_path) == 0);
   CHECK_FALSE(untouched.list("vdev_tree")->lists("spares"));
 }
+
+TEST_CASE("import config: a removed top-level vdev's place is a hole, its old label ignored") {
+  auto a = labelled("/dev/sda1", 11, 0, 11, {11}, 3, 90);
+  auto b = labelled("/dev/sdb1", 13, 2, 13, {13}, 3, 90);
+  auto old_log = labelled("/dev/sdc1", 12, 1, 12, {12}, 2, 40);
+  for (auto* l : {&a.label, &b.label}) l->holes = {1};
+  auto config = import_config({a, old_log, b}, 77);
+  REQUIRE(config);
+  const auto* kids = config->list("vdev_tree")->lists("children");
+  REQUIRE(kids->size() == 3);
+  CHECK(kids->at(0).number("guid") == 11);
+  CHECK(kids->at(1).text("type") == "hole");
+  CHECK(kids->at(1).number("id") == 1);
+  CHECK(kids->at(1).number("guid") == 0);
+  CHECK(kids->at(2).number("guid") == 13);
+  // Without the hole recorded, place 1 is a missing vdev.
+  for (auto* l : {&a.label, &b.label}) l->holes.clear();
+  CHECK_FALSE(import_config({a, b}, 77));
+}

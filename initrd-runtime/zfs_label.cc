@@ -45,8 +45,13 @@ std::optional<ZfsLabel> parse_zfs_label(std::string_view nvlist) {
   l.top_guid = *num("top_guid");
   l.state = *num("state");
   l.vdev_children = *num("vdev_children");
+  // vdev_label_init() writes txg 0 on a device being added (a pool whose creation failed
+  // leaves it so) and on one being removed: not a member, as libzutil's add_config() says.
   l.txg = num("txg").value_or(0);
+  if (l.txg == 0) return std::nullopt;
   l.hostid = num("hostid");
+  l.id = tree->number("id").value_or(0);
+  l.holes = root->numbers("hole_array").value_or(std::vector<uint64_t>{});
   collect_leaves(*tree, l.leaves);
   if (std::find(l.leaves.begin(), l.leaves.end(), l.guid) == l.leaves.end()) return std::nullopt;
   l.config = std::move(*root);
@@ -95,17 +100,29 @@ std::optional<AuxLabel> read_aux_label(const std::string& path, uint64_t size) {
   return read_label(path, size, parse_aux_label);
 }
 
+bool stale_label(const ZfsLabel& label, const ZfsLabel& newest) {
+  if (label.txg >= newest.txg) return false;
+  return label.vdev_children != newest.vdev_children ||
+         std::find(newest.holes.begin(), newest.holes.end(), label.id) != newest.holes.end();
+}
+
 std::optional<DirectImport> plan_direct_import(const std::vector<LabelledDevice>& devices,
                                                const std::string& wanted, uint32_t our_hostid) {
   std::set<uint64_t> pools;
-  std::vector<const LabelledDevice*> mine;
+  std::vector<const LabelledDevice*> named;
   for (const auto& d : devices) {
     const ZfsLabel& l = d.label;
     if (l.name != wanted && std::to_string(l.pool_guid) != wanted) continue;
     pools.insert(l.pool_guid);
-    mine.push_back(&d);
+    named.push_back(&d);
   }
   if (pools.size() != 1) return std::nullopt;  // absent, or namesakes: the ladder decides
+  const ZfsLabel* newest = &named.front()->label;
+  for (const auto* d : named)
+    if (d->label.txg > newest->txg) newest = &d->label;
+  std::vector<const LabelledDevice*> mine;
+  for (const auto* d : named)
+    if (!stale_label(d->label, *newest)) mine.push_back(d);
   std::set<uint64_t> tops, present;
   std::set<uint64_t> needed;
   for (const auto* d : mine) {
@@ -114,16 +131,19 @@ std::optional<DirectImport> plan_direct_import(const std::vector<LabelledDevice>
     // system's pool needs the ladder's diagnosis (and -f, which only the command line gives).
     const bool ours = l.state == 0 && l.hostid && *l.hostid == our_hostid;
     if (!ours && l.state != 1) return std::nullopt;
-    if (l.vdev_children != mine.front()->label.vdev_children) return std::nullopt;
+    if (l.vdev_children != newest->vdev_children) return std::nullopt;
     if (!present.insert(l.guid).second) return std::nullopt;  // one disk seen twice (multipath)
     tops.insert(l.top_guid);
     needed.insert(l.leaves.begin(), l.leaves.end());
   }
-  if (tops.size() != mine.front()->label.vdev_children) return std::nullopt;  // a vdev missing
+  std::set<uint64_t> holes;
+  for (uint64_t h : newest->holes)
+    if (h < newest->vdev_children) holes.insert(h);
+  if (tops.size() + holes.size() != newest->vdev_children) return std::nullopt;  // one missing
   for (uint64_t g : needed)
     if (!present.count(g)) return std::nullopt;  // a member missing: the ladder waits for it
   DirectImport out;
-  out.name = mine.front()->label.name;
+  out.name = newest->name;
   out.pool_guid = *pools.begin();
   for (const auto* d : mine) out.devices.push_back(d->path);
   return out;

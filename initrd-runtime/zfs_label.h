@@ -30,12 +30,15 @@ struct ZfsLabel {
   uint64_t vdev_children = 0;      ///< the pool's number of top-level vdevs
   std::optional<uint64_t> hostid;  ///< the hostid of the system that last imported it
   std::vector<uint64_t> leaves;    ///< the leaf GUIDs of its top-level vdev's tree
-  uint64_t txg = 0;                ///< the txg the label was written in (0: none recorded)
+  uint64_t txg = 0;                ///< the txg the label was written in (never 0)
+  uint64_t id = 0;                 ///< its top-level vdev's place among the pool's children
+  std::vector<uint64_t> holes;     ///< the places of removed top-level vdevs (hole_array)
   NvList config;                   ///< the whole config, for the import ioctl (zfs_import_ioctl.h)
 };
 
 /// Parses the config nvlist of a label (the bytes from its 16 KiB offset: header, XDR pairs);
-/// nullopt when it is not a pool member's config or does not parse (pure).
+/// nullopt when it is not a pool member's config (txg 0: a device being added or removed) or
+/// does not parse (pure).
 std::optional<ZfsLabel> parse_zfs_label(std::string_view nvlist);
 
 /// The label of the device at PATH of SIZE bytes (the first of its four slots that parses).
@@ -68,9 +71,17 @@ struct DirectImport {
   std::vector<std::string> devices;
 };
 
+/// True when LABEL, of the same pool as NEWEST (that pool's label of the highest txg), is left
+/// over on a device the pool no longer has: older, and from a config with another number of
+/// top-level vdevs or at a place NEWEST says is a hole (a removed log device keeps its label).
+/// The pool's members all carry the newest config, written to each of them when it changed
+/// (pure).
+bool stale_label(const ZfsLabel& label, const ZfsLabel& newest);
+
 /// The pool WANTED (a name, or a GUID in decimal) when DEVICES show exactly one pool answering
-/// to it, active under OUR_HOSTID or exported, with every top-level vdev and every member of
-/// each present, each once; nullopt otherwise (pure).
+/// to it, active under OUR_HOSTID or exported, with every top-level vdev (but the holes its
+/// newest label lists) and every member of each present, each once; stale labels
+/// (stale_label) are not its devices. nullopt otherwise (pure).
 std::optional<DirectImport> plan_direct_import(const std::vector<LabelledDevice>& devices,
                                                const std::string& wanted, uint32_t our_hostid);
 

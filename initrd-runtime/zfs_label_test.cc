@@ -45,6 +45,12 @@ struct Nv {
     pair(k, 20, static_cast<uint32_t>(v.size()), all);
     return *this;
   }
+  Nv& nums(const std::string& k, const std::vector<uint64_t>& v) {
+    std::string all = u32(static_cast<uint32_t>(v.size()));  // xdr_array: the count first
+    for (auto x : v) all += u32(static_cast<uint32_t>(x >> 32)) + u32(static_cast<uint32_t>(x));
+    pair(k, 16, static_cast<uint32_t>(v.size()), all);
+    return *this;
+  }
   std::string packed() const { return u32(0) + u32(1) + body + u32(0) + u32(0); }
   std::string label() const { return std::string("\x01\x01\x00\x00", 4) + packed(); }
 };
@@ -99,6 +105,7 @@ TEST_CASE("a mirror member's label: pool, GUIDs, state, hostid and the leaves of
   // A single disk is its own top-level vdev and leaf.
   std::string single = Nv().text("name", "rpool")
                            .num("state", 1)
+                           .num("txg", 8)
                            .num("pool_guid", 7)
                            .num("top_guid", 3)
                            .num("guid", 3)
@@ -109,6 +116,23 @@ TEST_CASE("a mirror member's label: pool, GUIDs, state, hostid and the leaves of
   REQUIRE(s);
   CHECK(s->leaves == std::vector<uint64_t>{3});
   CHECK_FALSE(s->hostid);
+}
+
+TEST_CASE("a label of txg 0 (a device being added, or removed from the pool) is no member's") {
+  auto half = [](uint64_t txg) {
+    return Nv()
+        .text("name", "rpool")
+        .num("state", 0)
+        .num("txg", txg)
+        .num("pool_guid", 7)
+        .num("top_guid", 3)
+        .num("guid", 3)
+        .num("vdev_children", 1)
+        .list("vdev_tree", disk(3, "/dev/vda1"))
+        .label();
+  };
+  CHECK(parse_zfs_label(half(5)));
+  CHECK_FALSE(parse_zfs_label(half(0)));
 }
 
 TEST_CASE("labels that are cut short or lack what a member has do not parse") {
@@ -164,4 +188,42 @@ TEST_CASE("a hot spare's and a cache device's label: their GUID and state, no po
   CHECK_FALSE(parse_aux_label(Nv().num("version", 5000).num("state", 2).num("guid", 43).label()));
   CHECK_FALSE(parse_aux_label(Nv().num("version", 5000).num("state", 3).label()));
   CHECK_FALSE(parse_zfs_label(Nv().num("version", 5000).num("state", 3).num("guid", 41).label()));
+}
+
+namespace {
+
+// The label of a single-disk top-level vdev GUID at place ID of tpool (CHILDREN top-level vdevs,
+// HOLES removed), written in TXG.
+std::string disk_label(uint64_t guid, uint64_t id, uint64_t children, uint64_t txg,
+                       const std::vector<uint64_t>& holes) {
+  Nv tree = Nv().text("type", "disk").num("id", id).num("guid", guid).text("path", "/dev/x");
+  Nv c = Nv().num("version", 5000).text("name", "tpool").num("state", 0).num("txg", txg);
+  c.num("pool_guid", 9).num("hostid", kOurs).num("top_guid", guid).num("guid", guid);
+  if (!holes.empty()) c.nums("hole_array", holes);
+  return c.num("vdev_children", children).list("vdev_tree", tree).label();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a removed top-level vdev leaves a hole; the removed device's old label is not a member") {
+  // tpool had a log device at place 1, removed (a hole), then a disk added at place 2; the log
+  // device still carries its label of then (two children, an older txg).
+  auto a = dev("/dev/vda1", disk_label(21, 0, 3, 90, {1}));
+  auto b = dev("/dev/vdb1", disk_label(23, 2, 3, 90, {1}));
+  auto old_log = dev("/dev/vdc1", disk_label(22, 1, 2, 40, {}));
+  REQUIRE(a.label.holes == std::vector<uint64_t>{1});
+  CHECK(a.label.id == 0);
+  CHECK(b.label.id == 2);
+  CHECK(stale_label(old_log.label, a.label));
+  CHECK_FALSE(stale_label(b.label, a.label));
+  auto plan = plan_direct_import({a, old_log, b}, "tpool", kOurs);
+  REQUIRE(plan);
+  CHECK(plan->devices == std::vector<std::string>{"/dev/vda1", "/dev/vdb1"});
+  // The disk at place 2 missing: not complete, whatever the hole.
+  CHECK_FALSE(plan_direct_import({a, old_log}, "tpool", kOurs));
+  // Place 1 missing without a hole recorded: a vdev is missing.
+  auto c = dev("/dev/vda1", disk_label(21, 0, 3, 90, {}));
+  auto d = dev("/dev/vdb1", disk_label(23, 2, 3, 90, {}));
+  CHECK_FALSE(plan_direct_import({c, d}, "tpool", kOurs));
 }

@@ -62,13 +62,15 @@ SCENARIOS = {
                                                        "lay-r3"),
                          root="raidpool/root", label="raidz", platforms=BOTH),
     # A cache device and a hot spare, which no member's label names, on their by-id links (the
-    # pool's MOS records those), and the data disk MBR-partitioned to its very end (the whole
-    # disk then shows the partition's last two labels as its own): imported from the labels,
-    # the vdev keeps its by-id path, and in the shell after the import (rd.break) zpool sees the
-    # cache ONLINE and the spare AVAIL, not UNAVAIL for want of a link no udev made.
+    # pool's MOS records those), a log device removed years ago (a hole among the top-level
+    # vdevs; its disk, still attached, keeps the pool's old label) and the data disk
+    # MBR-partitioned to its very end (the whole disk then shows the partition's last two labels
+    # as its own): imported from the labels of the data disk alone, the vdev keeps its by-id
+    # path, and in the shell after the import (rd.break) zpool sees the cache ONLINE and the
+    # spare AVAIL, not UNAVAIL for want of a link no udev made.
     "layout_cache_spare_mbr": Boot(
         "root=zfs:auxpool/root rd.break=pre-mount",
-        disks=("aux-spare", ("aux-cache", "nvme"), ("aux-data", "sata")),
+        disks=("aux-spare", ("aux-cache", "nvme"), ("aux-data", "sata"), "aux-log"),
         root="auxpool/root", label="aux", platforms=BOTH,
         interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
                   (r"# ", "zpool status -P auxpool; echo AUX-STATUS-END\n"),

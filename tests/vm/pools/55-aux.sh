@@ -1,13 +1,13 @@
-# 55-aux.sh: a root pool with a cache device and a hot spare on a disk partitioned as old BIOS
-# installs partition theirs, for scenarios_storage.py.
-# disks: aux-data aux-cache aux-spare
+# 55-aux.sh: a root pool as years of use leave it, for scenarios_storage.py.
+# disks: aux-data aux-cache aux-spare aux-log
 #   auxpool: on aux-data's single MBR partition, from 1 MiB to the disk's very end (no GPT backup
 #            there: the partition's two last labels are where the whole disk's would be, and the
 #            disk reads as carrying them too); an L2ARC cache device (aux-cache) and a hot spare
-#            (aux-spare), all three by their /dev/disk/by-id links, as the guides add them: the
-#            pool's MOS records those paths, and no member's label names the cache or the spare.
-#            auxpool/root (mountpoint=/) holds "aux".
-
+#            (aux-spare), all by their /dev/disk/by-id links, as the guides add them: the pool's
+#            MOS records those paths, and no member's label names the cache or the spare; and a
+#            separate log device (aux-log) added, then removed: its place among the top-level
+#            vdevs is a hole (hole_array in every label), and aux-log keeps its old label, of the
+#            pool as it was. auxpool/root (mountpoint=/) holds "aux".
 # le32 N: N as four little-endian bytes.
 le32() {
   n=$1
@@ -33,7 +33,8 @@ mbr_to_end() {
 }
 
 mbr_to_end aux-data
-create auxpool $(by_id aux-data) cache $(by_id aux-cache) spare $(by_id aux-spare)
+create auxpool $(by_id aux-data) log $(by_id aux-log) cache $(by_id aux-cache) spare $(by_id aux-spare)
+run zpool remove auxpool /dev/disk/by-id/virtio-aux-log-part1
 run zfs create -o mountpoint=/ -o canmount=noauto auxpool/root
 run zfs mount auxpool/root
 populate /mnt aux
