@@ -1,6 +1,7 @@
 // console_keymap.cc: the system's console keymap, found and compiled (see console_keymap.h).
 #include "console_keymap.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "binary_keymap.h"
@@ -50,8 +51,15 @@ std::string vconsole_keymap(std::string_view text) {
 }
 
 Result<std::optional<KeymapSource>> find_console_keymap(const RootFs& root) {
-  if (root.exists(kConsoleSetupCache))
-    return std::optional<KeymapSource>(KeymapSource{kConsoleSetupCache, "console-setup"});
+  // setupcon names its cache cached_CHARMAP_BACKSPACE.kmap.gz: UTF-8 and del unless the system
+  // chose otherwise.
+  auto cached = root.glob("/etc/console-setup/cached_*.kmap.gz");
+  std::stable_partition(cached.begin(), cached.end(),
+                        [](const std::string& p) { return p.find("/cached_UTF-8_") != p.npos; });
+  std::stable_partition(cached.begin(), cached.end(),
+                        [](const std::string& p) { return p == kConsoleSetupCache; });
+  if (!cached.empty())
+    return std::optional<KeymapSource>(KeymapSource{cached.front(), "console-setup"});
   if (!root.exists("/etc/vconsole.conf")) return std::optional<KeymapSource>();
   auto text = root.read_file("/etc/vconsole.conf");
   if (!text) return text.error();

@@ -42,6 +42,22 @@ TEST_CASE("console-setup's cached keymap is the one Debian and Ubuntu load") {
   CHECK((*found)->origin == "console-setup");
 }
 
+TEST_CASE("console-setup's cache of another charmap or backspace is taken too") {
+  TempDir root("zinitrd-keymap-root");
+  write_file(root / "/etc/console-setup/cached_ISO-8859-15_del.kmap.gz", "gz");
+  write_file(root / "/etc/console-setup/cached_UTF-8_bs.kmap.gz", "gz");
+  auto found = find_console_keymap(RootFs(root.path().string()));
+  REQUIRE(found);
+  REQUIRE(found->has_value());
+  CHECK((*found)->path == "/etc/console-setup/cached_UTF-8_bs.kmap.gz");
+  TempDir latin("zinitrd-keymap-root");
+  write_file(latin / "/etc/console-setup/cached_ISO-8859-15_del.kmap.gz", "gz");
+  auto iso = find_console_keymap(RootFs(latin.path().string()));
+  REQUIRE(iso);
+  REQUIRE(iso->has_value());
+  CHECK((*iso)->path == "/etc/console-setup/cached_ISO-8859-15_del.kmap.gz");
+}
+
 TEST_CASE("vconsole.conf's KEYMAP is looked up in the root's keymap directories") {
   TempDir root("zinitrd-keymap-root");
   write_file(root / "/etc/vconsole.conf", "KEYMAP=de-latin1\n");
