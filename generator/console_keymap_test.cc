@@ -79,7 +79,7 @@ TEST_CASE("vconsole.conf's KEYMAP is looked up in the root's keymap directories"
   CHECK((*fr)->path == "/usr/share/keymaps/i386/azerty/fr.kmap.gz");
 }
 
-TEST_CASE("no keymap configured: none; one named but absent: an error naming it") {
+TEST_CASE("no keymap configured gives none, one named but absent an error naming it") {
   TempDir bare("zinitrd-keymap-root");
   auto none = find_console_keymap(RootFs(bare.path().string()));
   REQUIRE(none);

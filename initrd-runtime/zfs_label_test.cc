@@ -206,7 +206,7 @@ std::string disk_label(uint64_t guid, uint64_t id, uint64_t children, uint64_t t
 }  // namespace
 
 TEST_CASE(
-    "a removed top-level vdev leaves a hole; the removed device's old label is not a member") {
+    "a removed top-level vdev leaves a hole, and the removed device's old label is no member") {
   // tpool had a log device at place 1, removed (a hole), then a disk added at place 2; the log
   // device still carries its label of then (two children, an older txg).
   auto a = dev("/dev/vda1", disk_label(21, 0, 3, 90, {1}));
