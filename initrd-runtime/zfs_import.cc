@@ -83,6 +83,23 @@ bool complete_in_labels(const std::string& wanted) {
   return plan_direct_import(read_labels(zfs_member_devices()), wanted, our_hostid()).has_value();
 }
 
+// The paths to point zpool at for DEVICES (their /dev nodes): the /dev/disk/by-* link each one's
+// label records, made here as for the import ioctl (dev_links.h), else the node. zpool keeps the
+// path it found a member by when that is the one the pool records, so `zpool status` on the
+// booted system shows the names the pool was created with, not /dev/sdX.
+std::vector<std::string> zpool_device_args(const std::vector<std::string>& devices) {
+  std::vector<std::string> out;
+  const auto labelled = read_labels(zfs_member_devices());
+  for (const auto& dev : devices) {
+    std::string chosen = dev;
+    for (const auto& l : labelled)
+      if (l.path == dev)
+        if (auto recorded = recorded_leaf_path(l.label)) chosen = leaf_device_path(*recorded, dev);
+    out.insert(out.end(), {"-d", chosen});
+  }
+  return out;
+}
+
 // Adds the pool's hot spares and cache devices to CONFIG when a device here carries such a
 // label (zfs_import_ioctl.h's add_aux_devices): only then is the pool tried first, as zpool
 // always does, for the lists its MOS keeps; the trial failing leaves them to the kernel.
@@ -145,7 +162,7 @@ bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& fo
   }
   std::vector<std::string> args{"import", "-N"};
   if (ctx.force) args.push_back("-f");
-  for (const auto& d : plan->devices) args.insert(args.end(), {"-d", d});
+  for (auto& a : zpool_device_args(plan->devices)) args.push_back(std::move(a));
   args.push_back(std::to_string(plan->pool_guid));
   auto r = ctx.tools->zpool(args);
   if (!r || !r->ok()) {
@@ -362,7 +379,7 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
       // The listing found the members: point zpool at them instead of scanning every device
       // again (a second scan costs as much as the listing). A member that moved meanwhile makes
       // this fail with "no such pool", and the next round lists again.
-      for (const auto& dev : online_devices(p)) args.insert(args.end(), {"-d", dev});
+      for (auto& a : zpool_device_args(online_devices(p))) args.push_back(std::move(a));
       args.push_back(p.guid);
       auto r = tools.zpool(args);
       if (!r) return ZfsTools::failure("import", "cannot run zpool", r.error());

@@ -100,6 +100,25 @@ std::optional<AuxLabel> read_aux_label(const std::string& path, uint64_t size) {
   return read_label(path, size, parse_aux_label);
 }
 
+namespace {
+
+const NvList* find_leaf(const NvList& tree, uint64_t guid) {
+  if (const auto* children = tree.lists("children"); children && !children->empty()) {
+    for (const auto& c : *children)
+      if (const NvList* found = find_leaf(c, guid)) return found;
+    return nullptr;
+  }
+  return tree.number("guid") == guid ? &tree : nullptr;
+}
+
+}  // namespace
+
+std::optional<std::string> recorded_leaf_path(const ZfsLabel& label) {
+  const NvList* tree = label.config.list("vdev_tree");
+  const NvList* leaf = tree ? find_leaf(*tree, label.guid) : nullptr;
+  return leaf ? leaf->text("path") : std::nullopt;
+}
+
 bool stale_label(const ZfsLabel& label, const ZfsLabel& newest) {
   if (label.txg >= newest.txg) return false;
   return label.vdev_children != newest.vdev_children ||

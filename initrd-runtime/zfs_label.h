@@ -58,6 +58,10 @@ std::optional<AuxLabel> parse_aux_label(std::string_view nvlist);
 /// The aux label of the device at PATH of SIZE bytes (the first of its four slots that parses).
 std::optional<AuxLabel> read_aux_label(const std::string& path, uint64_t size);
 
+/// The path LABEL's own leaf records in its vdev tree (the leaf whose GUID is the label's);
+/// nullopt when the tree names none (pure).
+std::optional<std::string> recorded_leaf_path(const ZfsLabel& label);
+
 /// One device and its label.
 struct LabelledDevice {
   std::string path;

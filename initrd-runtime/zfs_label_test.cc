@@ -227,3 +227,32 @@ TEST_CASE(
   auto d = dev("/dev/vdb1", disk_label(23, 2, 3, 90, {}));
   CHECK_FALSE(plan_direct_import({c, d}, "tpool", kOurs));
 }
+
+TEST_CASE("a label's own leaf path, in a mirror or a single disk") {
+  Nv tree = Nv().text("type", "mirror")
+                .num("id", 0)
+                .num("guid", 5)
+                .lists("children", {disk(11, "/dev/disk/by-id/ata-A-part1"),
+                                    disk(12, "/dev/disk/by-id/ata-B-part1")});
+  auto mirror = [&](uint64_t guid) {
+    return Nv()
+        .text("name", "mpool")
+        .num("state", 0)
+        .num("txg", 4)
+        .num("pool_guid", 9)
+        .num("top_guid", 5)
+        .num("guid", guid)
+        .num("vdev_children", 1)
+        .list("vdev_tree", tree)
+        .label();
+  };
+  auto b = parse_zfs_label(mirror(12));
+  REQUIRE(b);
+  CHECK(recorded_leaf_path(*b) == std::optional<std::string>("/dev/disk/by-id/ata-B-part1"));
+  auto a = parse_zfs_label(mirror(11));
+  REQUIRE(a);
+  CHECK(recorded_leaf_path(*a) == std::optional<std::string>("/dev/disk/by-id/ata-A-part1"));
+  auto d = parse_zfs_label(disk_label(21, 0, 1, 90, {}));
+  REQUIRE(d);
+  CHECK(recorded_leaf_path(*d) == std::optional<std::string>("/dev/x"));
+}

@@ -57,6 +57,18 @@ SCENARIOS = {
         "root=zfs:wpool/root", disks=(("lay-a", "sata"), ("lay-b", "nvme"), "lay-c",
                                       ("lay-d", "sata"), ("lay-log", "nvme")),
         root="wpool/root", label="layout", platforms=BOTH),
+    # The same pool with a disk gone: imported DEGRADED by zpool from the listing after
+    # rd.zfs.member_wait, each present member by the by-id link the pool records (made here, as
+    # for the import ioctl), not renamed /dev/sdX: zpool status after the import shows them so.
+    "layout_degraded_keeps_names": Boot(
+        "root=zfs:wpool/root rd.zfs.member_wait=3 rd.break=pre-mount",
+        disks=(("lay-a", "sata"), ("lay-b", "nvme"), "lay-c", ("lay-log", "nvme")),
+        root="wpool/root", label="layout", state="DEGRADED", platforms=BOTH,
+        interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
+                  (r"# ", "zpool status -P wpool; echo WPOOL-STATUS-END\n"),
+                  (r"^WPOOL-STATUS-END", "exit\n")],
+        saw=[rf"^\s+/dev/disk/by-id/virtio-{d}-part1\s+ONLINE\s+0"
+             for d in ("lay-a", "lay-b", "lay-c", "lay-log")]),
     # A raidz1 root pool on three disks behind three controllers (virtio-scsi, SATA, virtio).
     "layout_raidz": Boot("root=zfs:raidpool/root", disks=(("lay-r1", "virtio-scsi"), ("lay-r2", "sata"),
                                                        "lay-r3"),

@@ -1,9 +1,10 @@
 # 50-layout.sh: a root pool laid out as servers lay theirs out, for scenarios_storage.py.
 # disks: lay-a lay-b lay-c lay-d lay-log lay-r1 lay-r2 lay-r3
 #   wpool: two mirrors striped (lay-a + lay-b, lay-c + lay-d) and a separate intent log (lay-log):
-#          three top-level vdevs, one of them a log; wpool/root (mountpoint=/) holds "layout"
+#          three top-level vdevs, one of them a log, all by their /dev/disk/by-id links;
+#          wpool/root (mountpoint=/) holds "layout"
 #   raidpool: a raidz1 of three disks (lay-r1, lay-r2, lay-r3); raidpool/root holds "raidz"
-create wpool mirror $(disk lay-a) $(disk lay-b) mirror $(disk lay-c) $(disk lay-d) log $(disk lay-log)
+create wpool mirror $(by_id lay-a) $(by_id lay-b) mirror $(by_id lay-c) $(by_id lay-d) log $(by_id lay-log)
 run zfs create -o mountpoint=/ -o canmount=noauto wpool/root
 run zfs mount wpool/root
 populate /mnt layout
