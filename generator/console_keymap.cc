@@ -76,8 +76,6 @@ Result<std::optional<KeymapSource>> find_console_keymap(const RootFs& root) {
                     "/usr/share/keymaps)");
 }
 
-bool valid_binary_keymap(std::string_view bytes) { return parse_binary_keymap(bytes).has_value(); }
-
 Result<std::string> compile_keymap(const std::string& host_path, const CommandRunner& run) {
   CommandOutput out = run({"loadkeys", "-u", "-b", host_path});
   if (!out.ran)
@@ -86,7 +84,7 @@ Result<std::string> compile_keymap(const std::string& host_path, const CommandRu
   if (!out.ok())
     return Error::msg("loadkeys -u -b " + host_path + ": " + out.describe() +
                       " (run it by hand to see why)");
-  if (!valid_binary_keymap(out.out))
+  if (!parse_binary_keymap(out.out))
     return Error::msg("loadkeys -u -b " + host_path + " did not write a binary keymap");
   return std::move(out.out);
 }

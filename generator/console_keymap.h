@@ -38,9 +38,6 @@ Result<std::optional<KeymapSource>> find_console_keymap(const RootFs& root);
 /// The value of KEYMAP= in vconsole.conf's TEXT (shell syntax, quotes removed; "" when unset).
 std::string vconsole_keymap(std::string_view text);
 
-/// True when BYTES is a whole binary keymap as `loadkeys -b` writes it (pure).
-bool valid_binary_keymap(std::string_view bytes);
-
 /// The binary keymap of the keymap file at HOST_PATH (text, or gzip-compressed), compiled by
 /// `loadkeys -u -b` through RUN: -u keeps the Unicode symbols console-setup writes (U+2122),
 /// which loadkeys otherwise looks up among the 8-bit charset's names and refuses.

@@ -87,9 +87,10 @@ bool complete_in_labels(const std::string& wanted) {
 // label records, made here as for the import ioctl (dev_links.h), else the node. zpool keeps the
 // path it found a member by when that is the one the pool records, so `zpool status` on the
 // booted system shows the names the pool was created with, not /dev/sdX.
-std::vector<std::string> zpool_device_args(const std::vector<std::string>& devices) {
+// LABELLED: the labels already read.
+std::vector<std::string> zpool_device_args(const std::vector<std::string>& devices,
+                                           const std::vector<LabelledDevice>& labelled) {
   std::vector<std::string> out;
-  const auto labelled = read_labels(zfs_member_devices());
   for (const auto& dev : devices) {
     std::string chosen = dev;
     for (const auto& l : labelled)
@@ -162,7 +163,7 @@ bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& fo
   }
   std::vector<std::string> args{"import", "-N"};
   if (ctx.force) args.push_back("-f");
-  for (auto& a : zpool_device_args(plan->devices)) args.push_back(std::move(a));
+  for (auto& a : zpool_device_args(plan->devices, labelled)) args.push_back(std::move(a));
   args.push_back(std::to_string(plan->pool_guid));
   auto r = ctx.tools->zpool(args);
   if (!r || !r->ok()) {
@@ -379,7 +380,8 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
       // The listing found the members: point zpool at them instead of scanning every device
       // again (a second scan costs as much as the listing). A member that moved meanwhile makes
       // this fail with "no such pool", and the next round lists again.
-      for (auto& a : zpool_device_args(online_devices(p))) args.push_back(std::move(a));
+      for (auto& a : zpool_device_args(online_devices(p), read_labels(found)))
+        args.push_back(std::move(a));
       args.push_back(p.guid);
       auto r = tools.zpool(args);
       if (!r) return ZfsTools::failure("import", "cannot run zpool", r.error());
