@@ -102,13 +102,14 @@ std::vector<std::string> zpool_device_args(const std::vector<std::string>& devic
 }
 
 // Adds the pool's hot spares and cache devices to CONFIG when a device here carries such a
-// label (zfs_import_ioctl.h's add_aux_devices): only then is the pool tried first, as zpool
-// always does, for the lists its MOS keeps; the trial failing leaves them to the kernel.
+// label, or its dRAID has distributed spares (zfs_import_ioctl.h's add_aux_devices): only then
+// is the pool tried first, as zpool always does, for the lists its MOS keeps (the import keeps
+// only the lists its config gives); the trial failing leaves them to the kernel.
 void include_aux_devices(NvList& config, const LeafPath& leaf_path) {
   AuxDevices aux;
   for (const auto& d : zfs_aux_devices())
     if (auto l = read_aux_label(d.path, d.size)) aux.emplace(l->guid, d.path);
-  if (aux.empty()) return;
+  if (aux.empty() && !has_distributed_spares(config)) return;
   // The trial opens them at the paths the MOS records, links that are made only after it: the
   // kernel would retry each missing one for zfs_vdev_open_timeout_ms (1 s, for udev's sake;
   // nothing makes them meanwhile here). One try each, then the setting as it was.
@@ -122,7 +123,7 @@ void include_aux_devices(NvList& config, const LeafPath& leaf_path) {
     return;
   }
   const size_t n = add_aux_devices(config, *tried, aux, leaf_path);
-  log_debug("%zu of the %zu spare and cache devices here belong to the pool", n, aux.size());
+  log_debug("%zu spare and cache devices of the pool placed (%zu labelled here)", n, aux.size());
 }
 
 // Imports WANTED straight from the labels of FOUND when they show it complete and this system's
@@ -147,11 +148,15 @@ bool import_direct(const ImportContext& ctx, const std::vector<MemberDevice>& fo
     std::string history = "zinitrd /init: import -N" + std::string(ctx.force ? " -f" : "");
     for (const auto& d : plan->devices) history += " -d " + d;
     history += " " + std::to_string(plan->pool_guid);
+    const int64_t t0 = monotonic_ms();
     Status st = import_with_ioctl(plan->name, plan->pool_guid, *config, ctx.force, history);
     if (st) {
       name = plan->name;
-      log_info("imported pool '%s' (GUID %llu) from the labels of %s", name.c_str(),
-               static_cast<unsigned long long>(plan->pool_guid), join(plan->devices, " ").c_str());
+      // The kernel's share of the import stage (spa_import: the MOS read, the config written
+      // back), apart from zinitrd's own (the wait for the disks, the labels read).
+      log_info("imported pool '%s' (GUID %llu) from the labels of %s (the kernel's import: %s)",
+               name.c_str(), static_cast<unsigned long long>(plan->pool_guid),
+               join(plan->devices, " ").c_str(), format_seconds(monotonic_ms() - t0).c_str());
       return true;
     }
     if (st.error().errnum == EEXIST) {  // imported already (the rescue shell): the ladder says so

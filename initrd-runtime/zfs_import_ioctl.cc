@@ -105,6 +105,15 @@ std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, 
   return config;
 }
 
+bool has_distributed_spares(const NvList& config) {
+  const NvList* tree = config.list("vdev_tree");
+  const auto* tops = tree ? tree->lists("children") : nullptr;
+  if (!tops) return false;
+  return std::any_of(tops->begin(), tops->end(), [](const NvList& top) {
+    return top.text("type") == "draid" && top.number("draid_nspares").value_or(0) > 0;
+  });
+}
+
 size_t add_aux_devices(NvList& config, const NvList& tried, const AuxDevices& aux,
                        const LeafPath& leaf_path) {
   const NvList* tried_tree = tried.list("vdev_tree");
@@ -123,16 +132,31 @@ size_t add_aux_devices(NvList& config, const NvList& tried, const AuxDevices& au
       auto guid = d.number("guid");
       auto path = d.text("path");
       if (!type || !guid || !path) return 0;  // not a list this understands: the MOS's stands
+      // The entry's strings and numbers as the trial gave them (a distributed spare needs its
+      // top_guid and spareid: without them spa_load_spares() fails a VERIFY and the import
+      // hangs for good; the reply's other pairs, stats in the kernel's native encoding, are not
+      // for a config), only the path of one found here changed, with udev's strings that went
+      // with the old one.
       NvList entry;
-      entry.set_text("type", *type);
-      entry.set_number("guid", *guid);
-      std::string chosen = *path;
+      for (const char* k : {"type", "path", "devid", "phys_path", "vdev_enc_sysfs_path"})
+        if (auto v = d.text(k)) entry.set_text(k, *v);
+      for (const char* k : {"guid", "whole_disk", "top_guid", "spareid", "is_spare"})
+        if (auto v = d.number(k)) entry.set_number(k, *v);
       if (auto it = aux.find(*guid); it != aux.end()) {
         ++found;
-        chosen = leaf_path ? leaf_path(*path, it->second) : it->second;
+        const std::string chosen = leaf_path ? leaf_path(*path, it->second) : it->second;
+        if (chosen != *path) {
+          entry.set_text("path", chosen);
+          entry.erase("devid");
+          entry.erase("phys_path");
+          entry.erase("vdev_enc_sysfs_path");
+        }
+      } else if (*type == "dspare") {
+        // A name ("draid1-0-0"), not a path: the kernel maps it onto the dRAID vdev by these two;
+        // a list without them would stop the import in that VERIFY, so none is handed over.
+        if (!d.number("top_guid") || !d.number("spareid")) return 0;
+        ++found;
       }
-      entry.set_text("path", chosen);
-      if (auto w = d.number("whole_disk")) entry.set_number("whole_disk", *w);
       out.push_back(std::move(entry));
     }
     lists.emplace_back(kind, std::move(out));

@@ -41,13 +41,20 @@ std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, 
 /// The devices found with a hot spare's or a cache device's label, by the GUID the label gives.
 using AuxDevices = std::map<uint64_t, std::string>;
 
+/// True when CONFIG (import_config's) has a dRAID top-level vdev with distributed spares: those
+/// spares are in the pool's MOS only (no device carries a label of theirs), and the kernel's
+/// import keeps only the spares its config lists, so they need the trial import's list (pure).
+bool has_distributed_spares(const NvList& config);
+
 /// Adds to CONFIG (import_config's) the pool's hot spares and cache devices as TRIED lists them
 /// (ZFS_IOC_POOL_TRYIMPORT's reply: the pool's own lists, from its MOS; a member's label names
 /// none of them), each one found in AUX at the path LEAF_PATH gives for it, as libzutil's
 /// get_configs() fixes their paths for zpool: the kernel takes these lists over the MOS's, whose
 /// paths (a /dev/disk/by-id link that no udev made here, a /dev/sdX that moved) may lead nowhere
-/// at boot and leave the device unavailable for good. Those not in AUX keep the path recorded.
-/// Returns how many were found; CONFIG is left as it was when none was (pure but for LEAF_PATH).
+/// at boot and leave the device unavailable for good. Those not in AUX keep the path recorded;
+/// a distributed spare (type dspare, a vdev of dRAID's with no device of its own) is kept as it
+/// is. Returns how many were found or are distributed spares; CONFIG is left as it was when none
+/// was (pure but for LEAF_PATH).
 size_t add_aux_devices(NvList& config, const NvList& tried, const AuxDevices& aux,
                        const LeafPath& leaf_path);
 

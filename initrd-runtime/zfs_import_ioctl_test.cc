@@ -233,6 +233,54 @@ TEST_CASE("import config: the pool's spares and cache devices found here, at the
   CHECK_FALSE(untouched.list("vdev_tree")->lists("spares"));
 }
 
+TEST_CASE("import config: dRAID's distributed spares, which no device carries, are kept") {
+  auto config_with = [](const std::string& type, uint64_t nspares) {
+    NvList top;
+    top.set_text("type", type);
+    top.set_number("draid_nspares", nspares);
+    NvList tree;
+    tree.set_text("type", "root");
+    tree.set_lists("children", {top});
+    NvList config;
+    config.set_text("name", "drpool");
+    config.set_list("vdev_tree", tree);
+    return config;
+  };
+  CHECK(has_distributed_spares(config_with("draid", 1)));
+  CHECK_FALSE(has_distributed_spares(config_with("draid", 0)));
+  CHECK_FALSE(has_distributed_spares(config_with("raidz", 1)));
+  CHECK_FALSE(has_distributed_spares(NvList{}));
+
+  NvList config = config_with("draid", 1);
+  NvList dspare;
+  dspare.set_text("type", "dspare");
+  dspare.set_number("guid", 41);
+  dspare.set_text("path", "draid1-0-0");
+  dspare.set_number("top_guid", 40);
+  dspare.set_number("spareid", 0);
+  dspare.set_number("is_spare", 1);
+  // A pair of the reply's that is no config's (the trial's stats): left out.
+  dspare.set_list("vdev_stats_ex", NvList{});
+  // Nothing labelled here: the distributed spare is placed all the same, its name kept.
+  CHECK(add_aux_devices(config, tried_with({dspare, aux_entry(42, "/dev/sdx1")}, {}), {}, {}) == 1);
+  const auto* spares = config.list("vdev_tree")->lists("spares");
+  REQUIRE(spares);
+  REQUIRE(spares->size() == 2);
+  CHECK(spares->at(0).text("type") == "dspare");
+  CHECK(spares->at(0).text("path") == "draid1-0-0");
+  CHECK(spares->at(0).number("top_guid") == 40);  // what the kernel needs to place it
+  CHECK(spares->at(0).number("spareid") == 0);
+  CHECK_FALSE(spares->at(0).find("vdev_stats_ex"));
+
+  // A distributed spare the kernel could not place (no spareid): no list at all rather than one
+  // that fails the kernel's VERIFY.
+  NvList bare = config_with("draid", 1);
+  dspare.erase("spareid");
+  CHECK(add_aux_devices(bare, tried_with({dspare}, {}), {}, {}) == 0);
+  CHECK_FALSE(bare.list("vdev_tree")->lists("spares"));
+  CHECK(spares->at(1).text("path") == "/dev/sdx1");  // a real spare not found: its recorded path
+}
+
 TEST_CASE("import config: a removed top-level vdev's place is a hole, its old label ignored") {
   auto a = labelled("/dev/sda1", 11, 0, 11, {11}, 3, 90);
   auto b = labelled("/dev/sdb1", 13, 2, 13, {13}, 3, 90);

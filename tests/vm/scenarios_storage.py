@@ -8,7 +8,8 @@ QEMU's default TCG CPU lacks PCLMULQDQ, so crct10dif_pclmul fails with ENODEV: s
 nvme_core (through t10_pi -> crc_t10dif, whose softdep names it) must load anyway. A few buses
 also boot on `-cpu max`, where the accelerated module loads, to cover both paths.
 
-Also: a pool with a cache device and a hot spare (pools/55-aux.sh); a mirror whose members sit on two buses (the USB one appears seconds after the virtio one:
+Also: a pool with a cache device and a hot spare (pools/55-aux.sh); dRAID with a special vdev
+mirror (pools/57-draid.sh); a mirror whose members sit on two buses (the USB one appears seconds after the virtio one:
 the import must wait for it, not come up DEGRADED); a mirror with one member gone for good
 (DEGRADED after a bounded wait, naming what is missing); pools named like the root pool
 (pools/40-namesake.sh): a foreign one that must be neither booted nor written, a twin that makes
@@ -87,10 +88,28 @@ SCENARIOS = {
         interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
                   (r"# ", "zpool status -P auxpool; echo AUX-STATUS-END\n"),
                   (r"^AUX-STATUS-END", "exit\n")],
-        saw=[r"imported pool 'auxpool' \(GUID \d+\) from the labels of /dev/sda1$",
+        saw=[r"imported pool 'auxpool' \(GUID \d+\) from the labels of /dev/sda1 \(the kernel's import: [\d.]+s\)$",
              r"^\s+/dev/disk/by-id/virtio-aux-data-part1\s+ONLINE\s+0",
              r"^\s+/dev/disk/by-id/virtio-aux-cache-part1\s+ONLINE\s+0",
              r"^\s+/dev/disk/by-id/virtio-aux-spare-part1\s+AVAIL\b"]),
+    # dRAID (one parity, a distributed spare: a vdev with no disk of its own) over four SATA disks
+    # and a special allocation class mirrored on two NVMe drives, as servers pair two SSDs with a
+    # row of disks (pools/57-draid.sh): imported from the labels (the spare comes from the MOS),
+    # and in the shell after the import zpool shows the special mirror ONLINE under its by-id
+    # paths and the distributed spare AVAIL.
+    "layout_draid_special": Boot(
+        "root=zfs:drpool/root rd.break=pre-mount",
+        disks=(("dr-1", "sata"), ("dr-2", "sata"), ("dr-3", "sata"), ("dr-4", "sata"),
+               ("dr-s1", "nvme"), ("dr-s2", "nvme")),
+        root="drpool/root", label="draid", platforms=BOTH,
+        interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
+                  (r"# ", "zpool status -P drpool; echo DR-STATUS-END\n"),
+                  (r"^DR-STATUS-END", "exit\n")],
+        saw=[r"imported pool 'drpool' \(GUID \d+\) from the labels of .* \(the kernel's import: [\d.]+s\)$",
+             r"^\s+draid1-0-0\s+AVAIL\b",
+             r"^\s+special\s*$",
+             *(rf"^\s+/dev/disk/by-id/virtio-{d}-part1\s+ONLINE\s+0" for d in
+               ("dr-1", "dr-2", "dr-3", "dr-4", "dr-s1", "dr-s2"))]),
     # The first boot after an installation: the root pool was exported by the live system, under
     # its own hostid. No system owns it: imported from its labels without -f (zfs_label.h).
     "exported_by_installer": Boot("root=zfs:epool/root", disks=("exported",), root="epool/root",

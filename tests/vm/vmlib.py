@@ -134,6 +134,9 @@ BUSES = {
 }
 
 
+VIRTIO_ON_ROOT = 24
+
+
 def drive_args(disks, snapshot=True):
     """QEMU arguments for DISKS: each a path (on virtio-blk) or a (path, bus) pair, in the order
     given (the guest names disks of one bus in that order). A raw disk is opened with
@@ -158,8 +161,16 @@ def drive_args(disks, snapshot=True):
             args += ["-drive", f"file={path},if=none,id=d{i},format=qcow2,snapshot=off"]
         else:
             args += ["-drive", f"file={path},if=none,id=d{i},format=raw,snapshot={'on' if snapshot else 'off'}"]
+        # q35's root bus has about 28 free slots; the pool VMs attach more virtio disks than
+        # that, so those past VIRTIO_ON_ROOT go behind PCI bridges of 31 slots each.
+        place = ""
+        if bus == "virtio-blk" and n >= VIRTIO_ON_ROOT:
+            b, slot = divmod(n - VIRTIO_ON_ROOT, 31)
+            if slot == 0:
+                args += ["-device", f"pci-bridge,id=vbr{b},chassis_nr={b + 1},shpc=off"]
+            place = f",bus=vbr{b},addr={slot + 1:#x}"
         for dev in devices:
-            args += ["-device", dev.format(i=i, n=n, c=c, p=n + (n >= 2)) +
+            args += ["-device", dev.format(i=i, n=n, c=c, p=n + (n >= 2)) + place +
                      (f",serial={serial}" if serial else "")]
     return args
 

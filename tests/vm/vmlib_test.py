@@ -50,5 +50,29 @@ class DiedBeforeInit(unittest.TestCase):
         self.assertIsNone(vmlib.died_before_init("/nonexistent/zinitrd-test.log"))
 
 
+class DriveArgs(unittest.TestCase):
+    def devices(self, args):
+        return [args[i + 1] for i, a in enumerate(args) if a == "-device"]
+
+    def test_virtio_disks_past_the_root_bus_go_behind_bridges(self):
+        n = vmlib.VIRTIO_ON_ROOT + 31 + 2  # the root bus's share, one full bridge, two more
+        devs = self.devices(vmlib.drive_args([(f"/d{i}", "virtio-blk", f"s{i}") for i in range(n)]))
+        bridges = [d for d in devs if d.startswith("pci-bridge")]
+        self.assertEqual(bridges, ["pci-bridge,id=vbr0,chassis_nr=1,shpc=off",
+                                   "pci-bridge,id=vbr1,chassis_nr=2,shpc=off"])
+        disks = [d for d in devs if d.startswith("virtio-blk-pci")]
+        self.assertEqual(len(disks), n)
+        self.assertTrue(all(",bus=" not in d for d in disks[:vmlib.VIRTIO_ON_ROOT]))
+        self.assertIn("bus=vbr0,addr=0x1,serial=s24", disks[vmlib.VIRTIO_ON_ROOT])
+        self.assertIn("bus=vbr0,addr=0x1f,", disks[vmlib.VIRTIO_ON_ROOT + 30])
+        self.assertIn("bus=vbr1,addr=0x1,", disks[vmlib.VIRTIO_ON_ROOT + 31])
+        # a bridge is declared before the first disk on it
+        self.assertLess(devs.index(bridges[1]), devs.index(disks[vmlib.VIRTIO_ON_ROOT + 31]))
+
+    def test_a_scenario_with_few_disks_has_no_bridge(self):
+        devs = self.devices(vmlib.drive_args(["/a", ("/b", "sata"), "/c"]))
+        self.assertFalse(any("bridge" in d or ",bus=vbr" in d for d in devs))
+
+
 if __name__ == "__main__":
     unittest.main()
