@@ -93,10 +93,12 @@ Status resolve_modules_pass(BuildState& s) {
     for (const auto& m : f->kmods_optional) (*kmod)->request({m, false, true, f->name, ""});
     for (const auto& m : f->kmods_coldplug) {
       if (!m.empty() && m.back() == '/') {
-        if (host)
+        if (host) {
           skipped_dirs.push_back(m);
-        else
+          (*kmod)->request_directory(m, f->name, &host->loaded);  // this machine's devices'
+        } else {
           (*kmod)->request_directory(m, f->name);
+        }
       } else {
         (*kmod)->request({m, false, false, f->name, ""});
       }
@@ -108,8 +110,8 @@ Status resolve_modules_pass(BuildState& s) {
     for (const auto& a : host->modaliases) (*kmod)->request({a, false, false, "--host-only", ""});
     s.report.warnings.push_back(
         "--host-only: storage drivers limited to those of the root pool's devices (" +
-        join(host->modules, " ") + "); left out the generic drivers of " + join(skipped_dirs, " ") +
-        ": this image boots the pool only from this hardware");
+        join(host->modules, " ") + ") and of " + join(skipped_dirs, " ") +
+        " to those this machine has loaded: this image boots the pool only from this hardware");
   }
   for (const auto& m : s.opt.kmods) (*kmod)->request({m, true, true, "--kmod", ""});
   s.modules = (*kmod)->resolve();

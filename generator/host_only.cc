@@ -102,6 +102,18 @@ Status collect_device_drivers(const std::string& sysfs, dev_t dev, DeviceDrivers
   return Ok{};
 }
 
+std::vector<std::string> parse_proc_modules(std::string_view text) {
+  std::vector<std::string> names;
+  for (const std::string& line : split_all(text, '\n')) {
+    std::string name = line.substr(0, line.find(' '));
+    std::replace(name.begin(), name.end(), '-', '_');
+    if (!name.empty()) names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 Result<DeviceDrivers> root_pool_drivers(const std::string& root_dir) {
   auto fail = [](std::string why) {
     return Error::msg("--host-only: " + why +
@@ -139,6 +151,10 @@ Result<DeviceDrivers> root_pool_drivers(const std::string& root_dir) {
       if (auto s = collect_device_drivers("/sys", leaf, drivers); !s)
         return fail(s.error().message);
   }
+  std::ifstream proc_modules("/proc/modules");
+  std::stringstream loaded;
+  loaded << proc_modules.rdbuf();
+  drivers.loaded = parse_proc_modules(loaded.str());
   return drivers;
 }
 

@@ -5,7 +5,10 @@
 // the one whose dataset is mounted at the root's "/", its vdevs come from
 // `zpool list -vHPL POOL` (run once), and for each vdev the block device's sysfs node is walked
 // up through its parents (partition -> disk -> controller -> bus), collecting the module behind
-// each `driver` link and each `modalias` (resolved to modules by the kmod closure).
+// each `driver` link and each `modalias` (resolved to modules by the kmod closure). Of the
+// features' driver directories (kmod-coldplug entries ending in '/': input, USB hosts, NICs for
+// SSH unlock, disks) it keeps the modules this machine has loaded, so that the keyboard a
+// passphrase is typed on and the NIC an SSH unlock comes through still work.
 #pragma once
 
 #include <sys/types.h>
@@ -24,7 +27,14 @@ struct DeviceDrivers {
   std::vector<std::string> modules;     ///< driver modules named by sysfs `driver/module` links
   std::vector<std::string> modaliases;  ///< modalias strings of the device and its parents
   std::vector<LuksMapping> luks = {};   ///< LUKS mappings under the pool (sysfs slaves/)
+  /// The modules this machine has loaded (/proc/modules, names normalised: '-' read as '_'):
+  /// of a feature's driver directories (the keyboard's, the NIC's, other disks'), a host-only
+  /// image keeps those, the drivers of the devices this machine has.
+  std::vector<std::string> loaded = {};
 };
+
+/// The module names of /proc/modules TEXT, normalised ('-' read as '_'), sorted (pure).
+std::vector<std::string> parse_proc_modules(std::string_view text);
 
 /// The ZFS dataset mounted at MOUNTPOINT in MOUNTS_TEXT (/proc/self/mounts format).
 Result<std::string> zfs_dataset_mounted_at(std::string_view mounts_text,

@@ -106,3 +106,44 @@ TEST_CASE("host-only build: only the found drivers, with a warning naming what w
            w.find("kernel/drivers/ata/") != std::string::npos;
   }));
 }
+
+TEST_CASE("parse_proc_modules: the names, '-' read as '_', sorted, each once") {
+  CHECK(parse_proc_modules("zfs 3657728 6 - Live 0x0000000000000000 (POE)\n"
+                           "xhci_pci 24576 0 - Live 0x0000000000000000\n"
+                           "hid-generic 16384 0 - Live 0x0000000000000000\n\n") ==
+        std::vector<std::string>{"hid_generic", "xhci_pci", "zfs"});
+  CHECK(parse_proc_modules("").empty());
+}
+
+TEST_CASE("host-only build: of the driver directories, the modules this machine has loaded") {
+  std::string kver = zinitrd::test::installed_kver();
+  if (zinitrd::test::installed_zfs_ko(kver).empty()) {
+    return zinitrd::test::skip("no DKMS zfs.ko for '" + kver + "' (run scripts/setup-debian.sh)");
+  }
+  TempDir out("zinitrd-hostonly-loaded");
+  BuildOptions o;
+  o.kver = kver;
+  o.output = (out / "img").string();
+  o.feature_dirs = {ZINITRD_SOURCE_DIR "/modules.d"};
+  o.runtime = ZINITRD_BINARY_DIR "/lib/zinitrd/init";
+  o.host_only = true;
+  // The pool on virtio; a USB keyboard on xhci and an AHCI controller on this machine.
+  DeviceDrivers d{{"virtio_blk"}, {"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"}};
+  d.loaded = {"ahci", "usbhid", "xhci_hcd", "xhci_pci", "zfs"};
+  o.host_drivers = d;
+  auto r = build_image(o);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  auto members = list_image(o.output);
+  REQUIRE(members.ok());
+  auto has = [&](std::string_view suffix) {
+    return std::any_of(members->begin(), members->end(),
+                       [&](const ImageMember& m) { return m.path.ends_with(suffix); });
+  };
+  CHECK(has("/virtio_blk.ko"));
+  CHECK(has("/usbhid.ko"));    // the keyboard a passphrase is typed on
+  CHECK(has("/xhci-pci.ko"));  // and its USB host controller
+  CHECK(has("/ahci.ko"));      // a disk controller of this machine, loaded
+  CHECK_FALSE(has("/nvme.ko"));       // none here
+  CHECK_FALSE(has("/ehci-pci.ko"));   // not loaded: no such controller
+  CHECK_FALSE(has("/usb-storage.ko"));
+}

@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -153,6 +154,7 @@ struct KmodClosure::Impl {
   std::vector<KmodRequest> requests;
   struct DirRequest {
     std::string subdir, requested_by;
+    std::optional<std::unordered_set<std::string>> only;  // none: every module of the directory
   };
   std::vector<DirRequest> dir_requests;
   std::vector<std::string> needing_stack;  // directory modules left out: "name (stack module)"
@@ -469,6 +471,7 @@ struct KmodClosure::Impl {
       bool skip = std::any_of(excluded_dirs.begin(), excluded_dirs.end(),
                               [&](const std::string& e) { return rel.starts_with(e); });
       std::string name = module_name_from_file(it->path().filename().string());
+      if (d.only && !d.only->count(name)) continue;
       if (!skip && !name.empty() && !excluded_names.count(name)) names.push_back(std::move(name));
     }
     if (ec)
@@ -788,8 +791,11 @@ void KmodClosure::exclude_needing(std::string_view name_or_subdir) {
     impl_->stack_names.insert(normalize_module_name(e));
 }
 
-void KmodClosure::request_directory(std::string_view subdir, std::string_view requested_by) {
-  impl_->dir_requests.push_back({std::string(subdir), std::string(requested_by)});
+void KmodClosure::request_directory(std::string_view subdir, std::string_view requested_by,
+                                    const std::vector<std::string>* only) {
+  Impl::DirRequest d{std::string(subdir), std::string(requested_by), std::nullopt};
+  if (only) d.only.emplace(only->begin(), only->end());
+  impl_->dir_requests.push_back(std::move(d));
 }
 
 ModuleClosure KmodClosure::resolve() { return impl_->resolve(); }

@@ -57,8 +57,10 @@ class KmodClosure {
   /// Adds one request.
   void request(KmodRequest request);
   /// Adds every module below lib/modules/KVER/SUBDIR (e.g. "kernel/drivers/ata") for coldplug:
-  /// included with aliases, not loaded unconditionally. A missing directory is a warning.
-  void request_directory(std::string_view subdir, std::string_view requested_by);
+  /// included with aliases, not loaded unconditionally. A missing directory is a warning. With
+  /// ONLY, just the modules of the directory that ONLY names (normalised names).
+  void request_directory(std::string_view subdir, std::string_view requested_by,
+                         const std::vector<std::string>* only = nullptr);
 
   /// Leaves module NAME, or every module below SUBDIR/ (ending in '/'), out of directory requests.
   /// Modules that an included module depends on are included all the same.
