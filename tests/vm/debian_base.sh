@@ -1,7 +1,8 @@
 #!/bin/bash
 # debian_base.sh MIRROR OUT: the distribution part of the systemd scenarios' root, a real Debian 12
 # made with debootstrap (minbase plus systemd as init, udev, dbus, kmod and ZFS's userland from
-# contrib), written as the tar OUT. debian_root.py runs it as root and caches OUT by a hash of this
+# contrib, and what zinitrd's .deb depends on and recommends, so that scenarios_host_only.py can
+# `dpkg -i` it in the booted system as apt would after fetching them), written as the tar OUT. debian_root.py runs it as root and caches OUT by a hash of this
 # file, MIRROR (read from the machine's apt sources, never written down) and debootstrap's version.
 #
 # What the tests add (kernel modules, /etc/hostid, the hostname, the marker unit) is a second tar
@@ -11,6 +12,8 @@
 set -euo pipefail
 suite=bookworm
 packages=systemd-sysv,udev,dbus,kmod,zfsutils-linux
+# zinitrd's Depends beyond the above, and busybox-static (Recommends: the rescue shell).
+packages=$packages,libarchive13,libboost-program-options1.74.0,libelf1,busybox-static
 [ $# = 2 ] || { echo "usage: debian_base.sh MIRROR OUT.tar" >&2; exit 2; }
 mirror=$1 out=$2
 

@@ -32,9 +32,12 @@ class SystemdBoot:
     is only recorded). snapshot: a snapshot the marker must list. interact: as for vmlib.Boot.
     """
 
-    def __init__(self, append, pool="rpool", writable=True, snapshot=None, interact=()):
+    def __init__(self, append, pool="rpool", writable=True, snapshot=None, interact=(), extra_disks=()):
         self.append, self.pool, self.writable = append, pool, writable
         self.snapshot, self.interact = snapshot, interact
+        self.extra_disks = tuple(extra_disks)  # vmlib.drive_args entries after the two pools
+        self.timeout = TIMEOUT
+        self.qemu_extra = ()  # more QEMU arguments (devices of the machine)
         self.image_args = ()  # the default image, as for most vmlib.Boot scenarios
 
     def expected(self, k):
@@ -62,14 +65,14 @@ class SystemdBoot:
         # 2 GiB: systemd, udev and the ZFS ARC (QEMU takes the last -m).
         # Each disk has the serial it had in the pool VM, so the root's udev makes the by-id
         # links the labels record (virtio-sd-rpool-part1), as a real disk's stay the same.
-        attach = [(disks[p], "virtio-blk", f"sd-{p}") for p in (self.pool, other)]
+        attach = [(disks[p], "virtio-blk", f"sd-{p}") for p in (self.pool, other)] + list(self.extra_disks)
         vm = vmlib.Vm(vmlib.kernel_image(k), image(), self.append, attach,
-                      name=name, log_dir=paths.logs, echo=echo, extra=["-m", "2048"])
+                      name=name, log_dir=paths.logs, echo=echo, extra=["-m", "2048", *self.qemu_extra])
         try:
             for pattern, text in self.interact:
-                vm.expect(pattern, timeout=TIMEOUT)
+                vm.expect(pattern, timeout=self.timeout)
                 vm.send(text)
-            secs, m = vm.expect(MARKER, timeout=TIMEOUT)
+            secs, m = vm.expect(MARKER, timeout=self.timeout)
             got = dict(re.findall(r"(\S+?)=(\S*)", m.group(1)))
             vm.expect(r"ZINITRD-SYSTEMD-END", timeout=120)
             status = vm.wait_exit(180)
