@@ -14,6 +14,7 @@ import statistics
 import sys
 
 import debian_root
+import scenarios_host_only
 import scenarios_systemd
 import vmlib
 
@@ -74,7 +75,24 @@ def measure(paths, k, images, tools, runs, log_dir):
         res[t]["outcome"] = sorted({f"{x['state']}, failed: {x['failed']}, / "
                                     f"{'rw' if x['root_rw'] == 'yes' else 'ro'}" for x in b})
     return {"append": APPEND, "disk": disk, "memory_mb": MEMORY_MB,
-            "root": debian_root.facts(paths, k), "tools": res}
+            "root": debian_root.facts(paths, k), "tools": res,
+            "host_only": measure_host_only(paths, images["zinitrd"])}
+
+
+def measure_host_only(paths, image):
+    """Issue 19's --host-only figure, where a host-only image can be made: inside the booted
+    Debian root (tests/vm/scenarios_host_only.py: the .deb installed, `host-only = true`, the
+    kernel hook run), that image then booted to `running`. The benchmark machine has no root pool
+    of its own to read."""
+    sc = scenarios_host_only.HostOnlyBoot()
+    try:
+        sc.run(paths, "bench-host-only", lambda: image)
+    except AssertionError as e:
+        log(f"host-only image: {e}")
+        return {"failed": str(e).splitlines()[0][:300]}
+    m = sc.measured
+    log(f"host-only image: {m['bytes'] / 1e6:.1f} MB, {m['modules']} modules; booted to `running`")
+    return m
 
 
 def table_rows(sd, tools, row):
