@@ -140,10 +140,10 @@ TEST_CASE("host-only build: of the driver directories, the modules this machine 
                        [&](const ImageMember& m) { return m.path.ends_with(suffix); });
   };
   CHECK(has("/virtio_blk.ko"));
-  CHECK(has("/usbhid.ko"));    // the keyboard a passphrase is typed on
-  CHECK(has("/xhci-pci.ko"));  // and its USB host controller
-  CHECK(has("/ahci.ko"));      // a disk controller of this machine, loaded
-  CHECK_FALSE(has("/nvme.ko"));       // none here
-  CHECK_FALSE(has("/ehci-pci.ko"));   // not loaded: no such controller
+  CHECK(has("/usbhid.ko"));          // the keyboard a passphrase is typed on
+  CHECK(has("/xhci-pci.ko"));        // and its USB host controller
+  CHECK(has("/ahci.ko"));            // a disk controller of this machine, loaded
+  CHECK_FALSE(has("/nvme.ko"));      // none here
+  CHECK_FALSE(has("/ehci-pci.ko"));  // not loaded: no such controller
   CHECK_FALSE(has("/usb-storage.ko"));
 }
