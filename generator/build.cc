@@ -28,6 +28,7 @@
 #include "module_storage.h"
 #include "output_file.h"
 #include "process.h"
+#include "resume_config.h"
 #include "root_fs.h"
 #include "ssh_server.h"
 #include "text.h"
@@ -68,6 +69,16 @@ Status plan_features_pass(BuildState& s) {
     s.report.features.push_back(f->name);
     s.boot.features.push_back(f->name);
     for (const auto& [k, v] : f->settings) s.boot.settings[k] = v;
+  }
+  // Where a hibernated image is, as initramfs-tools was told (resume_config.h).
+  if (auto text = s.root.read_file(kInitramfsToolsResume)) {
+    if (auto resume = parse_resume_setting(*text); resume && *resume == "auto")
+      s.report.warnings.push_back(
+          std::string(kInitramfsToolsResume) +
+          " says RESUME=auto, which zinitrd does not guess: write RESUME=UUID=... of the swap "
+          "area, or resume= on the kernel command line, for hibernated systems to resume");
+    else if (resume)
+      s.boot.settings["resume"] = *resume;
   }
   return Ok{};
 }

@@ -24,6 +24,7 @@
 #include "module_loader.h"
 #include "process.h"
 #include "rescue.h"
+#include "resume.h"
 #include "ssh_unlock.h"
 #include "switch_root.h"
 #include "util.h"
@@ -52,6 +53,7 @@ enum class Step {
   kModules,
   kBreakModules,
   kRootDelay,
+  kResume,
   kBreakPreImport,
   kImport,
   kBreakPreMount,
@@ -79,6 +81,8 @@ const char* step_name(Step s) {
       return "break modules";
     case Step::kRootDelay:
       return "rootdelay";
+    case Step::kResume:
+      return "resume";
     case Step::kBreakPreImport:
       return "break pre-import";
     case Step::kImport:
@@ -159,6 +163,7 @@ class Boot {
   bool shell_disabled_ = false;  // the image had a shell, but it could not be used
   bool coldplug_started_ = false;
   bool snapshots_done_ = false;  // bootfs.snapshot/rollback and @SNAP: once per boot
+  bool resume_tried_ = false;    // a hibernation image is looked for once, before the import
   pid_t coldplug_pid_ = -1;
 };
 
@@ -513,6 +518,16 @@ std::optional<Failure> Boot::step(Step s) {
           else
             sleep_ms(end - monotonic_ms());
         }
+      }
+      return std::nullopt;
+    case Step::kResume:
+      // Once, before anything imports a pool (resume.h); returns when there is nothing to resume.
+      if (!resume_tried_) {
+        resume_tried_ = true;
+        resume_from_hibernation(
+            request_.resume.empty() ? config_.setting("resume") : request_.resume,
+            request_.noresume,
+            [this](const std::function<bool()>& enough) { settle_devices(enough); });
       }
       return std::nullopt;
     case Step::kBreakPreImport:

@@ -208,6 +208,11 @@ void Parser::add(const KernelParam& p) {
       r_.rootdelay_s = *s;
     else
       diag("'rootdelay=" + shown(v) + "': expected seconds (0-3600); ignored");
+  } else if (k == "resume") {
+    if (!need_value()) return;
+    r_.resume = std::string(v);
+  } else if (k == "noresume" && !p.has_value) {
+    r_.noresume = true;
   } else if (k == "quiet" && !p.has_value) {
     r_.quiet = true;
   } else if (k == "loglevel") {

@@ -84,6 +84,8 @@ struct BootRequest {
   std::optional<bool> shell;          ///< rd.shell (bare/1 = allow, 0 = never start a shell)
   std::optional<int> timeout_s;       ///< rd.timeout= seconds (0 = wait forever)
   int rootdelay_s = 0;                ///< rootdelay= seconds to wait before importing
+  std::string resume;                 ///< resume=: the hibernation image's swap device (resume.h)
+  bool noresume = false;              ///< noresume: never resume, whatever the image says
   std::optional<int> member_wait_s;   ///< rd.zfs.member_wait=: how long a DEGRADED pool waits
   bool debug = false;                 ///< rd.debug
   bool quiet = false;                 ///< quiet

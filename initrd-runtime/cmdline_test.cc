@@ -371,3 +371,13 @@ TEST_CASE("under zinitrd.boot_test, rd.break is ignored and said so") {
   CHECK(r.diagnostics[0].find("rd.break is ignored") != std::string::npos);
   CHECK(parse("rd.break=pre-mount").breaks.size() == 1);
 }
+
+TEST_CASE("resume= and noresume") {
+  auto r = parse("root=zfs:rpool/ROOT/debian resume=UUID=1b4e28ba-2fa1-11d2-883f-0016d3cc427e");
+  CHECK(r.resume == "UUID=1b4e28ba-2fa1-11d2-883f-0016d3cc427e");
+  CHECK_FALSE(r.noresume);
+  CHECK(r.diagnostics.empty());
+  CHECK(parse("resume=/dev/sda2 noresume").noresume);
+  CHECK(parse("root=zfs:rpool").resume.empty());
+  CHECK_FALSE(parse("resume").diagnostics.empty());  // no device named: said, and ignored
+}
