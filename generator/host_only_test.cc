@@ -72,30 +72,45 @@ TEST_CASE("host-only: the sysfs walk collects drivers and modaliases up to the b
   CHECK_FALSE(collect_device_drivers(sys.path().string(), makedev(8, 0), none).ok());
 }
 
-TEST_CASE("host-only build: only the found drivers, with a warning naming what was left out") {
-  std::string kver = zinitrd::test::installed_kver();
-  if (zinitrd::test::installed_zfs_ko(kver).empty()) {
-    return zinitrd::test::skip("no DKMS zfs.ko for '" + kver + "' (run scripts/setup-debian.sh)");
-  }
-  TempDir out("zinitrd-hostonly");
+namespace {
+
+// A --host-only image of the installed kernel for a machine whose devices are DRIVERS, written
+// to OUT/img; the build's result.
+zinitrd::Result<BuildReport> build_host_only(const TempDir& out, const std::string& kver,
+                                             const DeviceDrivers& drivers) {
   BuildOptions o;
   o.kver = kver;
   o.output = (out / "img").string();
   o.feature_dirs = {ZINITRD_SOURCE_DIR "/modules.d"};
   o.runtime = ZINITRD_BINARY_DIR "/lib/zinitrd/init";
   o.host_only = true;
-  o.host_drivers =
-      DeviceDrivers{{"virtio_blk"}, {"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"}};
-  auto r = build_image(o);
+  o.host_drivers = drivers;
+  return build_image(o);
+}
+
+// True when the image OUT/img has a member whose path ends in SUFFIX.
+bool image_has(const TempDir& out, std::string_view suffix) {
+  auto members = list_image((out / "img").string());
+  REQUIRE(members.ok());
+  return std::any_of(members->begin(), members->end(),
+                     [&](const ImageMember& m) { return m.path.ends_with(suffix); });
+}
+
+}  // namespace
+
+TEST_CASE("host-only build: only the found drivers, with a warning naming what was left out") {
+  std::string kver = zinitrd::test::installed_kver();
+  if (zinitrd::test::installed_zfs_ko(kver).empty()) {
+    return zinitrd::test::skip("no DKMS zfs.ko for '" + kver + "' (run scripts/setup-debian.sh)");
+  }
+  TempDir out("zinitrd-hostonly");
+  auto r = build_host_only(
+      out, kver,
+      DeviceDrivers{{"virtio_blk"}, {"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"}});
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   MESSAGE("host-only image (virtio_blk): " << r->written.compressed_bytes << " bytes, "
                                            << r->written.entries << " entries");
-  auto members = list_image(o.output);
-  REQUIRE(members.ok());
-  auto has = [&](std::string_view suffix) {
-    return std::any_of(members->begin(), members->end(),
-                       [&](const ImageMember& m) { return m.path.ends_with(suffix); });
-  };
+  auto has = [&](std::string_view suffix) { return image_has(out, suffix); };
   CHECK(has("/virtio_blk.ko"));
   CHECK(has("/virtio_pci.ko"));  // from the modalias
   CHECK(has("/zfs.ko"));
@@ -121,24 +136,12 @@ TEST_CASE("host-only build: of the driver directories, the modules this machine 
     return zinitrd::test::skip("no DKMS zfs.ko for '" + kver + "' (run scripts/setup-debian.sh)");
   }
   TempDir out("zinitrd-hostonly-loaded");
-  BuildOptions o;
-  o.kver = kver;
-  o.output = (out / "img").string();
-  o.feature_dirs = {ZINITRD_SOURCE_DIR "/modules.d"};
-  o.runtime = ZINITRD_BINARY_DIR "/lib/zinitrd/init";
-  o.host_only = true;
   // The pool on virtio; a USB keyboard on xhci and an AHCI controller on this machine.
   DeviceDrivers d{{"virtio_blk"}, {"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"}};
   d.loaded = {"ahci", "usbhid", "xhci_hcd", "xhci_pci", "zfs"};
-  o.host_drivers = d;
-  auto r = build_image(o);
+  auto r = build_host_only(out, kver, d);
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
-  auto members = list_image(o.output);
-  REQUIRE(members.ok());
-  auto has = [&](std::string_view suffix) {
-    return std::any_of(members->begin(), members->end(),
-                       [&](const ImageMember& m) { return m.path.ends_with(suffix); });
-  };
+  auto has = [&](std::string_view suffix) { return image_has(out, suffix); };
   CHECK(has("/virtio_blk.ko"));
   CHECK(has("/usbhid.ko"));          // the keyboard a passphrase is typed on
   CHECK(has("/xhci-pci.ko"));        // and its USB host controller

@@ -32,6 +32,15 @@ def on_bus(bus, cpu=None):
     return Boot(ROOT, disks=(("rpool", bus),), cpu=cpu, **DEBIAN)
 
 
+def status_after_import(pool):
+    """The interaction of a boot stopped after the import (rd.break=pre-mount): `zpool status -P
+    POOL` in the rescue shell, then exit (the boot goes on); its lines are then in the console."""
+    end = f"{pool.upper()}-STATUS-END"
+    return [(r"rd\.break=pre-mount: starting rescue shell", ""),
+            (r"# ", f"zpool status -P {pool}; echo {end}\n"),
+            (rf"^{end}", "exit\n")]
+
+
 def plug_keyboard(vm):
     """Hot-plugs a USB keyboard on the xhci controller the scenario started with."""
     time.sleep(2)  # the prompt has been up a moment: the runtime is waiting on the console
@@ -65,9 +74,7 @@ SCENARIOS = {
         "root=zfs:wpool/root rd.zfs.member_wait=3 rd.break=pre-mount",
         disks=(("lay-a", "sata"), ("lay-b", "nvme"), "lay-c", ("lay-log", "nvme")),
         root="wpool/root", label="layout", state="DEGRADED", platforms=BOTH,
-        interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
-                  (r"# ", "zpool status -P wpool; echo WPOOL-STATUS-END\n"),
-                  (r"^WPOOL-STATUS-END", "exit\n")],
+        interact=status_after_import("wpool"),
         saw=[rf"^\s+/dev/disk/by-id/virtio-{d}-part1\s+ONLINE\s+0"
              for d in ("lay-a", "lay-b", "lay-c", "lay-log")]),
     # A raidz1 root pool on three disks behind three controllers (virtio-scsi, SATA, virtio).
@@ -85,9 +92,7 @@ SCENARIOS = {
         "root=zfs:auxpool/root rd.break=pre-mount",
         disks=("aux-spare", ("aux-cache", "nvme"), ("aux-data", "sata"), "aux-log"),
         root="auxpool/root", label="aux", platforms=BOTH,
-        interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
-                  (r"# ", "zpool status -P auxpool; echo AUX-STATUS-END\n"),
-                  (r"^AUX-STATUS-END", "exit\n")],
+        interact=status_after_import("auxpool"),
         saw=[r"imported pool 'auxpool' \(GUID \d+\) from the labels of /dev/sda1 \(the kernel's import: [\d.]+s\)$",
              r"^\s+/dev/disk/by-id/virtio-aux-data-part1\s+ONLINE\s+0",
              r"^\s+/dev/disk/by-id/virtio-aux-cache-part1\s+ONLINE\s+0",
@@ -102,9 +107,7 @@ SCENARIOS = {
         disks=(("dr-1", "sata"), ("dr-2", "sata"), ("dr-3", "sata"), ("dr-4", "sata"),
                ("dr-s1", "nvme"), ("dr-s2", "nvme")),
         root="drpool/root", label="draid", platforms=BOTH,
-        interact=[(r"rd\.break=pre-mount: starting rescue shell", ""),
-                  (r"# ", "zpool status -P drpool; echo DR-STATUS-END\n"),
-                  (r"^DR-STATUS-END", "exit\n")],
+        interact=status_after_import("drpool"),
         saw=[r"imported pool 'drpool' \(GUID \d+\) from the labels of .* \(the kernel's import: [\d.]+s\)$",
              r"^\s+draid1-0-0\s+AVAIL\b",
              r"^\s+special\s*$",
