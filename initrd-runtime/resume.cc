@@ -127,7 +127,18 @@ void resume_from_hibernation(const std::string& spec, bool noresume,
   ResumeDevice d = parse_resume_device(spec);
   if (d.kind == ResumeDevice::Kind::kNone) return;
   if (noresume) {
-    log_info("noresume: not looking for a hibernation image on %s", spec.c_str());
+    // The image stays where it is (nothing here writes to it), but the pool is imported now:
+    // resumed by a later boot, it would write the pool from an older past. Said, if it is there.
+    auto f = d.kind == ResumeDevice::Kind::kUnsupported ? std::nullopt
+                                                        : find_resume_device(d, "/sys", "/dev");
+    if (f && f->header.hibernated)
+      log_warning(
+          "noresume: the hibernation image on /dev/%s is left as it is, and the pool is "
+          "imported now: that image must never be resumed; `mkswap /dev/%s` (or swapon, "
+          "which does it) before booting without noresume",
+          f->name.c_str(), f->name.c_str());
+    else
+      log_info("noresume: not resuming from %s", spec.c_str());
     return;
   }
   if (d.kind == ResumeDevice::Kind::kUnsupported) {

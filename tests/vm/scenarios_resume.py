@@ -8,7 +8,9 @@ initramfs-tools' RESUME=) gives it, must hand the image to the kernel before any
 imported: its console shows /init resuming, then the first boot's token and the rest of the
 first boot (mount, switch_root, the root's marker with the pool ONLINE), and no import of its
 own. Importing the pool there and then resuming a kernel that had it imported would have written
-it from two pasts. The pool disk is a qcow2 overlay (the cached pool stays as it was); the swap
+it from two pasts. hibernate_noresume boots the second time with `noresume` too: the image is left
+alone with a warning that it must never be resumed, and the boot imports and goes on afresh. The
+pool disk is a qcow2 overlay (the cached pool stays as it was); the swap
 disk is a fresh file.
 """
 import os
@@ -33,9 +35,14 @@ HIBERNATE = (
 
 
 class HibernateResume:
-    platforms = vmlib.BOTH
-    append = "root=zfs:rpool/ROOT/debian resume=LABEL=zswap"
+    """NORESUME: the second boot also has `noresume`: it must say that the image it leaves must
+    never be resumed, and boot afresh (its own import, no token)."""
+
     image_args = ()
+
+    def __init__(self, noresume=False, platforms=vmlib.BOTH):
+        self.noresume, self.platforms = noresume, platforms
+        self.append = "root=zfs:rpool/ROOT/debian resume=LABEL=zswap" + (" noresume" if noresume else "")
 
     def run(self, paths, name, image, echo=False):
         platform, _ = platforms.split(name)
@@ -71,6 +78,8 @@ class HibernateResume:
 
         second = vmlib.Vm(platform.kernel(), img, self.append, disks, name=name, snapshot=False,
                           log_dir=paths.logs, echo=echo)
+        if self.noresume:
+            return self.afresh(paths, name, second, (pool, swap))
         try:
             second.expect(r"zinitrd: resuming the hibernated system from /dev/vd\w+",
                           timeout=TIMEOUT, fail=r"zinitrd: imported pool|Kernel panic|not resuming")
@@ -100,6 +109,25 @@ class HibernateResume:
                       f"then the first boot went on to the root, pool ONLINE, no second import")
 
 
+    def afresh(self, paths, name, vm, files):
+        """The noresume boot: warned about the image, then booted without it."""
+        try:
+            vm.expect(r"zinitrd: noresume: the hibernation image on /dev/vd\w+ is left as it is",
+                      timeout=TIMEOUT, fail=r"resuming the hibernated system|Kernel panic")
+            vm.expect(r"zinitrd: imported pool 'rpool'", timeout=TIMEOUT, fail=r"Kernel panic")
+            secs, m = vm.expect(r"ZINITRD-TEST-MARKER root=(\S+) .*pools=(\S+) state=(\S+)",
+                                timeout=TIMEOUT, fail=r"Kernel panic|RESUMED-T")
+            status = vm.wait_exit(120)
+        finally:
+            vm.kill()
+        if (m.group(1), m.group(2), m.group(3)) != ("rpool/ROOT/debian", "rpool", "ONLINE") or status:
+            raise AssertionError(f"{name}: marker {m.group(0)}, QEMU exit status {status}")
+        for p in files:
+            os.unlink(p)
+        return secs, "noresume: the image left with a warning, booted afresh, pool ONLINE"
+
+
 SCENARIOS = {
     "hibernate_resume": HibernateResume(),
+    "hibernate_noresume": HibernateResume(noresume=True, platforms=vmlib.BOOKWORM),
 }
