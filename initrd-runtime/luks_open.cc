@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "block_devices.h"
 #include "crypttab.h"
 #include "fd.h"
 #include "log.h"
@@ -42,22 +43,6 @@ std::string no_dashes(std::string_view s) {
 std::string first_line(const std::string& path) {
   auto text = read_file(path, 4096);
   return text ? std::string(trim(*text)) : std::string();
-}
-
-// The first LEN bytes of the block device PATH ("" when it cannot be read).
-std::string read_start(const std::string& path, size_t len) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return {};
-  std::string buf(len, '\0');
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = ::pread(fd.get(), buf.data() + got, len - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  buf.resize(got);
-  return buf;
 }
 
 std::string describe_source(const LuksTarget& t) {

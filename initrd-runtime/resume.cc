@@ -1,16 +1,11 @@
 // resume.cc: resuming a hibernated system (see resume.h).
 #include "resume.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <vector>
 
-#include "fd.h"
+#include "block_devices.h"
 #include "log.h"
 #include "util.h"
 
@@ -97,27 +92,13 @@ bool resume_device_matches(const ResumeDevice& d, const std::string& name,
   return false;
 }
 
-std::optional<FoundSwap> find_resume_device(const ResumeDevice& d, const std::string& sysfs,
+std::optional<FoundSwap> find_resume_device(const ResumeDevice& d, const std::string& sys_block,
                                             const std::string& dev_dir) {
-  const std::string dir = sysfs + "/class/block";
-  DIR* dp = ::opendir(dir.c_str());
-  if (!dp) return std::nullopt;
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dp))
-    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-  ::closedir(dp);
   const long page = ::sysconf(_SC_PAGESIZE) > 0 ? ::sysconf(_SC_PAGESIZE) : 4096;
-  for (const auto& name : names) {
-    auto devnum = read_file(dir + "/" + name + "/dev", 64);
-    if (!devnum) continue;
-    Fd fd(::open((dev_dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) continue;
-    std::string buf(static_cast<size_t>(page), '\0');
-    if (::pread(fd.get(), buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size())) continue;
-    auto header = parse_swap_header(buf);
-    if (!header) continue;
-    std::string num(trim(*devnum));
-    if (resume_device_matches(d, name, num, *header)) return FoundSwap{name, num, *header};
+  for (const BlockDevice& b : block_devices(sys_block, dev_dir)) {
+    auto header = parse_swap_header(read_start(b.path, static_cast<size_t>(page)));
+    if (header && resume_device_matches(d, b.name, b.devnum, *header))
+      return FoundSwap{b.name, b.devnum, *header};
   }
   return std::nullopt;
 }
@@ -129,8 +110,7 @@ void resume_from_hibernation(const std::string& spec, bool noresume,
   if (noresume) {
     // The image stays where it is (nothing here writes to it), but the pool is imported now:
     // resumed by a later boot, it would write the pool from an older past. Said, if it is there.
-    auto f = d.kind == ResumeDevice::Kind::kUnsupported ? std::nullopt
-                                                        : find_resume_device(d, "/sys", "/dev");
+    auto f = d.kind == ResumeDevice::Kind::kUnsupported ? std::nullopt : find_resume_device(d);
     if (f && f->header.hibernated)
       log_warning(
           "noresume: the hibernation image on /dev/%s is left as it is, and the pool is "
@@ -154,8 +134,8 @@ void resume_from_hibernation(const std::string& spec, bool noresume,
     return;
   }
   std::optional<FoundSwap> found;
-  settle([&] { return (found = find_resume_device(d, "/sys", "/dev")).has_value(); });
-  if (!found) found = find_resume_device(d, "/sys", "/dev");
+  settle([&] { return (found = find_resume_device(d)).has_value(); });
+  if (!found) found = find_resume_device(d);
   if (!found) {
     log_warning(
         "the resume device %s is not here once the disks have settled: not resuming "

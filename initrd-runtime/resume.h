@@ -46,14 +46,15 @@ ResumeDevice parse_resume_device(std::string_view spec);
 bool resume_device_matches(const ResumeDevice& d, const std::string& name,
                            const std::string& devnum, const SwapHeader& header);
 
-/// Looks for D among the block devices of SYSFS (normally "/sys", their nodes under DEV_DIR,
-/// normally "/dev"): the first match's "NAME (MAJ:MIN)" and header, or nullopt.
+/// Looks for D among the block devices under SYS_BLOCK, their nodes under DEV_DIR
+/// (block_devices.h): the first match's name, "MAJ:MIN" and header, or nullopt.
 struct FoundSwap {
   std::string name, devnum;
   SwapHeader header;
 };
-std::optional<FoundSwap> find_resume_device(const ResumeDevice& d, const std::string& sysfs,
-                                            const std::string& dev_dir);
+std::optional<FoundSwap> find_resume_device(const ResumeDevice& d,
+                                            const std::string& sys_block = "/sys/class/block",
+                                            const std::string& dev_dir = "/dev");
 
 /// The boot's resume step: SPEC (resume=, else the image's `resume` setting) unless NORESUME;
 /// SETTLE(enough) waits for the disks until ENOUGH says the device is there or discovery has

@@ -93,14 +93,18 @@ TEST_CASE("resume device: found by its swap header among the block devices") {
   fs::path root(tmpl);
   auto device = [&](const std::string& name, const std::string& devnum, const std::string& page) {
     fs::create_directories(root / "sys/class/block" / name);
-    std::ofstream(root / "sys/class/block" / name / "dev") << devnum << "\n";
+    const auto colon = devnum.find(':');
+    std::ofstream(root / "sys/class/block" / name / "uevent")
+        << "MAJOR=" << devnum.substr(0, colon) << "\nMINOR=" << devnum.substr(colon + 1)
+        << "\nDEVNAME=" << name << "\nDEVTYPE=disk\n";
+    std::ofstream(root / "sys/class/block" / name / "size") << 24 << "\n";  // 512-byte sectors
     fs::create_directories(root / "dev");
     std::ofstream(root / "dev" / name, std::ios::binary) << page << std::string(8192, '\0');
   };
   device("vda1", "254:1", std::string(4096, 'z'));  // the pool's partition: no swap area
   device("vdb", "254:16", swap_page(std::string("S1SUSPEND\0", 10)));
   device("vdc", "254:32", swap_page("SWAPSPACE2", "other"));
-  const std::string sys = (root / "sys").string(), dev = (root / "dev").string();
+  const std::string sys = (root / "sys/class/block").string(), dev = (root / "dev").string();
   auto f = find_resume_device(parse_resume_device("UUID=" + std::string(kUuid)), sys, dev);
   REQUIRE(f);
   CHECK(f->name == "vdb");

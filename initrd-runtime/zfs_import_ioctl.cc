@@ -16,6 +16,16 @@ namespace {
 
 constexpr uint64_t kImportAnyHost = 0x2;  // ZFS_IMPORT_ANY_HOST (zpool -f)
 
+// LEAF pointed at PATH: udev's strings (devid, phys_path, the enclosure's sysfs path) described
+// the device at the old path, so they go with it, as libzutil drops them when it cannot derive
+// them.
+void repoint(NvList& leaf, const std::string& path) {
+  leaf.set_text("path", path);
+  leaf.erase("devid");
+  leaf.erase("phys_path");
+  leaf.erase("vdev_enc_sysfs_path");
+}
+
 // Points each leaf of TREE whose GUID is in PATHS at that device: at the path its label records
 // when LEAF_PATH says that leads there (dev_links.h), else at the device itself with the strings
 // udev derived dropped, as libzutil's fix_paths() and update_vdev_config_dev_strs() do when udev
@@ -33,10 +43,7 @@ void point_leaves(NvList& tree, const std::map<uint64_t, std::string>& paths,
   const std::string recorded = tree.text("path").value_or("");
   const std::string chosen = leaf_path ? leaf_path(recorded, it->second) : it->second;
   if (!recorded.empty() && chosen == recorded && recorded != it->second) return;  // kept as is
-  tree.set_text("path", chosen);
-  tree.erase("devid");
-  tree.erase("phys_path");
-  tree.erase("vdev_enc_sysfs_path");
+  repoint(tree, chosen);
 }
 
 }  // namespace
@@ -145,12 +152,7 @@ size_t add_aux_devices(NvList& config, const NvList& tried, const AuxDevices& au
       if (auto it = aux.find(*guid); it != aux.end()) {
         ++found;
         const std::string chosen = leaf_path ? leaf_path(*path, it->second) : it->second;
-        if (chosen != *path) {
-          entry.set_text("path", chosen);
-          entry.erase("devid");
-          entry.erase("phys_path");
-          entry.erase("vdev_enc_sysfs_path");
-        }
+        if (chosen != *path) repoint(entry, chosen);
       } else if (*type == "dspare") {
         // A name ("draid1-0-0"), not a path: the kernel maps it onto the dRAID vdev by these two;
         // a list without them would stop the import in that VERIFY, so none is handed over.

@@ -1,7 +1,6 @@
 // zfs_member.cc: ZFS label detection (see zfs_member.h).
 #include "zfs_member.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "block_devices.h"
 #include "fd.h"
 #include "util.h"
 
@@ -25,11 +25,6 @@ std::vector<uint64_t> label_offsets(uint64_t size) {
     out.push_back(aligned - kVdevLabelSize);
   }
   return out;
-}
-
-bool skipped_name(std::string_view name) {
-  return starts_with(name, "ram") || starts_with(name, "loop") || starts_with(name, "zd") ||
-         starts_with(name, "sr") || starts_with(name, "fd");
 }
 
 }  // namespace
@@ -83,25 +78,11 @@ std::vector<MemberDevice> labelled_devices(const std::string& sys_block, const s
     MemberDevice device;
   };
   std::vector<Found> found;
-  DIR* dir = ::opendir(sys_block.c_str());
-  if (!dir) return {};
-  while (struct dirent* e = ::readdir(dir)) {
-    std::string name = e->d_name;
-    if (name == "." || name == ".." || skipped_name(name)) continue;
-    auto sectors = read_file(sys_block + "/" + name + "/size", 64);
-    if (!sectors) continue;
-    uint64_t size = strtoull(std::string(trim(*sectors)).c_str(), nullptr, 10) * 512;
-    if (size < 2 * kVdevLabelSize) continue;
-    // The node's name under /dev is the uevent's DEVNAME ("cciss/c0d0" for "cciss!c0d0").
-    std::string devname = name;
-    if (auto uevent = read_file(sys_block + "/" + name + "/uevent", 4096))
-      for (const auto& line : split_all(*uevent, '\n'))
-        if (starts_with(line, "DEVNAME=")) devname = line.substr(8);
-    std::string path = dev_dir + "/" + devname;
-    if (any_label(path, size, kind))
-      found.push_back({name, disk_of(sys_block, name), {path, size}});
+  for (const BlockDevice& d : block_devices(sys_block, dev_dir)) {
+    if (d.size < 2 * kVdevLabelSize) continue;
+    if (any_label(d.path, d.size, kind))
+      found.push_back({d.name, disk_of(sys_block, d.name), {d.path, d.size}});
   }
-  ::closedir(dir);
   std::vector<MemberDevice> out;
   for (const auto& f : found) {
     const bool has_labelled_partition =
