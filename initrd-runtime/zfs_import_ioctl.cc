@@ -60,9 +60,9 @@ std::optional<NvList> import_config(const std::vector<LabelledDevice>& devices, 
     const ZfsLabel& l = d.label;
     if (l.pool_guid != pool_guid || stale_label(l, *newest)) continue;
     const NvList* tree = l.config.list("vdev_tree");
-    auto id = tree ? tree->number("id") : std::nullopt;
+    const std::optional<uint64_t> id = tree ? tree->number("id") : std::nullopt;
     if (!id) return std::nullopt;
-    auto& best = top_level[*id];
+    auto& best = top_level[id.value_or(0)];
     if (!best || l.txg > best->txg) best = &l;
     paths.emplace(l.guid, d.path);
   }
