@@ -417,9 +417,14 @@ Status early_microcode_pass(BuildState& s) {
   o.other_machine = !s.root.is_host() && !s.opt.host_only;  // --root: never this CPU
   MicrocodePlan plan = plan_microcode(s.root, o);
   for (auto& w : plan.warnings) s.report.warnings.push_back(std::move(w));
-  s.report.microcode = plan.summary;
-  auto tree = microcode_tree(s.root, plan);
+  MicrocodeStats stats;
+  auto tree = microcode_tree(s.root, plan, &stats);
   if (!tree) return tree.error();
+  s.report.microcode = plan.summary;
+  if (stats.duplicates_dropped > 0)
+    s.report.microcode += "; " + std::to_string(stats.duplicates_dropped) +
+                          " updates found in more than one file taken once (" +
+                          std::to_string(stats.duplicate_bytes / 1024) + " KB)";
   s.microcode = std::move(*tree);
   return Ok{};
 }

@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include "image_writer.h"
 
@@ -50,6 +52,12 @@ std::vector<std::string> cpu_files(const RootFs& root, const CpuId& cpu) {
     if (root.exists(f)) out.push_back(f);
   }
   return out;
+}
+
+uint32_t le32(std::string_view b, size_t at) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+  return v;
 }
 
 std::string cpu_name(const CpuId& cpu) {
@@ -189,17 +197,55 @@ MicrocodePlan plan_microcode(const RootFs& root, const MicrocodeOptions& options
   return plan;
 }
 
-Result<ImageTree> microcode_tree(const RootFs& root, const MicrocodePlan& plan) {
+std::optional<std::vector<std::string_view>> intel_updates(std::string_view file) {
+  constexpr size_t kHeader = 48;  // struct microcode_header_intel
+  std::vector<std::string_view> out;
+  while (!file.empty()) {
+    if (file.size() < kHeader) return std::nullopt;
+    const uint32_t header_version = le32(file, 0), loader_version = le32(file, 20);
+    uint32_t data_size = le32(file, 28), total_size = le32(file, 32);
+    if (data_size == 0) data_size = 2000;  // the format's defaults for a zero size
+    if (total_size == 0) total_size = 2048;
+    if (header_version != 1 || loader_version != 1 || total_size % 4 != 0 ||
+        total_size < kHeader + data_size || total_size > file.size())
+      return std::nullopt;
+    out.push_back(file.substr(0, total_size));
+    file.remove_prefix(total_size);
+  }
+  return out;
+}
+
+Result<ImageTree> microcode_tree(const RootFs& root, const MicrocodePlan& plan,
+                                 MicrocodeStats* stats) {
   ImageTree tree;
   for (const auto& blob : plan.blobs) {
     std::string data;
+    std::vector<std::string> contents;
     for (const auto& src : blob.sources) {
       auto content = root.read_file(src);
       if (!content)
         return Error::msg(content.error().message + ": the microcode of " + blob.vendor +
                           " cannot be read; reinstall " + microcode_package(blob.vendor) +
                           " or build with --microcode none");
-      data += *content;
+      contents.push_back(std::move(*content));
+    }
+    // Intel's files repeat an update under every signature it serves: each once is enough, the
+    // loader matches extended signatures itself. A file that does not parse is kept whole.
+    std::unordered_set<std::string_view> seen;
+    for (const auto& content : contents) {
+      auto updates = blob.vendor == kIntel ? intel_updates(content) : std::nullopt;
+      if (!updates) {
+        data += content;
+        continue;
+      }
+      for (auto u : *updates) {
+        if (seen.insert(u).second) {
+          data += u;
+        } else if (stats) {
+          ++stats->duplicates_dropped;
+          stats->duplicate_bytes += u.size();
+        }
+      }
     }
     if (auto st = tree.add_data("/" + microcode_image_path(blob.vendor), std::move(data)); !st)
       return st.error();

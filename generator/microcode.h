@@ -83,8 +83,21 @@ struct MicrocodePlan {
 /// Chooses the microcode files of ROOT for OPTIONS.
 MicrocodePlan plan_microcode(const RootFs& root, const MicrocodeOptions& options);
 
+/// Intel microcode FILE split into its updates (a 48-byte header, its total size 2048 when 0),
+/// or nullopt when it is not a well-formed sequence of them.
+std::optional<std::vector<std::string_view>> intel_updates(std::string_view file);
+
+/// What microcode_tree() left out.
+struct MicrocodeStats {
+  size_t duplicates_dropped = 0;  ///< Intel updates already in the blob, byte for byte
+  uint64_t duplicate_bytes = 0;
+};
+
 /// The early archive of PLAN: kernel/x86/microcode/VENDOR.bin per blob, with its directories.
-Result<ImageTree> microcode_tree(const RootFs& root, const MicrocodePlan& plan);
+/// An Intel update found in several files (Debian's intel-ucode has one file per signature, and
+/// an update serving several signatures is in each) goes in once, as iucode_tool writes it.
+Result<ImageTree> microcode_tree(const RootFs& root, const MicrocodePlan& plan,
+                                 MicrocodeStats* stats = nullptr);
 
 /// Writes TREE as an uncompressed newc archive at FD's current offset, every entry with MTIME,
 /// followed by zeros up to a multiple of 4 bytes; returns the bytes written.

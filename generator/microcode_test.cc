@@ -255,3 +255,55 @@ TEST_CASE("microcode: an unreadable blob stops the build and names the package")
   REQUIRE_FALSE(t.ok());
   CHECK(t.error().message.find("reinstall intel-microcode") != std::string::npos);
 }
+
+namespace {
+
+// An Intel update as the loader reads it: the 48-byte header (version 1, loader 1) and DATA.
+std::string intel_update(uint32_t signature, uint32_t revision, const std::string& data) {
+  std::string u(48, '\0');
+  auto put = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) u[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  put(0, 1);
+  put(4, revision);
+  put(12, signature);
+  put(20, 1);
+  put(28, static_cast<uint32_t>(data.size()));
+  put(32, static_cast<uint32_t>(48 + data.size()));
+  return u + data;
+}
+
+}  // namespace
+
+TEST_CASE("microcode: an Intel update in several files goes into the blob once") {
+  // Debian's intel-ucode has one file per signature; an update serving two signatures (its
+  // extended table) is in both files. Updates keep their first file's order.
+  const std::string shared = intel_update(0x806e9, 0xf4, std::string(1024, 's'));
+  const std::string a_only = intel_update(0x806ea, 0xf6, std::string(512, 'a'));
+  const std::string b_only = intel_update(0x906e9, 0xf8, std::string(256, 'b'));
+  TempDir root("zinitrd-ucode");
+  write_file(root / "/lib/firmware/intel-ucode/06-8e-09", a_only + shared);
+  write_file(root / "/lib/firmware/intel-ucode/06-9e-09", shared + b_only);
+  write_file(root / "/lib/firmware/intel-ucode/06-9e-0a", "not an update");  // kept whole
+  RootFs fs(root.path().string());
+  auto p = plan(root, MicrocodeMode::kAuto, false, kIntelCpuinfo);
+  MicrocodeStats stats;
+  auto t = microcode_tree(fs, p, &stats);
+  REQUIRE(t.ok());
+  const ImageEntry* blob = t->find("/kernel/x86/microcode/GenuineIntel.bin");
+  REQUIRE(blob != nullptr);
+  CHECK(blob->data == a_only + shared + b_only + "not an update");
+  CHECK(stats.duplicates_dropped == 1);
+  CHECK(stats.duplicate_bytes == shared.size());
+
+  // The parser: sizes of 0 mean 2000 data bytes in 2048; a truncated or foreign file is refused.
+  CHECK(intel_updates(a_only + shared)->size() == 2);
+  CHECK_FALSE(intel_updates(shared.substr(0, shared.size() - 4)).has_value());
+  CHECK_FALSE(intel_updates(std::string(48, '\0')).has_value());
+  std::string defaults = intel_update(0x806e9, 1, std::string(2000, 'd'));
+  for (size_t at : {28, 32})
+    for (int i = 0; i < 4; ++i) defaults[at + i] = '\0';
+  REQUIRE(intel_updates(defaults).has_value());
+  CHECK(intel_updates(defaults)->size() == 1);
+  CHECK_FALSE(intel_updates(defaults + "x").has_value());
+}
