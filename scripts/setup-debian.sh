@@ -20,7 +20,7 @@ build_pkgs=(build-essential cmake pkg-config libkmod-dev libarchive-dev libzstd-
             kmod systemd bsdextrautils util-linux debianutils)  # depmod, kernel-install, column, setpriv, run-parts
 kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
 zfs_pkgs=(zfs-dkms zfsutils-linux)
-vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox-static fdisk
+vm_pkgs=(qemu-system-x86 qemu-utils seabios busybox fdisk
          debootstrap debian-archive-keyring)  # Debian roots: the systemd scenarios' and the trixie target
 # cryptsetup: the luks feature carries it into images of LUKS-backed pools; the tests make LUKS2
 # volumes with it inside the pool VM.
@@ -81,6 +81,24 @@ install "${vm_pkgs[@]}"
 install "${crypt_pkgs[@]}"
 install "${ssh_pkgs[@]}"
 install "${uki_pkgs[@]}"
+
+# The tests' minimal roots run busybox alone, without a libc (vmlib.py's static_busybox): they get
+# busybox-static's binary, unpacked here. The package itself conflicts with busybox, which the host
+# keeps as a stock Debian has it (initramfs-tools recommends it), as the images made here carry it.
+static_bb=${ZINITRD_CACHE:-/var/cache/zinitrd-tests}/busybox-static
+want=$(apt-cache policy busybox-static | awk '/Candidate:/ { print $2 }')
+if [ ! -x "$static_bb/busybox" ] || [ "$(cat "$static_bb/version" 2>/dev/null)" != "$want" ]; then
+  log "unpacking busybox-static $want into $static_bb (the tests' roots)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root busybox-static)
+  dpkg-deb -x "$tmp"/busybox-static_*.deb "$tmp/x"
+  mkdir -p "$static_bb"
+  cp "$tmp/x/bin/busybox" "$static_bb/busybox.tmp"  # (install is this script's apt function)
+  chmod 0755 "$static_bb/busybox.tmp"
+  mv "$static_bb/busybox.tmp" "$static_bb/busybox"
+  echo "$want" >"$static_bb/version"
+  rm -rf "$tmp"
+fi
 
 # 3. The newest installed kernel that has headers is the one we test with (never the host's).
 kver=$("$(dirname "$0")/kver.sh")

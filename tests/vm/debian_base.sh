@@ -12,8 +12,9 @@
 set -euo pipefail
 suite=bookworm
 packages=systemd-sysv,udev,dbus,kmod,zfsutils-linux
-# zinitrd's Depends beyond the above, and busybox-static (Recommends: the rescue shell).
-packages=$packages,libarchive13,libboost-program-options1.74.0,libelf1,busybox-static
+# zinitrd's Depends beyond the above, and busybox (Recommends: the rescue shell; Debian's own, as
+# apt picks it).
+packages=$packages,libarchive13,libboost-program-options1.74.0,libelf1,busybox
 [ $# = 2 ] || { echo "usage: debian_base.sh MIRROR OUT.tar" >&2; exit 2; }
 mirror=$1 out=$2
 

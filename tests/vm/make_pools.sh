@@ -17,7 +17,11 @@ $B mount -t sysfs sysfs /sys
 $B mount -t devtmpfs devtmpfs /dev
 $B mkdir -p /tmp /mnt
 run /usr/lib/zinitrd/init load-modules
-export ZPOOL_IMPORT_UDEV_TIMEOUT_MS=0 ZFS_VDEV_DEVID_OPT_OUT=YES PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# The scripts call applets by name (cat, sort...): Debian's busybox, the host's that this image
+# carries, finds them only through links (busybox-static's shell finds them itself).
+run $B mkdir -p /guest/bin
+run $B --install -s /guest/bin
+export ZPOOL_IMPORT_UDEV_TIMEOUT_MS=0 ZFS_VDEV_DEVID_OPT_OUT=YES PATH=/usr/sbin:/usr/bin:/sbin:/bin:/guest/bin
 
 # disk NAME: the partition of the disk called NAME. vmlib gives each disk its name as its serial:
 # vdX names follow the order the disks are probed in, which drivers probing in parallel may
@@ -54,10 +58,11 @@ ready() {
 for i in $($B seq 100); do ready && break; $B sleep 0.1; done
 ready || die "disks did not appear: $($B ls /dev)"
 
-# populate DIR LABEL: a minimal root whose /sbin/init is guest_init.sh.
+# populate DIR LABEL: a minimal root whose /sbin/init is guest_init.sh, run by a static busybox
+# (the root has no libc; vmlib.py's static_busybox).
 populate() {
   for d in bin sbin etc proc sys dev run tmp usr; do run $B mkdir -p "$1/$d"; done
-  run $B cp /bin/busybox "$1/bin/busybox"
+  run $B cp /guest/busybox "$1/bin/busybox"
   run $B cp /guest/init "$1/sbin/init"
   run $B chmod 0755 "$1/bin/busybox" "$1/sbin/init"
   echo "$2" > "$1/etc/zinitrd-test-root"

@@ -432,17 +432,34 @@ def _file_digest(h, path):
         h.update(f.read())
 
 
-# What the pool VM's image carries besides zinitrd's defaults: busybox for the scripts, and on the
-# host for pools/45-luks.sh cryptsetup with dm_crypt and the modules of LUKS2's default
-# aes-xts-plain64 (AES itself is built into Debian's kernel; the image's /init loads the modules:
-# no modprobe).
+# The test roots the pool scripts make (make_pools.sh's populate) hold busybox and nothing else,
+# so theirs must be a static one. The host keeps the busybox a stock Debian has (Debian's
+# dynamically linked one, which initramfs-tools recommends), because that is what images built on
+# it carry: setup-debian.sh unpacks busybox-static's binary for the tests into STATIC_BUSYBOX. A
+# Debian target root (debian_target.py) has busybox-static installed.
+STATIC_BUSYBOX = os.path.join(CACHE, "busybox-static", "busybox")
+
+
+def static_busybox(root=None):
+    path = os.path.join(root, "bin/busybox") if root else STATIC_BUSYBOX
+    if not os.path.isfile(path):
+        raise AssertionError(f"{path} is missing: run scripts/setup-debian.sh (as root), which "
+                             "unpacks busybox-static's binary there for the tests' roots")
+    return path
+
+
+# What the pool VM's image carries besides zinitrd's defaults: busybox for the scripts, the
+# static busybox the roots they make get (/guest/busybox), and on the host for pools/45-luks.sh
+# cryptsetup with dm_crypt and the modules of LUKS2's default aes-xts-plain64 (AES itself is
+# built into Debian's kernel; the image's /init loads the modules: no modprobe).
 POOL_VM_ARGS = ("--install", "busybox")
 POOL_VM_HOST_ARGS = ("--install", "cryptsetup", "--kmod", "dm_crypt", "--kmod", "xts", "--kmod",
                      "ecb", "--kmod", "algif_skcipher")
 
 
 def pool_vm_args(root=None):
-    return POOL_VM_ARGS + (POOL_VM_HOST_ARGS if root is None else ())
+    return (POOL_VM_ARGS + ("--include", f"{static_busybox(root)}:/guest/busybox") +
+            (POOL_VM_HOST_ARGS if root is None else ()))
 
 
 def pool_key(k, root=None):
@@ -458,6 +475,7 @@ def pool_key(k, root=None):
     top = root or "/"
     _file_digest(h, os.path.join(top, "etc/hostid"))
     _file_digest(h, os.path.join(top, "bin/busybox"))
+    _file_digest(h, static_busybox(root))
     if root is None:
         _file_digest(h, shutil.which("cryptsetup") or "/sbin/cryptsetup")
     base = [] if root is None else ["-b", root]
