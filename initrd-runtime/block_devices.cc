@@ -19,6 +19,31 @@ bool skipped_name(std::string_view name) {
          starts_with(name, "sr") || starts_with(name, "fd");
 }
 
+// The value of KEY= in UEVENT, empty when absent.
+std::string uevent_value(const std::string& uevent, std::string_view key) {
+  for (const auto& line : split_all(uevent, '\n'))
+    if (line.size() > key.size() && starts_with(line, key) && line[key.size()] == '=')
+      return line.substr(key.size() + 1);
+  return {};
+}
+
+// A partition's disk: the sysfs directory above the partition's own (/sys/class/block/sda2 links
+// to .../block/sda/sda2), its node and logical block size.
+void find_disk(const std::string& sys_dir, const std::string& dev_dir, BlockDevice& d) {
+  char* real = ::realpath((sys_dir + "/..").c_str(), nullptr);
+  if (!real) return;
+  const std::string disk_dir = real;
+  std::free(real);
+  auto uevent = read_file(disk_dir + "/uevent", 4096);
+  const std::string name = uevent ? uevent_value(*uevent, "DEVNAME") : "";
+  if (name.empty()) return;
+  d.disk = dev_dir + "/" + name;
+  if (auto lbs = read_file(disk_dir + "/queue/logical_block_size", 64)) {
+    unsigned v = static_cast<unsigned>(strtoul(std::string(trim(*lbs)).c_str(), nullptr, 10));
+    if (v >= 512) d.disk_sector = v;
+  }
+}
+
 }  // namespace
 
 std::vector<BlockDevice> block_devices(const std::string& sys_block, const std::string& dev_dir) {
@@ -32,29 +57,35 @@ std::vector<BlockDevice> block_devices(const std::string& sys_block, const std::
     if (!sectors) continue;
     const uint64_t size = strtoull(std::string(trim(*sectors)).c_str(), nullptr, 10) * 512;
     if (size == 0) continue;  // no medium
-    BlockDevice d{name, dev_dir + "/" + name, "", size};
-    std::string major, minor;
+    BlockDevice d;
+    d.name = name;
+    d.path = dev_dir + "/" + name;
+    d.size = size;
     if (auto uevent = read_file(sys_block + "/" + name + "/uevent", 4096)) {
-      for (const auto& line : split_all(*uevent, '\n')) {
-        if (starts_with(line, "DEVNAME=")) d.path = dev_dir + "/" + line.substr(8);
-        if (starts_with(line, "MAJOR=")) major = line.substr(6);
-        if (starts_with(line, "MINOR=")) minor = line.substr(6);
-      }
+      if (auto devname = uevent_value(*uevent, "DEVNAME"); !devname.empty())
+        d.path = dev_dir + "/" + devname;
+      const std::string major = uevent_value(*uevent, "MAJOR");
+      const std::string minor = uevent_value(*uevent, "MINOR");
+      if (!major.empty() && !minor.empty()) d.devnum = major + ":" + minor;
+      d.partn = static_cast<unsigned>(strtoul(uevent_value(*uevent, "PARTN").c_str(), nullptr, 10));
+      d.partname = uevent_value(*uevent, "PARTNAME");
     }
-    if (!major.empty() && !minor.empty()) d.devnum = major + ":" + minor;
+    if (d.partn > 0) find_disk(sys_block + "/" + name, dev_dir, d);
     out.push_back(std::move(d));
   }
   ::closedir(dir);
   return out;
 }
 
-std::string read_start(const std::string& path, size_t len) {
+std::string read_start(const std::string& path, size_t len) { return read_at(path, 0, len); }
+
+std::string read_at(const std::string& path, uint64_t offset, size_t len) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return {};
   std::string buf(len, '\0');
   size_t got = 0;
   while (got < len) {
-    ssize_t n = ::pread(fd.get(), buf.data() + got, len - got, static_cast<off_t>(got));
+    ssize_t n = ::pread(fd.get(), buf.data() + got, len - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<size_t>(n);

@@ -19,6 +19,12 @@ struct BlockDevice {
   std::string path;    ///< its node ("/dev/sda1", "/dev/cciss/c0d0")
   std::string devnum;  ///< "MAJOR:MINOR" from its uevent; empty when the uevent lacks it
   uint64_t size = 0;   ///< bytes
+  // A partition (its uevent's PARTN): its number, its GPT name (PARTNAME, the PARTLABEL), and
+  // the disk it is on, by node, with that disk's logical block size.
+  unsigned partn = 0;    ///< 0: a whole device
+  std::string partname;  ///< empty when the table has none
+  std::string disk;      ///< the disk's node ("/dev/nvme0n1"); empty when not found
+  unsigned disk_sector = 512;
 };
 
 /// The block devices under SYS_BLOCK (normally /sys/class/block) of a nonzero size, their nodes
@@ -30,5 +36,8 @@ std::vector<BlockDevice> block_devices(const std::string& sys_block = "/sys/clas
 /// The first LEN bytes of the file or device at PATH (fewer at its end; empty when it cannot be
 /// opened or read).
 std::string read_start(const std::string& path, size_t len);
+
+/// LEN bytes of PATH at byte OFFSET (fewer at its end; empty when it cannot be read there).
+std::string read_at(const std::string& path, uint64_t offset, size_t len);
 
 }  // namespace zinitrd::rt

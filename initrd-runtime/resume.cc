@@ -7,6 +7,7 @@
 
 #include "block_devices.h"
 #include "log.h"
+#include "partition_uuid.h"
 #include "util.h"
 
 namespace zinitrd::rt {
@@ -63,6 +64,15 @@ ResumeDevice parse_resume_device(std::string_view spec) {
   if (starts_with(s, "/dev/disk/by-uuid/"))
     return {K::kUuid, to_lower(after("/dev/disk/by-uuid/"))};
   if (starts_with(s, "/dev/disk/by-label/")) return {K::kLabel, after("/dev/disk/by-label/")};
+  for (std::string_view prefix : {"PARTUUID=", "/dev/disk/by-partuuid/"}) {
+    if (!starts_with(s, prefix)) continue;
+    std::string v = to_lower(after(prefix));
+    if (v.empty() || v.find('/') != std::string::npos) return {K::kUnsupported, s};  // PARTNROFF=
+    return {K::kPartUuid, v};
+  }
+  if (starts_with(s, "PARTLABEL=")) return {K::kPartLabel, after("PARTLABEL=")};
+  if (starts_with(s, "/dev/disk/by-partlabel/"))
+    return {K::kPartLabel, after("/dev/disk/by-partlabel/")};
   if (starts_with(s, "/dev/disk/")) return {K::kUnsupported, s};  // by-id, by-path: udev's names
   if (starts_with(s, "/dev/") && s.find('/', 5) == std::string::npos && s.size() > 5)
     return {K::kName, after("/dev/")};
@@ -70,21 +80,25 @@ ResumeDevice parse_resume_device(std::string_view spec) {
   char rest = 0;
   if (std::sscanf(s.c_str(), "%u:%u%c", &major, &minor, &rest) == 2)
     return {K::kNumber, std::to_string(major) + ":" + std::to_string(minor)};
-  return {K::kUnsupported, s};  // PARTUUID=, PARTLABEL=, a bare hex number...
+  return {K::kUnsupported, s};  // a bare hex number, /dev/mapper/...
 }
 
-bool resume_device_matches(const ResumeDevice& d, const std::string& name,
-                           const std::string& devnum, const SwapHeader& header) {
+bool resume_device_matches(const ResumeDevice& d, const BlockDevice& b, const std::string& partuuid,
+                           const SwapHeader& header) {
   using K = ResumeDevice::Kind;
   switch (d.kind) {
     case K::kUuid:
       return !header.uuid.empty() && header.uuid == d.value;
     case K::kLabel:
       return !header.label.empty() && header.label == d.value;
+    case K::kPartUuid:
+      return b.partn > 0 && !partuuid.empty() && partuuid == d.value;
+    case K::kPartLabel:
+      return b.partn > 0 && !b.partname.empty() && b.partname == d.value;
     case K::kName:
-      return name == d.value;
+      return b.name == d.value;
     case K::kNumber:
-      return devnum == d.value;
+      return b.devnum == d.value;
     case K::kNone:
     case K::kUnsupported:
       return false;
@@ -97,8 +111,13 @@ std::optional<FoundSwap> find_resume_device(const ResumeDevice& d, const std::st
   const long page = ::sysconf(_SC_PAGESIZE) > 0 ? ::sysconf(_SC_PAGESIZE) : 4096;
   for (const BlockDevice& b : block_devices(sys_block, dev_dir)) {
     auto header = parse_swap_header(read_start(b.path, static_cast<size_t>(page)));
-    if (header && resume_device_matches(d, b.name, b.devnum, *header))
-      return FoundSwap{b.name, b.devnum, *header};
+    if (!header) continue;
+    std::string partuuid;
+    if (d.kind == ResumeDevice::Kind::kPartUuid && b.partn > 0 && !b.disk.empty())
+      partuuid = partition_uuid(
+          [&](uint64_t offset, size_t length) { return read_at(b.disk, offset, length); }, b.partn,
+          b.disk_sector);
+    if (resume_device_matches(d, b, partuuid, *header)) return FoundSwap{b.name, b.devnum, *header};
   }
   return std::nullopt;
 }
@@ -123,8 +142,9 @@ void resume_from_hibernation(const std::string& spec, bool noresume,
   }
   if (d.kind == ResumeDevice::Kind::kUnsupported) {
     log_warning(
-        "resume=%s: not a device this initramfs can find (UUID=, LABEL=, /dev/NAME or "
-        "MAJOR:MINOR of the swap area); not resuming: a hibernated session is lost",
+        "resume=%s: not a device this initramfs can find (UUID=, LABEL=, PARTUUID=, "
+        "PARTLABEL=, /dev/NAME or MAJOR:MINOR of the swap area); not resuming: a hibernated "
+        "session is lost",
         spec.c_str());
     return;
   }

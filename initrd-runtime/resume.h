@@ -5,17 +5,19 @@
 // it here and then resuming a kernel that had it imported would write the pool from two pasts.
 // initramfs-tools does the same from its `resume` script (RESUME= of conf.d/resume, or resume=),
 // before its zfs script imports anything. The device is named as the kernel's resume= names it:
-// UUID= or LABEL= of the swap area, a /dev path (/dev/disk/by-uuid/... and by-label/... read as
-// UUID= and LABEL=), or MAJOR:MINOR. Only a swap area whose header carries a hibernation
-// signature is handed over (writing its MAJOR:MINOR to /sys/power/resume, which returns only
-// when the kernel could not resume); a plain swap area, or none found once the disks have
-// settled, lets the boot go on.
+// UUID= or LABEL= of the swap area, PARTUUID= or PARTLABEL= of its partition, a /dev path
+// (/dev/disk/by-uuid/, by-label/, by-partuuid/ and by-partlabel/ read as those), or MAJOR:MINOR.
+// Only a swap area whose header carries a hibernation signature is handed over (writing its
+// MAJOR:MINOR to /sys/power/resume, which returns only when the kernel could not resume); a plain
+// swap area, or none found once the disks have settled, lets the boot go on.
 #pragma once
 
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "block_devices.h"
 
 namespace zinitrd::rt {
 
@@ -33,18 +35,29 @@ std::optional<SwapHeader> parse_swap_header(std::string_view page);
 
 /// A resume= value as the kernel reads it.
 struct ResumeDevice {
-  enum class Kind { kNone, kUuid, kLabel, kName, kNumber, kUnsupported } kind = Kind::kNone;
-  std::string value;  ///< the UUID (lowercase), label, kernel name ("sda2"), "MAJ:MIN" or text
+  enum class Kind {
+    kNone,
+    kUuid,
+    kLabel,
+    kPartUuid,
+    kPartLabel,
+    kName,
+    kNumber,
+    kUnsupported
+  } kind = Kind::kNone;
+  /// the UUID or PARTUUID (lowercase), label or partition name, kernel name ("sda2"), "MAJ:MIN"
+  /// or the text not understood
+  std::string value;
 };
 
-/// Parses SPEC: empty or "none" is kNone; PARTUUID=, PARTLABEL= and anything else unreadable
-/// are kUnsupported (pure).
+/// Parses SPEC: empty or "none" is kNone; what the kernel would not find either (by-id links,
+/// PARTUUID=.../PARTNROFF=) is kUnsupported (pure).
 ResumeDevice parse_resume_device(std::string_view spec);
 
-/// True when the block device NAME ("vdb", "nvme0n1p3") with number DEVNUM ("254:16") and swap
-/// HEADER is the device D names (pure).
-bool resume_device_matches(const ResumeDevice& d, const std::string& name,
-                           const std::string& devnum, const SwapHeader& header);
+/// True when the block device B, whose PARTUUID is PARTUUID (empty: none or not read) and swap
+/// header HEADER, is the device D names (pure).
+bool resume_device_matches(const ResumeDevice& d, const BlockDevice& b, const std::string& partuuid,
+                           const SwapHeader& header);
 
 /// Looks for D among the block devices under SYS_BLOCK, their nodes under DEV_DIR
 /// (block_devices.h): the first match's name, "MAJ:MIN" and header, or nullopt.

@@ -31,6 +31,25 @@ std::string swap_page(const std::string& sig, const std::string& label = "zswap"
 
 constexpr const char* kUuid = "1b4e28ba-2fa1-11d2-883f-0016d3cc427e";
 
+// A whole disk vdb (254:16), or its partition vdb2 named "swap" in its GPT.
+BlockDevice vdb() {
+  BlockDevice b;
+  b.name = "vdb";
+  b.path = "/dev/vdb";
+  b.devnum = "254:16";
+  return b;
+}
+BlockDevice vdb2() {
+  BlockDevice b = vdb();
+  b.name = "vdb2";
+  b.path = "/dev/vdb2";
+  b.devnum = "254:18";
+  b.partn = 2;
+  b.partname = "swap";
+  b.disk = "/dev/vdb";
+  return b;
+}
+
 }  // namespace
 
 TEST_CASE("swap header: a swap area, a hibernated one, and what is neither") {
@@ -55,7 +74,7 @@ TEST_CASE("swap header: a swap area, a hibernated one, and what is neither") {
   REQUIRE(h);
   CHECK(h->uuid.empty());
   CHECK(h->label.empty());
-  CHECK_FALSE(resume_device_matches(parse_resume_device("LABEL="), "vdb", "254:16", *h));
+  CHECK_FALSE(resume_device_matches(parse_resume_device("LABEL="), vdb(), "", *h));
 }
 
 TEST_CASE("resume=: the forms the kernel and initramfs-tools take") {
@@ -73,18 +92,33 @@ TEST_CASE("resume=: the forms the kernel and initramfs-tools take") {
   CHECK((n.kind == K::kName && n.value == "nvme0n1p3"));
   auto num = parse_resume_device("254:16");
   CHECK((num.kind == K::kNumber && num.value == "254:16"));
-  CHECK(parse_resume_device("PARTUUID=0e1f0a2b-01").kind == K::kUnsupported);
+  auto pu = parse_resume_device("PARTUUID=0E1F0A2B-02");
+  CHECK((pu.kind == K::kPartUuid && pu.value == "0e1f0a2b-02"));
+  CHECK(parse_resume_device("/dev/disk/by-partuuid/0e1f0a2b-02").value == "0e1f0a2b-02");
+  auto pl = parse_resume_device("PARTLABEL=swap");
+  CHECK((pl.kind == K::kPartLabel && pl.value == "swap"));
+  CHECK(parse_resume_device("/dev/disk/by-partlabel/swap").kind == K::kPartLabel);
+  CHECK(parse_resume_device("PARTUUID=0e1f0a2b-02/PARTNROFF=1").kind == K::kUnsupported);
+  CHECK(parse_resume_device("PARTUUID=").kind == K::kUnsupported);
   CHECK(parse_resume_device("/dev/disk/by-id/ata-X-part2").kind == K::kUnsupported);
   CHECK(parse_resume_device("/dev/mapper/swap").kind == K::kUnsupported);
   CHECK(parse_resume_device("254:16x").kind == K::kUnsupported);
 
   SwapHeader h{kUuid, "zswap", true};
-  CHECK(resume_device_matches(u, "vdb", "254:16", h));
-  CHECK(resume_device_matches(l, "vdb", "254:16", h));
-  CHECK(resume_device_matches(parse_resume_device("/dev/vdb"), "vdb", "254:16", h));
-  CHECK(resume_device_matches(num, "vdb", "254:16", h));
-  CHECK_FALSE(resume_device_matches(parse_resume_device("LABEL=other"), "vdb", "254:16", h));
-  CHECK_FALSE(resume_device_matches(parse_resume_device("/dev/vdc"), "vdb", "254:16", h));
+  CHECK(resume_device_matches(u, vdb(), "", h));
+  CHECK(resume_device_matches(l, vdb(), "", h));
+  CHECK(resume_device_matches(parse_resume_device("/dev/vdb"), vdb(), "", h));
+  CHECK(resume_device_matches(num, vdb(), "", h));
+  CHECK_FALSE(resume_device_matches(parse_resume_device("LABEL=other"), vdb(), "", h));
+  CHECK_FALSE(resume_device_matches(parse_resume_device("/dev/vdc"), vdb(), "", h));
+  // PARTUUID= and PARTLABEL= name partitions only, by their table.
+  CHECK(resume_device_matches(pu, vdb2(), "0e1f0a2b-02", h));
+  CHECK_FALSE(resume_device_matches(pu, vdb2(), "0e1f0a2b-01", h));
+  CHECK_FALSE(resume_device_matches(pu, vdb2(), "", h));
+  CHECK_FALSE(resume_device_matches(pu, vdb(), "0e1f0a2b-02", h));
+  CHECK(resume_device_matches(pl, vdb2(), "", h));
+  CHECK_FALSE(resume_device_matches(pl, vdb(), "", h));
+  CHECK_FALSE(resume_device_matches(parse_resume_device("PARTLABEL=other"), vdb2(), "", h));
 }
 
 TEST_CASE("resume device: found by its swap header among the block devices") {
@@ -115,6 +149,31 @@ TEST_CASE("resume device: found by its swap header among the block devices") {
   CHECK(other->name == "vdc");
   CHECK_FALSE(other->header.hibernated);
   CHECK_FALSE(find_resume_device(parse_resume_device("LABEL=absent"), sys, dev));
+
+  // A partition: sysfs links it below its disk (vdd, an MBR disk of signature 0e1f0a2b), whose
+  // uevent names its node; PARTN and PARTNAME are the partition's own uevent's.
+  fs::create_directories(root / "sys/devices/vdd/vdd2");
+  fs::create_directories(root / "sys/devices/vdd/queue");
+  std::ofstream(root / "sys/devices/vdd/uevent") << "MAJOR=254\nMINOR=48\nDEVNAME=vdd\n";
+  std::ofstream(root / "sys/devices/vdd/queue/logical_block_size") << "512\n";
+  std::ofstream(root / "sys/devices/vdd/vdd2/uevent")
+      << "MAJOR=254\nMINOR=50\nDEVNAME=vdd2\nDEVTYPE=partition\nPARTN=2\nPARTNAME=hibernate\n";
+  std::ofstream(root / "sys/devices/vdd/vdd2/size") << 24 << "\n";
+  fs::create_symlink("../../devices/vdd/vdd2", root / "sys/class/block/vdd2");
+  std::string mbr(512, '\0');
+  mbr[440] = 0x2b, mbr[441] = 0x0a, mbr[442] = 0x1f, mbr[443] = 0x0e;
+  mbr[510] = '\x55', mbr[511] = '\xaa';
+  std::ofstream(root / "dev/vdd", std::ios::binary) << mbr << std::string(8192, '\0');
+  std::ofstream(root / "dev/vdd2", std::ios::binary)
+      << swap_page(std::string("S1SUSPEND\0", 10), "") << std::string(8192, '\0');
+  for (const char* spec : {"PARTUUID=0e1f0a2b-02", "PARTLABEL=hibernate"}) {
+    CAPTURE(spec);
+    auto p = find_resume_device(parse_resume_device(spec), sys, dev);
+    REQUIRE(p);
+    CHECK(p->name == "vdd2");
+    CHECK(p->devnum == "254:50");
+  }
+  CHECK_FALSE(find_resume_device(parse_resume_device("PARTUUID=0e1f0a2b-01"), sys, dev));
   CHECK_FALSE(find_resume_device(parse_resume_device("/dev/vda1"), sys, dev));  // not swap
   fs::remove_all(root);
 }

@@ -8,7 +8,9 @@ initramfs-tools' RESUME=) gives it, must hand the image to the kernel before any
 imported: its console shows /init resuming, then the first boot's token and the rest of the
 first boot (mount, switch_root, the root's marker with the pool ONLINE), and no import of its
 own. Importing the pool there and then resuming a kernel that had it imported would have written
-it from two pasts. hibernate_noresume boots the second time with `noresume` too: the image is left
+it from two pasts. hibernate_resume_partuuid puts the swap area on the first partition of a GPT
+disk and names it resume=PARTUUID= (as systemd-based setups write it): that UUID is the partition
+table's, which /init reads itself (the kernel exports it nowhere). hibernate_noresume boots the second time with `noresume` too: the image is left
 alone with a warning that it must never be resumed, and the boot imports and goes on afresh. The
 pool disk is a qcow2 overlay (the cached pool stays as it was); the swap
 disk is a fresh file.
@@ -27,22 +29,27 @@ SHELL = r"rd\.break=pre-mount: starting rescue shell"
 # told where to write (it needs the device before hibernating), an image written, QEMU off.
 # What follows `echo disk` runs only once the second boot has resumed the image.
 HIBERNATE = (
-    'for b in /sys/block/vd*; do [ "$(cat $b/serial)" = zswap ] && d=${b##*/}; done; '
-    'mkswap -L zswap /dev/$d >/dev/null && swapon /dev/$d && cat /sys/block/$d/dev > /sys/power/resume; '
+    'for b in /sys/block/vd*; do [ "$(cat $b/serial)" = zswap ] && d=${b##*/}{part}; done; '
+    'mkswap -L zswap /dev/$d >/dev/null && swapon /dev/$d && cat /sys/class/block/$d/dev > /sys/power/resume; '
     't=T$$-$RANDOM; echo $t > /run/hibernate-token; echo TOKEN-$t; '
     'echo shutdown > /sys/power/disk; echo disk > /sys/power/state; '
     'echo RESUMED-$(cat /run/hibernate-token); exit\n')
 
 
+PARTUUID = "6a3d1c2e-9b4f-4d21-8e7a-5f0c3b2d1e9a"  # the swap partition's, set by sfdisk
+
+
 class HibernateResume:
     """NORESUME: the second boot also has `noresume`: it must say that the image it leaves must
-    never be resumed, and boot afresh (its own import, no token)."""
+    never be resumed, and boot afresh (its own import, no token). PARTITIONED: the swap area is
+    partition 1 of a GPT disk, its PARTUUID given to sfdisk."""
 
     image_args = ()
 
-    def __init__(self, noresume=False, platforms=vmlib.BOTH):
-        self.noresume, self.platforms = noresume, platforms
-        self.append = "root=zfs:rpool/ROOT/debian resume=LABEL=zswap" + (" noresume" if noresume else "")
+    def __init__(self, noresume=False, platforms=vmlib.BOTH, resume="LABEL=zswap",
+                 partitioned=False):
+        self.noresume, self.platforms, self.partitioned = noresume, platforms, partitioned
+        self.append = f"root=zfs:rpool/ROOT/debian resume={resume}" + (" noresume" if noresume else "")
 
     def run(self, paths, name, image, echo=False):
         platform, _ = platforms.split(name)
@@ -57,6 +64,9 @@ class HibernateResume:
                        check=True)
         with open(swap, "wb") as f:
             f.truncate(SWAP_BYTES)
+        if self.partitioned:
+            subprocess.run(["sfdisk", "-q", swap], check=True, stdout=subprocess.DEVNULL, text=True,
+                           input=f"label: gpt\n,,S,uuid={PARTUUID},name=hibernate\n")
         disks = [pool, (swap, "virtio-blk", "zswap")]
         img = image()
 
@@ -65,7 +75,7 @@ class HibernateResume:
         try:
             first.expect(SHELL, timeout=TIMEOUT)
             first.expect(r"# ", timeout=60)
-            first.send(HIBERNATE)
+            first.send(HIBERNATE.replace("{part}", "1" if self.partitioned else ""))
             first.expect(r"PM: hibernation: (Image saved|wrote)|reboot: Power down|Power down",
                          timeout=TIMEOUT, fail=r"Kernel panic|PM: .*[Ff]ailed|Cannot find swap")
             status = first.wait_exit(TIMEOUT)
@@ -130,4 +140,6 @@ class HibernateResume:
 SCENARIOS = {
     "hibernate_resume": HibernateResume(),
     "hibernate_noresume": HibernateResume(noresume=True, platforms=vmlib.BOOKWORM),
+    "hibernate_resume_partuuid": HibernateResume(resume=f"PARTUUID={PARTUUID}", partitioned=True,
+                                                 platforms=vmlib.BOOKWORM),
 }
