@@ -66,7 +66,7 @@ class HibernateResume:
             f.truncate(SWAP_BYTES)
         if self.partitioned:
             subprocess.run(["sfdisk", "-q", swap], check=True, stdout=subprocess.DEVNULL, text=True,
-                           input=f"label: gpt\n,,S,uuid={PARTUUID},name=hibernate\n")
+                           input=f"label: gpt\ntype=S,uuid={PARTUUID},name=hibernate\n")
         disks = [pool, (swap, "virtio-blk", "zswap")]
         img = image()
 
