@@ -126,10 +126,17 @@ void resume_from_hibernation(const std::string& spec, bool noresume,
                              const std::function<void(const std::function<bool()>&)>& settle) {
   ResumeDevice d = parse_resume_device(spec);
   if (d.kind == ResumeDevice::Kind::kNone) return;
+  // The device once the disks have settled (or as soon as it is there).
+  auto wait_for_device = [&]() -> std::optional<FoundSwap> {
+    std::optional<FoundSwap> found;
+    settle([&] { return (found = find_resume_device(d)).has_value(); });
+    return found ? found : find_resume_device(d);
+  };
   if (noresume) {
     // The image stays where it is (nothing here writes to it), but the pool is imported now:
-    // resumed by a later boot, it would write the pool from an older past. Said, if it is there.
-    auto f = d.kind == ResumeDevice::Kind::kUnsupported ? std::nullopt : find_resume_device(d);
+    // resumed by a later boot, it would write the pool from an older past. Said, if it is there
+    // (looked for as for resuming: a disk probed late would hide it otherwise).
+    auto f = d.kind == ResumeDevice::Kind::kUnsupported ? std::nullopt : wait_for_device();
     if (f && f->header.hibernated)
       log_warning(
           "noresume: the hibernation image on /dev/%s is left as it is, and the pool is "
@@ -153,9 +160,7 @@ void resume_from_hibernation(const std::string& spec, bool noresume,
                 spec.c_str());
     return;
   }
-  std::optional<FoundSwap> found;
-  settle([&] { return (found = find_resume_device(d)).has_value(); });
-  if (!found) found = find_resume_device(d);
+  std::optional<FoundSwap> found = wait_for_device();
   if (!found) {
     log_warning(
         "the resume device %s is not here once the disks have settled: not resuming "

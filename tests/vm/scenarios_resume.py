@@ -84,7 +84,7 @@ class HibernateResume:
         if status != 0:
             raise AssertionError(f"{name}: the hibernating VM exited with status {status}\n{first.tail()}")
         token = next((m.group(1) for _, l in first.lines
-                      for m in [re.match(r"TOKEN-(T\d+-\d+)$", l.strip())] if m), None)
+                      for m in [re.search(r"TOKEN-(T\d+-\d+)", l)] if m), None)
 
         second = vmlib.Vm(platform.kernel(), img, self.append, disks, name=name, snapshot=False,
                           log_dir=paths.logs, echo=echo)
