@@ -27,23 +27,6 @@ std::string uevent_value(const std::string& uevent, std::string_view key) {
   return {};
 }
 
-// A partition's disk: the sysfs directory above the partition's own (/sys/class/block/sda2 links
-// to .../block/sda/sda2), its node and logical block size.
-void find_disk(const std::string& sys_dir, const std::string& dev_dir, BlockDevice& d) {
-  char* real = ::realpath((sys_dir + "/..").c_str(), nullptr);
-  if (!real) return;
-  const std::string disk_dir = real;
-  std::free(real);
-  auto uevent = read_file(disk_dir + "/uevent", 4096);
-  const std::string name = uevent ? uevent_value(*uevent, "DEVNAME") : "";
-  if (name.empty()) return;
-  d.disk = dev_dir + "/" + name;
-  if (auto lbs = read_file(disk_dir + "/queue/logical_block_size", 64)) {
-    unsigned v = static_cast<unsigned>(strtoul(std::string(trim(*lbs)).c_str(), nullptr, 10));
-    if (v >= 512) d.disk_sector = v;
-  }
-}
-
 }  // namespace
 
 std::vector<BlockDevice> block_devices(const std::string& sys_block, const std::string& dev_dir) {
@@ -70,11 +53,28 @@ std::vector<BlockDevice> block_devices(const std::string& sys_block, const std::
       d.partn = static_cast<unsigned>(strtoul(uevent_value(*uevent, "PARTN").c_str(), nullptr, 10));
       d.partname = uevent_value(*uevent, "PARTNAME");
     }
-    if (d.partn > 0) find_disk(sys_block + "/" + name, dev_dir, d);
     out.push_back(std::move(d));
   }
   ::closedir(dir);
   return out;
+}
+
+std::optional<PartitionDisk> partition_disk(const std::string& name, const std::string& sys_block,
+                                            const std::string& dev_dir) {
+  // /sys/class/block/sda2 links to .../block/sda/sda2: the directory above is the disk's.
+  char* real = ::realpath((sys_block + "/" + name + "/..").c_str(), nullptr);
+  if (!real) return std::nullopt;
+  const std::string disk_dir = real;
+  std::free(real);
+  auto uevent = read_file(disk_dir + "/uevent", 4096);
+  const std::string devname = uevent ? uevent_value(*uevent, "DEVNAME") : "";
+  if (devname.empty()) return std::nullopt;
+  PartitionDisk disk{dev_dir + "/" + devname};
+  if (auto lbs = read_file(disk_dir + "/queue/logical_block_size", 64)) {
+    unsigned v = static_cast<unsigned>(strtoul(std::string(trim(*lbs)).c_str(), nullptr, 10));
+    if (v >= 512) disk.sector = v;
+  }
+  return disk;
 }
 
 std::string read_start(const std::string& path, size_t len) { return read_at(path, 0, len); }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,13 +20,22 @@ struct BlockDevice {
   std::string path;    ///< its node ("/dev/sda1", "/dev/cciss/c0d0")
   std::string devnum;  ///< "MAJOR:MINOR" from its uevent; empty when the uevent lacks it
   uint64_t size = 0;   ///< bytes
-  // A partition (its uevent's PARTN): its number, its GPT name (PARTNAME, the PARTLABEL), and
-  // the disk it is on, by node, with that disk's logical block size.
+  // A partition (its uevent's PARTN): its number and its GPT name (PARTNAME, the PARTLABEL).
   unsigned partn = 0;    ///< 0: a whole device
   std::string partname;  ///< empty when the table has none
-  std::string disk;      ///< the disk's node ("/dev/nvme0n1"); empty when not found
-  unsigned disk_sector = 512;
 };
+
+/// The disk a partition is on: its node ("/dev/nvme0n1") and logical block size.
+struct PartitionDisk {
+  std::string path;
+  unsigned sector = 512;
+};
+
+/// The disk of the partition NAME under SYS_BLOCK (sysfs links it below its disk), its node in
+/// DEV_DIR; nullopt when not found. Read only when asked: the label scan never needs it.
+std::optional<PartitionDisk> partition_disk(const std::string& name,
+                                            const std::string& sys_block = "/sys/class/block",
+                                            const std::string& dev_dir = "/dev");
 
 /// The block devices under SYS_BLOCK (normally /sys/class/block) of a nonzero size, their nodes
 /// in DEV_DIR, in directory order. Ram disks, loop devices, zvols (zd*), optical (sr*) and

@@ -113,10 +113,11 @@ std::optional<FoundSwap> find_resume_device(const ResumeDevice& d, const std::st
     auto header = parse_swap_header(read_start(b.path, static_cast<size_t>(page)));
     if (!header) continue;
     std::string partuuid;
-    if (d.kind == ResumeDevice::Kind::kPartUuid && b.partn > 0 && !b.disk.empty())
-      partuuid = partition_uuid(
-          [&](uint64_t offset, size_t length) { return read_at(b.disk, offset, length); }, b.partn,
-          b.disk_sector);
+    if (d.kind == ResumeDevice::Kind::kPartUuid && b.partn > 0)
+      if (auto disk = partition_disk(b.name, sys_block, dev_dir))
+        partuuid = partition_uuid(
+            [&](uint64_t offset, size_t length) { return read_at(disk->path, offset, length); },
+            b.partn, disk->sector);
     if (resume_device_matches(d, b, partuuid, *header)) return FoundSwap{b.name, b.devnum, *header};
   }
   return std::nullopt;

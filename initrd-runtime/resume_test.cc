@@ -46,7 +46,6 @@ BlockDevice vdb2() {
   b.devnum = "254:18";
   b.partn = 2;
   b.partname = "swap";
-  b.disk = "/dev/vdb";
   return b;
 }
 
