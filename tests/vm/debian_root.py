@@ -1,5 +1,6 @@
-"""debian_root: a real Debian 12 system with systemd on root-on-ZFS pools, for the systemd
-scenarios (scenarios_systemd.py) and the benchmark (bench/systemd_boot.py).
+"""debian_root: a real Debian system with systemd on root-on-ZFS pools, for the systemd
+scenarios (scenarios_systemd.py) and the benchmark (bench/systemd_boot.py): Debian 12 made for the
+host's kernel, and the Debian 13 target of the trixie platform (debian_target.py) as it is.
 
 Every other test root has a test script as /sbin/init; this one boots systemd, which shows what a
 distribution is handed: a read-only root, failed units, pools imported twice. Made in three
@@ -14,6 +15,13 @@ layers, each cached in vmlib.CACHE by a hash of its inputs:
   systemd-pools-KEY/         sd-rpool.raw and sd-crpool.raw: the pools made from both tars by a
                              pool VM of their own (make_pools.sh with pools-systemd/*.sh). KEY
                              hashes the base's key, the overlay's inputs and the pool scripts.
+
+For a target (ROOT: the trixie platform's tree, debootstrapped with its kernel, zfs-dkms and
+systemd as an installer makes /target) the base is a tar of that tree as it is, its own kernel
+modules and /etc/hostid included; the overlay adds only the hostname and the marker unit; the
+pool VM boots the target's kernel with an image `zinitrd build --root ROOT` made, so its own ZFS
+(2.3) makes the pools, as the installer's does (target-systemd-pools-KEY/, KEY hashing the target's
+key and the same inputs).
 """
 import fcntl
 import glob
@@ -140,9 +148,13 @@ def base_tar():
         return tar, json.load(open(info))
 
 
-def host_hostid():
-    """The host's hostid as `hostid` prints it (/etc/hostid holds it in native byte order)."""
-    return "%08x" % int.from_bytes(open("/etc/hostid", "rb").read(4), "little")
+def hostid(root=None):
+    """The hostid of the system at ROOT (None: the host) as `hostid` prints it (/etc/hostid holds
+    it in native byte order)."""
+    path = os.path.join(root or "/", "etc/hostid")
+    if not os.path.exists(path):
+        raise AssertionError(f"{path} is missing: its pools would be made under no hostid")
+    return "%08x" % int.from_bytes(open(path, "rb").read(4), "little")
 
 
 def _add_bytes(t, name, data, mode=0o644):
@@ -160,14 +172,16 @@ def _add_dirs(t, path):
         t.addfile(ti)
 
 
-def overlay_tar(k, out):
-    """What the tests add to the debootstrapped root (see the module's comment)."""
+def overlay_tar(k, out, root=None):
+    """What the tests add to the debootstrapped root (see the module's comment); a target (ROOT)
+    has its kernel's modules and its hostid already."""
     with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as t:
-        _add_dirs(t, "usr/lib/modules")
-        # The booted kernel's modules, with updates/dkms/ (zfs): systemd-modules-load and udev
-        # load what the machine needs after the switch, as on an installed system.
-        t.add(f"/lib/modules/{k}", arcname=f"usr/lib/modules/{k}")
-        _add_bytes(t, "etc/hostid", open("/etc/hostid", "rb").read())
+        if root is None:
+            _add_dirs(t, "usr/lib/modules")
+            # The booted kernel's modules, with updates/dkms/ (zfs): systemd-modules-load and udev
+            # load what the machine needs after the switch, as on an installed system.
+            t.add(f"/lib/modules/{k}", arcname=f"usr/lib/modules/{k}")
+            _add_bytes(t, "etc/hostid", open("/etc/hostid", "rb").read())
         _add_bytes(t, "etc/hostname", f"{HOSTNAME}\n".encode())
         _add_bytes(t, "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{HOSTNAME}\n"
                                    "::1\tlocalhost ip6-localhost ip6-loopback\n".encode())
@@ -185,23 +199,39 @@ def pool_scripts():
     return sorted(glob.glob(os.path.join(POOLS_DIR, "*.sh")))
 
 
-def pool_key(k, base):
+def pool_key(k, base, root=None):
     h = hashlib.sha256()
     h.update(base.encode())
+    top = root or "/"
     _digest(h, os.path.join(HERE, "make_pools.sh"), os.path.abspath(__file__), MARKER_SCRIPT,
-            MARKER_UNIT, "/etc/hostid", "/bin/busybox", *pool_scripts())
-    zfs_ko = subprocess.check_output(["modinfo", "-k", k, "-F", "filename", "zfs"], text=True).strip()
-    h.update(f"{k} {zfs_ko} {os.path.getmtime(zfs_ko)} {os.path.getmtime(f'/lib/modules/{k}/modules.dep')} "
-             f"{DISK_GB}".encode())
+            MARKER_UNIT, os.path.join(top, "etc/hostid"), os.path.join(top, "bin/busybox"),
+            *pool_scripts())
+    at = [] if root is None else ["-b", root]
+    zfs_ko = subprocess.check_output(["modinfo", *at, "-k", k, "-F", "filename", "zfs"], text=True).strip()
+    dep = os.path.join(top, f"usr/lib/modules/{k}/modules.dep")
+    h.update(f"{k} {zfs_ko} {os.path.getmtime(zfs_ko)} {os.path.getmtime(dep)} {DISK_GB}".encode())
     return h.hexdigest()[:16]
 
 
-def pool_disks(paths, k):
-    """{"rpool": disk, "crpool": disk}: the Debian root's pools, made once per key."""
-    tar, facts = base_tar()
-    d = os.path.join(vmlib.CACHE, f"systemd-pools-{pool_key(k, base_key())}")
+def _target_tar(root, out):
+    """The target's tree as it is, for the pool VM's busybox tar (as debian_base.sh's): the test
+    keys that platforms.Target.keyfile keeps in it are not part of the system."""
+    subprocess.run(["tar", "--format=gnu", "--numeric-owner", "--exclude=./etc/zfs/keys", "-cf",
+                    out, "-C", root, "."], check=True)
+    return {"root_tar_bytes": os.path.getsize(out)}
+
+
+def pool_disks(paths, k, root=None):
+    """{"rpool": disk, "crpool": disk}: the Debian root's pools, made once per key. ROOT: the
+    target's (see the module's comment), else Debian 12's for the host's kernel K."""
+    if root is None:
+        prefix, base = "systemd-pools-", base_key()
+    else:
+        import debian_target
+        prefix, base = "target-systemd-pools-", debian_target.key()
+    d = os.path.join(vmlib.CACHE, f"{prefix}{pool_key(k, base, root)}")
     disks = {p: os.path.join(d, f"sd-{p}.raw") for p in ("rpool", "crpool")}
-    with open(os.path.join(vmlib.CACHE, "systemd-pools.lock"), "w") as lock:
+    with open(os.path.join(vmlib.CACHE, f"{prefix.rstrip('-')}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(os.path.join(d, "done")):
             os.utime(d)
@@ -211,23 +241,31 @@ def pool_disks(paths, k):
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
         t = time.monotonic()
+        hostid(root)  # the pools are made under it: it must exist
+        if root is None:
+            tar, facts = base_tar()
+        else:
+            tar = os.path.join(tmp, "root.tar")
+            facts = _target_tar(root, tar)
         overlay = os.path.join(tmp, "overlay.tar")
-        overlay_tar(k, overlay)
+        overlay_tar(k, overlay, root)
         for p in disks:
             raw = os.path.join(tmp, f"sd-{p}.raw")
             with open(raw, "wb") as f:
                 f.truncate(DISK_GB << 30)
             subprocess.run(["sfdisk", "-q", raw], input="label: gpt\n,,\n", text=True, check=True,
                            stdout=subprocess.DEVNULL)
-        img = os.path.join(paths.out, "make-pools-systemd.img")
+        img = os.path.join(paths.out, f"make-{prefix.rstrip('-')}.img")
         includes = []
         for script in pool_scripts():
             includes += ["--include", f"{script}:/guest/pools/{os.path.basename(script)}"]
         vmlib.zinitrd_build(paths, k, img, "--init", os.path.join(HERE, "make_pools.sh"),
-                            "--install", "busybox", *includes)
+                            "--install", "busybox", *includes, root=root)
         attach = [tar, overlay] + [os.path.join(tmp, f"sd-{p}.raw") for p in disks]
-        vm = vmlib.Vm(vmlib.kernel_image(k), img, "quiet zinitrd_test_disks=" + ",".join(DISKS),
-                      [(a, "virtio-blk", n) for a, n in zip(attach, DISKS)], name="make-pools-systemd", snapshot=False, log_dir=paths.logs)
+        vm = vmlib.Vm(vmlib.kernel_image(k, root or "/"), img,
+                      "quiet zinitrd_test_disks=" + ",".join(DISKS),
+                      [(a, "virtio-blk", n) for a, n in zip(attach, DISKS)],
+                      name=f"make-{prefix.rstrip('-')}", snapshot=False, log_dir=paths.logs)
         try:
             _, m = vm.expect(r"MAKE-POOLS-(DONE|FAILED.*)", timeout=1800)
             if m.group(1) != "DONE":
@@ -240,17 +278,19 @@ def pool_disks(paths, k):
                      pool_bytes={p: os.stat(os.path.join(tmp, f"sd-{p}.raw")).st_blocks * 512
                                  for p in disks})
         os.unlink(overlay)
+        if root is not None:
+            os.unlink(tar)
         with open(os.path.join(tmp, "facts.json"), "w") as f:
             json.dump(facts, f)
         with open(os.path.join(tmp, "done"), "w") as f:
             f.write(vm.text())
         shutil.rmtree(d, ignore_errors=True)
         os.rename(tmp, d)
-        _prune("systemd-pools-", 2)
+        _prune(prefix, 2)
         return disks
 
 
-def facts(paths, k):
+def facts(paths, k, root=None):
     """What making the root cost (debootstrap seconds, tar sizes, pool VM seconds)."""
-    d = os.path.dirname(pool_disks(paths, k)["rpool"])
+    d = os.path.dirname(pool_disks(paths, k, root)["rpool"])
     return json.load(open(os.path.join(d, "facts.json")))

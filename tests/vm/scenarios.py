@@ -355,7 +355,10 @@ def main():
     ap.add_argument("--prepare", nargs="?", const="bookworm", metavar="PLATFORM",
                     help="a platform's pool disks and default image (bookworm when not named)")
     ap.add_argument("--prepare-group", metavar="GROUP",
-                    help="what a scenarios_GROUP.py needs beyond the pool disks (its prepare())")
+                    help="what a scenarios_GROUP.py needs beyond the pool disks (its prepare()), "
+                         "for the platform --platform names")
+    ap.add_argument("--platform", default="bookworm", choices=sorted(platforms.PLATFORMS),
+                    help="--prepare-group's platform (bookworm when not named)")
     ap.add_argument("--run")
     ap.add_argument("--demo", action="store_true")
     a = ap.parse_args()
@@ -364,7 +367,10 @@ def main():
         return 0
     paths = vmlib.Paths(a.build_dir)
     k = vmlib.kver()
-    platform = platforms.split(a.run)[0] if a.run else platforms.PLATFORMS[a.prepare or "bookworm"]
+    if a.run:
+        platform = platforms.split(a.run)[0]
+    else:
+        platform = platforms.PLATFORMS[a.prepare or a.platform]
     missing = prerequisites(platform)
     if missing:
         msg = f"VM TESTS CANNOT RUN: missing {', '.join(missing)}; run scripts/setup-debian.sh"
@@ -379,7 +385,7 @@ def main():
         print(platform.describe())
         return 0
     if a.prepare_group:
-        __import__(f"scenarios_{a.prepare_group}").prepare(paths, k)
+        __import__(f"scenarios_{a.prepare_group}").prepare(paths, platform)
         return 0
     if a.run:
         run(paths, a.run)

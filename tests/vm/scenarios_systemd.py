@@ -1,4 +1,4 @@
-"""scenarios_systemd: zinitrd hands a real Debian 12 with systemd a healthy system.
+"""scenarios_systemd: zinitrd hands a real Debian with systemd a healthy system.
 
 Every other scenario's root runs a test script as /sbin/init, which cannot see what a real system
 needs after the switch: a writable /, the pool imported once, the other datasets left for
@@ -13,11 +13,16 @@ is attached too) and imported once (its history), the root's zpool.cache naming 
 zfs-import-cache runs, not zfs-import-scan), the host's hostid, /run a tmpfs, and a clean poweroff (QEMU exits 0 after "reboot: Power
 down"). With rootflags=ro, / must be read-only; the state systemd reports then is recorded.
 Console logs: build/vm/logs/NAME.log; the journal's complaints: build/vm/logs/NAME.journal.
+
+On the trixie platform the root is the Debian 13 target itself (systemd 257, ZFS 2.3 built by
+DKMS in it, its pools made by its own ZFS), and the image is built for it from the host with
+`zinitrd build --root TARGET`, as an installer builds it before the first boot.
 """
 import os
 import re
 
 import debian_root
+import platforms
 import vmlib
 
 MARKER = r"ZINITRD-SYSTEMD-MARKER (.*)"
@@ -32,15 +37,17 @@ class SystemdBoot:
     is only recorded). snapshot: a snapshot the marker must list. interact: as for vmlib.Boot.
     """
 
-    def __init__(self, append, pool="rpool", writable=True, snapshot=None, interact=(), extra_disks=()):
+    def __init__(self, append, pool="rpool", writable=True, snapshot=None, interact=(), extra_disks=(),
+                 platforms=vmlib.BOOKWORM):
         self.append, self.pool, self.writable = append, pool, writable
+        self.platforms = platforms
         self.snapshot, self.interact = snapshot, interact
         self.extra_disks = tuple(extra_disks)  # vmlib.drive_args entries after the two pools
         self.timeout = TIMEOUT
         self.qemu_extra = ()  # more QEMU arguments (devices of the machine)
         self.image_args = ()  # the default image, as for most vmlib.Boot scenarios
 
-    def expected(self, k):
+    def expected(self, platform):
         p = self.pool
         # imports: the root pool imported once in this boot (by zinitrd; zfs-import-cache finds
         # it imported already), by zinitrd's import ioctl, whose line is in the pool's history
@@ -50,7 +57,7 @@ class SystemdBoot:
         want = {"root": f"{p}/ROOT/debian", "home": f"{p}/home", "varlog": f"{p}/var/log",
                 "bootlog": "yes", "pools": p, "imports": "1", "importlog": "1", "cache": p,
                 "vdevs": f"/dev/disk/by-id/virtio-sd-{p}-part1",
-                "hostid": debian_root.host_hostid(), "run": "tmpfs,rw", "zfs-mount": "active",
+                "hostid": debian_root.hostid(platform.root), "run": "tmpfs,rw", "zfs-mount": "active",
                 "zfs-import-cache": "active", "zfs-import-scan": "inactive",
                 "rw": "yes" if self.writable else "no", "mode": "rw" if self.writable else "ro"}
         if self.writable:
@@ -59,14 +66,15 @@ class SystemdBoot:
 
     def run(self, paths, name, image, echo=False):
         """Boots, asserts, files the journal's complaints; returns (seconds, result text)."""
-        k = vmlib.kver()
-        disks = debian_root.pool_disks(paths, k)
+        platform = platforms.split(name)[0]
+        k = platform.kver()
+        disks = debian_root.pool_disks(paths, k, platform.root)
         other = "crpool" if self.pool == "rpool" else "rpool"
         # 2 GiB: systemd, udev and the ZFS ARC (QEMU takes the last -m).
         # Each disk has the serial it had in the pool VM, so the root's udev makes the by-id
         # links the labels record (virtio-sd-rpool-part1), as a real disk's stay the same.
         attach = [(disks[p], "virtio-blk", f"sd-{p}") for p in (self.pool, other)] + list(self.extra_disks)
-        vm = vmlib.Vm(vmlib.kernel_image(k), image(), self.append, attach,
+        vm = vmlib.Vm(platform.kernel(), image(), self.append, attach,
                       name=name, log_dir=paths.logs, echo=echo, extra=["-m", "2048", *self.qemu_extra])
         try:
             for pattern, text in self.interact:
@@ -80,7 +88,7 @@ class SystemdBoot:
             vm.kill()
         text = vm.text()
         file_details(paths, name, vm.lines)
-        want = self.expected(k)
+        want = self.expected(platform)
         seen = {key: got.get(key) for key in want}
         problems = [f"{key}={seen[key]} (expected {want[key]})" for key in want if seen[key] != want[key]]
         if self.snapshot and self.snapshot.format(k=k) not in got.get("snapshots", "").split(","):
@@ -110,17 +118,19 @@ def file_details(paths, name, lines):
                 f.write(f"{m.group(1).lower()}: {m.group(2)}\n")
 
 
-def prepare(paths, k):
-    """The Debian root's pools (debootstrap and a pool VM on first use, then cached)."""
-    debian_root.pool_disks(paths, k)
-    print(f"systemd root: {debian_root.facts(paths, k)}")
+def prepare(paths, platform):
+    """The platform's Debian root's pools (debootstrap and a pool VM on first use, then cached)."""
+    k = platform.kver()
+    debian_root.pool_disks(paths, k, platform.root)
+    print(f"systemd root of {platform.name}: {debian_root.facts(paths, k, platform.root)}")
 
 
 ROOT = "root=zfs:rpool/ROOT/debian"
 SCENARIOS = {
     # GRUB's entries (Debian's 10_linux) always pass `ro`; nothing remounts a ZFS root that fstab
     # does not list, so the initramfs must mount it read-write, as zfs-initramfs and dracut do.
-    "systemd_grub_ro": SystemdBoot(f"{ROOT} ro"),
+    # On Debian 13 too: the target an installer made, imaged with --root before its first boot.
+    "systemd_grub_ro": SystemdBoot(f"{ROOT} ro", platforms=vmlib.BOTH),
     # ZFSBootMenu passes neither ro nor rw.
     "systemd_zbm_plain": SystemdBoot(ROOT),
     "systemd_rw": SystemdBoot(f"{ROOT} rw"),
@@ -128,7 +138,8 @@ SCENARIOS = {
     # switch zfs-mount.service mounts crpool/home and crpool/var/log with the loaded key, and
     # nothing asks again.
     "systemd_crypt": SystemdBoot("root=zfs:crpool/ROOT/debian ro", pool="crpool",
-                                 interact=[(PROMPT, debian_root.PASSPHRASE + "\n")]),
+                                 interact=[(PROMPT, debian_root.PASSPHRASE + "\n")],
+                                 platforms=vmlib.BOTH),
     "systemd_snapshot": SystemdBoot(f"{ROOT} ro bootfs.snapshot", snapshot="rpool/ROOT/debian@{k}"),
     # rootflags=ro asks for a read-only root: it must stay read-only; systemd is not expected to
     # reach `running` on it (what it reports is recorded).

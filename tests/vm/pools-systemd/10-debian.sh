@@ -3,7 +3,8 @@
 # disks: sd-base-tar sd-overlay-tar sd-rpool sd-crpool
 #   sd-base-tar, sd-overlay-tar: no pools, raw tar archives read as whole disks: the debootstrapped
 #     Debian 12 (debian_base.sh) and what the tests add to it (debian_root.py: the kernel's modules,
-#     /etc/hostid, the hostname, the marker unit)
+#     /etc/hostid, the hostname, the marker unit); or the trixie target's tree and the hostname and
+#     marker unit (made by the target's own kernel and ZFS then)
 #   rpool:  on its disk's /dev/disk/by-id path, as the guide creates pools, with the datasets of
 #           OpenZFS's Debian root-on-ZFS guide: rpool/ROOT (canmount=off),
 #           rpool/ROOT/debian (mountpoint=/, canmount=noauto, the pool's bootfs), rpool/home,
