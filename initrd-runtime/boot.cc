@@ -28,6 +28,7 @@
 #include "ssh_unlock.h"
 #include "switch_root.h"
 #include "util.h"
+#include "zfs_cache_writes.h"
 #include "zfs_import.h"
 #include "zfs_mount.h"
 #include "zfs_snapshot.h"
@@ -41,6 +42,10 @@ constexpr int64_t kRebootDelayMs = 15'000;
 constexpr int64_t kQuickShellMs = 2'000;  // a shell that a user used lasts longer than this
 constexpr int kMaxQuickShellExits = 3;
 constexpr int64_t kColdplugWaitMs = 10'000;
+// The kernel's config update after an import syncs a txg or two: well under a second even
+// under TCG; a pool whose disks stopped answering must not hold the boot for good.
+constexpr int64_t kZfsAsyncWaitMs = 10'000;
+constexpr const char* kZfsCacheDir = "/etc/zfs";
 // Device discovery has settled when the kernel sent no uevent for this long (after coldplug):
 // long enough for a disk's partitions and a SCSI host's disks to follow their controller.
 constexpr int64_t kSettleQuietMs = 300;
@@ -408,6 +413,10 @@ std::optional<Failure> Boot::do_import() {
       background = {hotplug_.fd(), [this] { hotplug_.poll(0, config_, *loader_); }};
     return luks_.open_present(loader_ ? &*loader_ : nullptr, request_.consoles, background);
   };
+  // The kernel's own write of the cache file must succeed here, not later in the root.
+  if (auto made = prepare_cache_dir(kZfsCacheDir); !made)
+    log_warning("%s: the kernel may write zpool.cache into the root after switch_root",
+                made.error().message.c_str());
   std::optional<Failure> f;
   if (request_.root_kind == RootKind::kAuto) {
     f = import_bootfs_pool(ctx, pool_, dataset_);
@@ -492,6 +501,17 @@ std::optional<Failure> Boot::do_switch() {
   luks_.forget_secrets();
   ssh_.close("the boot continues");  // dropbear and the network never outlive the initramfs
   reap_zombies();
+  // The pools' asynchronous cache-file write must land in the initramfs (zfs_cache_writes.h).
+  AsyncWait pending = wait_for_zfs_async("/proc", kZfsAsyncWaitMs);
+  if (!pending.finished)
+    log_warning(
+        "ZFS is still updating the pool configuration after %s (%zu kernel threads); switching "
+        "anyway: /etc/zfs/zpool.cache in the root may lose pools it lists (zpool set "
+        "cachefile=/etc/zfs/zpool.cache POOL restores them)",
+        format_seconds(pending.waited_ms).c_str(), pending.still_running);
+  else if (pending.waited_ms > 0)
+    log_info("waited %s for ZFS to finish updating the pool configuration",
+             format_seconds(pending.waited_ms).c_str());
   return switch_root(kSysroot, init, init_args_, envp_);
 }
 

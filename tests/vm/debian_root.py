@@ -47,6 +47,9 @@ HOSTNAME = "zinitrd-systemd"
 DISK_GB = 4  # each pool disk, sparse: the root is about 0.7 GB before compression
 PASSPHRASE = "zinitrd-systemd-pass"  # crpool's, as in pools-systemd/10-debian.sh
 DISKS = ["sd-base-tar", "sd-overlay-tar", "sd-rpool", "sd-crpool"]  # its "# disks:" line
+# sd-rpool: rpool, then the guide's boot pool bpool (512 MiB); sd-crpool: crpool alone.
+PARTITIONS = {"rpool": f"label: gpt\n,{(DISK_GB << 10) - 512}M\n,,\n", "crpool": "label: gpt\n,,\n"}
+COMPAT = "/usr/share/zfs/compatibility.d/grub2"
 
 
 class Missing(Exception):
@@ -205,7 +208,7 @@ def pool_key(k, base, root=None):
     top = root or "/"
     _digest(h, os.path.join(HERE, "make_pools.sh"), os.path.abspath(__file__), MARKER_SCRIPT,
             MARKER_UNIT, os.path.join(top, "etc/hostid"), os.path.join(top, "bin/busybox"),
-            *pool_scripts())
+            os.path.realpath(os.path.join(top, COMPAT[1:])), *pool_scripts())
     at = [] if root is None else ["-b", root]
     zfs_ko = subprocess.check_output(["modinfo", *at, "-k", k, "-F", "filename", "zfs"], text=True).strip()
     dep = os.path.join(top, f"usr/lib/modules/{k}/modules.dep")
@@ -253,12 +256,16 @@ def pool_disks(paths, k, root=None):
             raw = os.path.join(tmp, f"sd-{p}.raw")
             with open(raw, "wb") as f:
                 f.truncate(DISK_GB << 30)
-            subprocess.run(["sfdisk", "-q", raw], input="label: gpt\n,,\n", text=True, check=True,
+            subprocess.run(["sfdisk", "-q", raw], input=PARTITIONS[p], text=True, check=True,
                            stdout=subprocess.DEVNULL)
         img = os.path.join(paths.out, f"make-{prefix.rstrip('-')}.img")
         includes = []
         for script in pool_scripts():
             includes += ["--include", f"{script}:/guest/pools/{os.path.basename(script)}"]
+        # The boot pool's compatibility=grub2: the feature list of the system's own ZFS (a link
+        # to the newest GRUB's on Debian 13).
+        compat = os.path.realpath(os.path.join(root or "/", COMPAT[1:]))
+        includes += ["--include", f"{compat}:{COMPAT}"]
         vmlib.zinitrd_build(paths, k, img, "--init", os.path.join(HERE, "make_pools.sh"),
                             "--install", "busybox", *includes, root=root)
         attach = [tar, overlay] + [os.path.join(tmp, f"sd-{p}.raw") for p in disks]

@@ -8,10 +8,11 @@ boot loaders users have, and its zinitrd-marker.service (systemd_marker.sh) repo
 systemd reached, the failed units, the mounts and the pools on one console line, then powers off.
 
 Each boot must show: state `running`, no failed unit, / writable, rpool/home and rpool/var/log
-mounted, /run/zinitrd/boot.log present, the root pool imported and no other (the other pool's disk
-is attached too) and imported once (its history), the root's zpool.cache naming it (so that
-zfs-import-cache runs, not zfs-import-scan), the host's hostid, /run a tmpfs, and a clean poweroff (QEMU exits 0 after "reboot: Power
-down"). With rootflags=ro, / must be read-only; the state systemd reports then is recorded.
+mounted, /run/zinitrd/boot.log present, the root pool imported once (its history) and, of the
+others, only the guide's boot pool on rpool's disk, which the root's zpool.cache names with rpool:
+zfs-import-cache imports it after the switch and /boot is mounted from it (the other root pool's
+disk is attached too and stays untouched); zfs-import-cache runs, not zfs-import-scan; the
+system's hostid, /run a tmpfs, and a clean poweroff (QEMU exits 0 after "reboot: Power down"). With rootflags=ro, / must be read-only; the state systemd reports then is recorded.
 Console logs: build/vm/logs/NAME.log; the journal's complaints: build/vm/logs/NAME.journal.
 
 On the trixie platform the root is the Debian 13 target itself (systemd 257, ZFS 2.3 built by
@@ -54,8 +55,12 @@ class SystemdBoot:
         # (importlog), its vdev still named by the by-id path it was created with (vdevs: the
         # initramfs has no udev, zinitrd made that link); cache: the root's zpool.cache names it, so zfs-import-cache (not
         # zfs-import-scan, which would import every pool it sees) runs; run: a tmpfs, writable.
+        # rpool's disk holds the guide's boot pool too, which the root's zpool.cache names: the
+        # initramfs leaves it to zfs-import-cache, and zfs-mount.service mounts /boot from it.
+        pools = "bpool," + p if p == "rpool" else p
         want = {"root": f"{p}/ROOT/debian", "home": f"{p}/home", "varlog": f"{p}/var/log",
-                "bootlog": "yes", "pools": p, "imports": "1", "importlog": "1", "cache": p,
+                "boot": "bpool/BOOT/debian" if p == "rpool" else "none",
+                "bootlog": "yes", "pools": pools, "imports": "1", "importlog": "1", "cache": pools,
                 "vdevs": f"/dev/disk/by-id/virtio-sd-{p}-part1",
                 "hostid": debian_root.hostid(platform.root), "run": "tmpfs,rw", "zfs-mount": "active",
                 "zfs-import-cache": "active", "zfs-import-scan": "inactive",

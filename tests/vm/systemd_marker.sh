@@ -2,7 +2,8 @@
 # systemd_marker.sh: /usr/local/sbin/zinitrd-marker in the Debian root of the systemd scenarios,
 # run by zinitrd-marker.service once the boot is over. It reports what a user of that system would
 # see: the state systemd reaches (`running`, or `degraded` with the failed units), whether / is
-# writable, which datasets zfs-mount.service mounted, whether zinitrd's boot log survived the
+# writable, which datasets zfs-mount.service mounted (/boot from the boot pool zfs-import-cache
+# imported), whether zinitrd's boot log survived the
 # switch, which pools are imported and how often the root pool was imported in this boot, the
 # pools the root's zpool.cache names (what zfs-import-cache reads), the hostid and /run; one marker
 # line for the test, then the details (failed units, the journal's warnings, the ZFS units' logs,
@@ -36,6 +37,7 @@ set -- $(mounted /)
 root=$1 mode=$2
 home=$(mounted /home | cut -d' ' -f1)
 varlog=$(mounted /var/log | cut -d' ' -f1)
+boot=$(mounted /boot | cut -d' ' -f1)
 bootlog=no
 grep -q 'mounted .* on /sysroot (modules' /run/zinitrd/boot.log 2>/dev/null && bootlog=yes
 pools=$(zpool list -H -o name 2>/dev/null | sort | list)
@@ -59,7 +61,7 @@ snapshots=$(zfs list -H -t snapshot -o name 2>/dev/null | list)
 unit() { systemctl show -P ActiveState "$1"; }
 
 echo "ZINITRD-SYSTEMD-MARKER state=$state uptime=$up failed=$failed rw=$rw mode=$mode root=$root" \
-  "home=$home varlog=$varlog bootlog=$bootlog pools=$pools imports=$imports importlog=$importlog vdevs=$vdevs cache=$cache" \
+  "home=$home varlog=$varlog boot=$boot bootlog=$bootlog pools=$pools imports=$imports importlog=$importlog vdevs=$vdevs cache=$cache" \
   "hostid=$(hostid) run=$run zfs-mount=$(unit zfs-mount.service)" \
   "zfs-import-cache=$(unit zfs-import-cache.service) zfs-import-scan=$(unit zfs-import-scan.service)" \
   "snapshots=$snapshots"

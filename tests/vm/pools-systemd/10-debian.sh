@@ -5,11 +5,14 @@
 #     Debian 12 (debian_base.sh) and what the tests add to it (debian_root.py: the kernel's modules,
 #     /etc/hostid, the hostname, the marker unit); or the trixie target's tree and the hostname and
 #     marker unit (made by the target's own kernel and ZFS then)
-#   rpool:  on its disk's /dev/disk/by-id path, as the guide creates pools, with the datasets of
-#           OpenZFS's Debian root-on-ZFS guide: rpool/ROOT (canmount=off),
+#   rpool:  on its disk's first partition by its /dev/disk/by-id path, as the guide creates pools,
+#           with the datasets of OpenZFS's Debian root-on-ZFS guide: rpool/ROOT (canmount=off),
 #           rpool/ROOT/debian (mountpoint=/, canmount=noauto, the pool's bootfs), rpool/home,
-#           rpool/var (canmount=off), rpool/var/log; no fstab entry for /; the pool's zpool.cache
-#           copied to the root's /etc/zfs/ as the guide does
+#           rpool/var (canmount=off), rpool/var/log; no fstab entry for /; and the guide's boot
+#           pool bpool on the same disk's second partition (compatibility=grub2, bpool/BOOT/debian
+#           mounted on /boot: the root's /boot goes there); the zpool.cache naming both copied to
+#           the root's /etc/zfs/ as the guide does (the initramfs imports rpool only;
+#           zfs-import-cache imports bpool after the switch)
 #   crpool: the same, encrypted as in the guide's encrypted variant: the pool's root dataset is the
 #           encryption root (keylocation=prompt, passphrase "zinitrd-systemd-pass"); its own cache
 #           file names crpool only
@@ -17,7 +20,13 @@ SD_PASS=zinitrd-systemd-pass
 
 # whole NAME: the whole disk called NAME (disk gives its first partition; the tars have none).
 whole() { d=$(disk "$1"); echo "${d%1}"; }
-# debian_root POOL: the datasets, the two tars unpacked into them, the cache file, all unmounted.
+# by_id_part2 NAME: the second partition of disk NAME by its udev link, made here (see by_id).
+by_id_part2() {
+  run $B ln -sf "../../$(whole "$1" | $B sed 's|^/dev/||')2" "/dev/disk/by-id/virtio-$1-part2"
+  echo "/dev/disk/by-id/virtio-$1-part2"
+}
+# debian_root POOL [BOOTPOOL]: the datasets (BOOTPOOL's /boot, mounted before the tars unpack),
+# the two tars unpacked into them, the cache file naming both pools, all unmounted.
 debian_root() {
   run zfs create -o canmount=off -o mountpoint=none "$1/ROOT"
   run zfs create -o canmount=noauto -o mountpoint=/ "$1/ROOT/debian"
@@ -25,17 +34,27 @@ debian_root() {
   run zfs create -o mountpoint=/home "$1/home"
   run zfs create -o canmount=off -o mountpoint=/var "$1/var"
   run zfs create "$1/var/log"
-  echo "make_pools: unpacking the Debian root into $1"
+  if [ -n "${2:-}" ]; then
+    run zfs create -o canmount=off -o mountpoint=none "$2/BOOT"
+    run zfs create -o mountpoint=/boot "$2/BOOT/debian"
+  fi
+  echo "make_pools: unpacking the Debian root into $1 ${2:-}"
   run $B tar -xf "$(whole sd-base-tar)" -C /mnt
   run $B tar -xf "$(whole sd-overlay-tar)" -C /mnt
   run zpool set bootfs="$1/ROOT/debian" "$1"
   # The guide's pools are created with this cache file and it is copied into the new root, so
-  # that zfs-import-cache.service finds them; the next pool's file must name that pool only.
+  # that zfs-import-cache.service finds them; the next pool's file must name its pools only.
   run $B mkdir -p /etc/zfs
-  run zpool set cachefile=/etc/zfs/zpool.cache "$1"
+  for p in "$1" ${2:-}; do run zpool set cachefile=/etc/zfs/zpool.cache "$p"; done
+  # The kernel writes the file after `zpool set` returns (an async task): wait for every name.
+  for p in "$1" ${2:-}; do
+    for i in $($B seq 100); do $B grep -q "$p" /etc/zfs/zpool.cache 2>/dev/null && break; $B sleep 0.1; done
+    $B grep -q "$p" /etc/zfs/zpool.cache || die "/etc/zfs/zpool.cache never named $p"
+  done
   run $B cp /etc/zfs/zpool.cache /mnt/etc/zfs/zpool.cache
-  run zpool set cachefile=none "$1"
+  for p in "$1" ${2:-}; do run zpool set cachefile=none "$p"; done
   $B rm -f /etc/zfs/zpool.cache
+  [ -z "${2:-}" ] || run zfs umount "$2/BOOT/debian"
   run zfs umount "$1/var/log"
   run zfs umount "$1/home"
   run zfs umount "$1/ROOT/debian"
@@ -44,7 +63,10 @@ debian_root() {
 WANT="acltype=posixacl xattr=sa compression=lz4 relatime=on dnodesize=auto"
 opts() { for o in $WANT; do echo "-O $o"; done; }
 create $(opts) rpool $(by_id sd-rpool)
-debian_root rpool
+# The guide's boot pool: what GRUB can read (compatibility=grub2), /boot only, on the same disk.
+create -o compatibility=grub2 -O devices=off -O acltype=posixacl -O xattr=sa -O compression=lz4 \
+  -O normalization=formD -O relatime=on bpool $(by_id_part2 sd-rpool)
+debian_root rpool bpool
 echo "$SD_PASS" | create $(opts) -O encryption=aes-256-gcm -O keyformat=passphrase \
   -O keylocation=prompt -O pbkdf2iters=100000 crpool $(by_id sd-crpool) || die "crpool"
 debian_root crpool
