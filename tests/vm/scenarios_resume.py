@@ -27,13 +27,15 @@ TIMEOUT = 420  # each boot: hibernating and resuming write and read the image un
 SHELL = r"rd\.break=pre-mount: starting rescue shell"
 # In the first boot's shell: the swap disk by its serial, its area made and named, the kernel
 # told where to write (it needs the device before hibernating), an image written, QEMU off.
-# What follows `echo disk` runs only once the second boot has resumed the image.
+# What follows `echo disk` runs only once the second boot has resumed the image; its token goes
+# through the kernel's log too: the shell's own write to the serial line just after the resume
+# can be lost while the console is brought back (the CI lost it once), printk's is replayed.
 HIBERNATE = (
     'for b in /sys/block/vd*; do [ "$(cat $b/serial)" = zswap ] && d=${b##*/}{part}; done; '
     'mkswap -L zswap /dev/$d >/dev/null && swapon /dev/$d && cat /sys/class/block/$d/dev > /sys/power/resume; '
     't=T$$-$RANDOM; echo $t > /run/hibernate-token; echo TOKEN-$t; '
     'echo shutdown > /sys/power/disk; echo disk > /sys/power/state; '
-    'echo RESUMED-$(cat /run/hibernate-token); exit\n')
+    'r=RESUMED-$(cat /run/hibernate-token); echo $r > /dev/kmsg; echo $r; exit\n')
 
 
 PARTUUID = "6a3d1c2e-9b4f-4d21-8e7a-5f0c3b2d1e9a"  # the swap partition's, set by sfdisk
