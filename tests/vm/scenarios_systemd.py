@@ -65,6 +65,9 @@ class SystemdBoot:
                 "hostid": debian_root.hostid(platform.root), "run": "tmpfs,rw", "zfs-mount": "active",
                 "zfs-import-cache": "active", "zfs-import-scan": "inactive",
                 "rw": "yes" if self.writable else "no", "mode": "rw" if self.writable else "ro"}
+        # units: zfs-mount-generator made the mount units of /home, /var/log and /boot from the
+        # guide's zfs-list.cache (crpool's root has no /boot pool).
+        want["units"] = f"{p},{p},bpool" if p == "rpool" else f"{p},{p},-"
         if self.writable:
             want.update(state="running", failed="none")
         return want

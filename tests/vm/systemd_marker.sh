@@ -5,7 +5,8 @@
 # writable, which datasets zfs-mount.service mounted (/boot from the boot pool zfs-import-cache
 # imported), whether zinitrd's boot log survived the
 # switch, which pools are imported and how often the root pool was imported in this boot, the
-# pools the root's zpool.cache names (what zfs-import-cache reads), the hostid and /run; one marker
+# pools the root's zpool.cache names (what zfs-import-cache reads), the hostid and /run, the mount
+# units zfs-mount-generator made from the guide's zfs-list.cache; one marker
 # line for the test, then the details (failed units, the journal's warnings, the ZFS units' logs,
 # the pool's recent history), then a clean `systemctl poweroff`.
 #
@@ -59,12 +60,20 @@ cache=$(zdb -C -U /etc/zfs/zpool.cache 2>/dev/null | awk '/^[^ \t].*:$/ { sub(/:
 run=$(awk '$2 == "/run" { t = $3; split($4, o, ","); f = o[1] } END { print t "," f }' /proc/mounts)
 snapshots=$(zfs list -H -t snapshot -o name 2>/dev/null | list)
 unit() { systemctl show -P ActiveState "$1"; }
+# The guide's zfs-list.cache: for /home /var/log /boot, the pool whose list made the mount unit
+# (zfs-mount-generator's SourcePath), "-" when no generated unit exists (systemd's -.mount for
+# the root never shows one, whichever initramfs mounted it).
+made_by() {
+  s=$(systemctl show -P SourcePath "$(systemd-escape -p --suffix=mount "$1")" 2>/dev/null)
+  case $s in /etc/zfs/zfs-list.cache/*) echo "${s##*/}" ;; *) echo - ;; esac
+}
+units=$(for d in /home /var/log /boot; do made_by "$d"; done | list)
 
 echo "ZINITRD-SYSTEMD-MARKER state=$state uptime=$up failed=$failed rw=$rw mode=$mode root=$root" \
   "home=$home varlog=$varlog boot=$boot bootlog=$bootlog pools=$pools imports=$imports importlog=$importlog vdevs=$vdevs cache=$cache" \
   "hostid=$(hostid) run=$run zfs-mount=$(unit zfs-mount.service)" \
   "zfs-import-cache=$(unit zfs-import-cache.service) zfs-import-scan=$(unit zfs-import-scan.service)" \
-  "snapshots=$snapshots"
+  "snapshots=$snapshots units=$units"
 
 # The details, one prefix per kind so the test can file them.
 # A boot that did not settle: its pending jobs, and where the main process of each unit that is

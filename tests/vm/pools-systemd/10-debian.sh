@@ -12,7 +12,8 @@
 #           pool bpool on the same disk's second partition (compatibility=grub2, bpool/BOOT/debian
 #           mounted on /boot: the root's /boot goes there); the zpool.cache naming both copied to
 #           the root's /etc/zfs/ as the guide does (the initramfs imports rpool only;
-#           zfs-import-cache imports bpool after the switch)
+#           zfs-import-cache imports bpool after the switch), and the guide's
+#           /etc/zfs/zfs-list.cache/POOL for zfs-mount-generator
 #   crpool: the same, encrypted as in the guide's encrypted variant: the pool's root dataset is the
 #           encryption root (keylocation=prompt, passphrase "zinitrd-systemd-pass"); its own cache
 #           file names crpool only
@@ -52,6 +53,14 @@ debian_root() {
     $B grep -q "$p" /etc/zfs/zpool.cache || die "/etc/zfs/zpool.cache never named $p"
   done
   run $B cp /etc/zfs/zpool.cache /mnt/etc/zfs/zpool.cache
+  # The guide's "mount ordering" step: zfs-list.cache/POOL, as ZED's list cacher writes it (these
+  # properties, sorted), the altroot taken off; zfs-mount-generator makes the mount units from it.
+  run $B mkdir -p /mnt/etc/zfs/zfs-list.cache
+  for p in "$1" ${2:-}; do
+    zfs list -H -t filesystem -o "$LIST_PROPS" -r "$p" | $B sed -E "s|${TAB}/mnt/?|${TAB}/|" |
+      $B sort > "/mnt/etc/zfs/zfs-list.cache/$p" || die "zfs list $p"
+    echo "make_pools: zfs-list.cache/$p: $($B cut -f1,2 "/mnt/etc/zfs/zfs-list.cache/$p" | $B tr '\t\n' ': ')"
+  done
   for p in "$1" ${2:-}; do run zpool set cachefile=none "$p"; done
   $B rm -f /etc/zfs/zpool.cache
   [ -z "${2:-}" ] || run zfs umount "$2/BOOT/debian"
@@ -60,6 +69,12 @@ debian_root() {
   run zfs umount "$1/ROOT/debian"
 }
 
+TAB=$(printf '\t')
+LIST_PROPS=name,mountpoint,canmount,atime,relatime,devices,exec,readonly,setuid,nbmand,encroot
+LIST_PROPS=$LIST_PROPS,keylocation,org.openzfs.systemd:requires,org.openzfs.systemd:requires-mounts-for
+LIST_PROPS=$LIST_PROPS,org.openzfs.systemd:before,org.openzfs.systemd:after
+LIST_PROPS=$LIST_PROPS,org.openzfs.systemd:wanted-by,org.openzfs.systemd:required-by
+LIST_PROPS=$LIST_PROPS,org.openzfs.systemd:nofail,org.openzfs.systemd:ignore
 WANT="acltype=posixacl xattr=sa compression=lz4 relatime=on dnodesize=auto"
 opts() { for o in $WANT; do echo "-O $o"; done; }
 create $(opts) rpool $(by_id sd-rpool)
