@@ -11,7 +11,8 @@ Each boot must show: state `running`, no failed unit, / writable, rpool/home and
 mounted, /run/zinitrd/boot.log present, the root pool imported once (its history) and, of the
 others, only the guide's boot pool on rpool's disk, which the root's zpool.cache names with rpool:
 zfs-import-cache imports it after the switch and /boot is mounted from it (the other root pool's
-disk is attached too and stays untouched); zfs-import-cache runs, not zfs-import-scan; the
+disk is attached too and stays untouched); zfs-import-cache runs, not zfs-import-scan (crpool's
+root has no zpool.cache, as many ZFSBootMenu roots: the boot must not leave one there); the
 system's hostid, /run a tmpfs, and a clean poweroff (QEMU exits 0 after "reboot: Power down"). With rootflags=ro, / must be read-only; the state systemd reports then is recorded.
 Console logs: build/vm/logs/NAME.log; the journal's complaints: build/vm/logs/NAME.journal.
 
@@ -57,13 +58,20 @@ class SystemdBoot:
         # zfs-import-scan, which would import every pool it sees) runs; run: a tmpfs, writable.
         # rpool's disk holds the guide's boot pool too, which the root's zpool.cache names: the
         # initramfs leaves it to zfs-import-cache, and zfs-mount.service mounts /boot from it.
+        # crpool's root has no zpool.cache (pools-systemd/10-debian.sh): zfs-import-cache's
+        # condition fails, and none must appear in the root (the kernel's own write of it stays in
+        # the initramfs; one there would switch zfs-import-scan off where it is enabled). Debian
+        # installs zfs-import-scan disabled: it runs on neither root.
         pools = "bpool," + p if p == "rpool" else p
+        cached = p == "rpool"
         want = {"root": f"{p}/ROOT/debian", "home": f"{p}/home", "varlog": f"{p}/var/log",
                 "boot": "bpool/BOOT/debian" if p == "rpool" else "none",
-                "bootlog": "yes", "pools": pools, "imports": "1", "importlog": "1", "cache": pools,
+                "bootlog": "yes", "pools": pools, "imports": "1", "importlog": "1",
+                "cache": pools if cached else "none",
                 "vdevs": f"/dev/disk/by-id/virtio-sd-{p}-part1",
                 "hostid": debian_root.hostid(platform.root), "run": "tmpfs,rw", "zfs-mount": "active",
-                "zfs-import-cache": "active", "zfs-import-scan": "inactive",
+                "zfs-import-cache": "active" if cached else "inactive",
+                "zfs-import-scan": "inactive",
                 "rw": "yes" if self.writable else "no", "mode": "rw" if self.writable else "ro"}
         # units: zfs-mount-generator made the mount units of /home, /var/log and /boot from the
         # guide's zfs-list.cache (crpool's root has no /boot pool).
@@ -77,11 +85,13 @@ class SystemdBoot:
         platform = platforms.split(name)[0]
         k = platform.kver()
         disks = debian_root.pool_disks(paths, k, platform.root)
-        other = "crpool" if self.pool == "rpool" else "rpool"
+        # rpool's root must leave the other root pool's disk alone; crpool's is booted without
+        # rpool's disk (where zfs-import-scan is enabled it would import every pool it sees).
+        others = ["crpool"] if self.pool == "rpool" else []
         # 2 GiB: systemd, udev and the ZFS ARC (QEMU takes the last -m).
         # Each disk has the serial it had in the pool VM, so the root's udev makes the by-id
         # links the labels record (virtio-sd-rpool-part1), as a real disk's stay the same.
-        attach = [(disks[p], "virtio-blk", f"sd-{p}") for p in (self.pool, other)] + list(self.extra_disks)
+        attach = [(disks[p], "virtio-blk", f"sd-{p}") for p in [self.pool, *others]] + list(self.extra_disks)
         vm = vmlib.Vm(platform.kernel(), image(), self.append, attach,
                       name=name, log_dir=paths.logs, echo=echo, extra=["-m", "2048", *self.qemu_extra])
         try:

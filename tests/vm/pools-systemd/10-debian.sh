@@ -15,8 +15,8 @@
 #           zfs-import-cache imports bpool after the switch), and the guide's
 #           /etc/zfs/zfs-list.cache/POOL for zfs-mount-generator
 #   crpool: the same, encrypted as in the guide's encrypted variant: the pool's root dataset is the
-#           encryption root (keylocation=prompt, passphrase "zinitrd-systemd-pass"); its own cache
-#           file names crpool only
+#           encryption root (keylocation=prompt, passphrase "zinitrd-systemd-pass"); its root has
+#           no zpool.cache, as many ZFSBootMenu roots have none
 SD_PASS=zinitrd-systemd-pass
 
 # whole NAME: the whole disk called NAME (disk gives its first partition; the tars have none).
@@ -45,14 +45,18 @@ debian_root() {
   run zpool set bootfs="$1/ROOT/debian" "$1"
   # The guide's pools are created with this cache file and it is copied into the new root, so
   # that zfs-import-cache.service finds them; the next pool's file must name its pools only.
-  run $B mkdir -p /etc/zfs
-  for p in "$1" ${2:-}; do run zpool set cachefile=/etc/zfs/zpool.cache "$p"; done
-  # The kernel writes the file after `zpool set` returns (an async task): wait for every name.
-  for p in "$1" ${2:-}; do
-    for i in $($B seq 100); do $B grep -q "$p" /etc/zfs/zpool.cache 2>/dev/null && break; $B sleep 0.1; done
-    $B grep -q "$p" /etc/zfs/zpool.cache || die "/etc/zfs/zpool.cache never named $p"
-  done
-  run $B cp /etc/zfs/zpool.cache /mnt/etc/zfs/zpool.cache
+  # NO_CACHE=1: a root without one.
+  run $B mkdir -p /etc/zfs /mnt/etc/zfs
+  if [ -z "${NO_CACHE:-}" ]; then
+    for p in "$1" ${2:-}; do run zpool set cachefile=/etc/zfs/zpool.cache "$p"; done
+    # The kernel writes the file after `zpool set` returns (an async task): wait for every name.
+    for p in "$1" ${2:-}; do
+      for i in $($B seq 100); do $B grep -q "$p" /etc/zfs/zpool.cache 2>/dev/null && break; $B sleep 0.1; done
+      $B grep -q "$p" /etc/zfs/zpool.cache || die "/etc/zfs/zpool.cache never named $p"
+    done
+    run $B cp /etc/zfs/zpool.cache /mnt/etc/zfs/zpool.cache
+  fi
+  if [ -n "${NO_CACHE:-}" ] && [ -e /mnt/etc/zfs/zpool.cache ]; then die "the root has a zpool.cache"; fi
   # The guide's "mount ordering" step: zfs-list.cache/POOL, as ZED's list cacher writes it (these
   # properties, sorted), the altroot taken off; zfs-mount-generator makes the mount units from it.
   run $B mkdir -p /mnt/etc/zfs/zfs-list.cache
@@ -84,4 +88,4 @@ create -o compatibility=grub2 -O devices=off -O acltype=posixacl -O xattr=sa -O 
 debian_root rpool bpool
 echo "$SD_PASS" | create $(opts) -O encryption=aes-256-gcm -O keyformat=passphrase \
   -O keylocation=prompt -O pbkdf2iters=100000 crpool $(by_id sd-crpool) || die "crpool"
-debian_root crpool
+NO_CACHE=1 debian_root crpool
