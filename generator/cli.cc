@@ -127,7 +127,10 @@ po::options_description build_options() {
                   "build for the system mounted at DIR")(
       "compress", po::value<std::string>()->default_value("zstd"), "zstd, gzip, xz, lz4 or none")(
       "level", po::value<int>()->default_value(-1),
-      "compression level (default: the compressor's)")(
+      "compression level (default: 19 for zstd, the compressor's own for the others)")(
+      "cache-dir", po::value<std::string>()->default_value("auto"),
+      "where zstd segments that did not change are kept between builds: auto (ROOT's "
+      "/var/cache/zinitrd), none, or a directory")(
       "add,a", po::value<std::vector<std::string>>()->composing(), "add a feature of modules.d")(
       "omit", po::value<std::vector<std::string>>()->composing(), "leave a feature out")(
       "include", po::value<std::vector<std::string>>()->composing(),
@@ -217,6 +220,17 @@ void read_config_files(const RootFs& root, const po::options_description& desc,
   }
 }
 
+// --cache-dir: "auto" is ROOT's /var/cache/zinitrd when ROOT has a /var/cache (a fixture tree or
+// a bare target without one gets no cache rather than a new directory); "none" is no cache.
+std::string segment_cache_dir(const RootFs& root, const std::string& value) {
+  if (value == "none" || value.empty()) return "";
+  if (value != "auto") return value;
+  struct stat st;
+  const std::string parent = root.host_path("/var/cache");
+  if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return "";
+  return parent + "/zinitrd";
+}
+
 int cmd_build(const std::vector<std::string>& args) {
   po::options_description desc = build_options();
   desc.add_options()("help,h", "show this help");
@@ -263,6 +277,7 @@ int cmd_build(const std::vector<std::string>& args) {
   if (!compression) throw po::error(compression.error().message);
   opt.write.compression = *compression;
   opt.write.level = vm["level"].as<int>();
+  opt.write.cache_dir = segment_cache_dir(root, vm["cache-dir"].as<std::string>());
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
     auto mtime = source_date_epoch(epoch);
     if (!mtime) throw po::error(mtime.error().message);
@@ -311,8 +326,18 @@ int cmd_build(const std::vector<std::string>& args) {
     for (const auto& p : report->passes)
       std::fprintf(stderr, "zinitrd: pass %-20s %7.3f s\n", p.name.c_str(), p.seconds);
   if (stats)
+    for (const auto& seg : report->written.segments)
+      std::fprintf(stderr, "zinitrd: segment %-8s %5zu entries %8.1f KB -> %8.1f KB%s\n",
+                   seg.name.c_str(), seg.entries, seg.uncompressed_bytes / 1e3,
+                   seg.compressed_bytes / 1e3,
+                   seg.cache == SegmentStats::Cache::kReused   ? " (reused from the cache)"
+                   : seg.cache == SegmentStats::Cache::kStored ? " (compressed, kept in the cache)"
+                                                               : "");
+  if (stats)
     for (const auto& [path, bytes] : report->largest)
       std::fprintf(stderr, "zinitrd: largest %9.1f KB %s\n", bytes / 1e3, path.c_str());
+  if (verbose)
+    for (const auto& n : report->written.notes) std::fprintf(stderr, "zinitrd: %s\n", n.c_str());
   if (verbose) std::fprintf(stderr, "zinitrd: early microcode: %s\n", report->microcode.c_str());
   if (verbose && !report->keymap.empty())
     std::fprintf(stderr, "zinitrd: console keymap: %s\n", report->keymap.c_str());

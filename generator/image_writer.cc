@@ -1,7 +1,8 @@
 // image_writer.cc: ImageTree -> newc cpio (libarchive) -> compressor -> file descriptor.
 //
 // libarchive writes the archive; its write callback feeds a Sink that compresses and writes to
-// the descriptor. zstd goes through libzstd with worker threads. gzip uses libarchive's own
+// the descriptor. zstd goes through libzstd with worker threads, one segment at a time
+// (image_segments.h splits the image and keeps segments between builds). gzip uses libarchive's own
 // filter (with its header timestamp disabled, for reproducibility). xz and lz4 need formats
 // libarchive 3.6 cannot produce: the kernel's xz decoder only accepts CRC32 (or no) integrity
 // checks (Documentation/staging/xz.rst) while libarchive writes CRC64, and the kernel's unlz4 only
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "fd.h"
+#include "image_segments.h"
 
 namespace zinitrd::gen {
 
@@ -50,8 +52,15 @@ using EntryPtr = std::unique_ptr<archive_entry, EntryDeleter>;
 class FdOut {
  public:
   explicit FdOut(int fd) : fd_(fd) {}
+  /// Appends to MEM instead (a segment before it is compressed, or a compressed one to cache).
+  explicit FdOut(std::string* mem) : mem_(mem) {}
   Status write(const void* data, size_t size) {
     auto p = static_cast<const char*>(data);
+    if (mem_) {
+      mem_->append(p, size);
+      bytes_ += size;
+      return Ok{};
+    }
     while (size > 0) {
       ssize_t n = ::write(fd_, p, size);
       if (n < 0) {
@@ -67,7 +76,8 @@ class FdOut {
   uint64_t bytes() const { return bytes_; }
 
  private:
-  int fd_;
+  int fd_ = -1;
+  std::string* mem_ = nullptr;
   uint64_t bytes_ = 0;
 };
 
@@ -113,6 +123,8 @@ class ZstdSink : public Sink {
   }
   Status write(const void* data, size_t size) override { return run(data, size, ZSTD_e_continue); }
   Status finish() override { return run(nullptr, 0, ZSTD_e_end); }
+  /// The whole input in one call, then the end of the frame.
+  Status finish_with(const void* data, size_t size) { return run(data, size, ZSTD_e_end); }
 
  private:
   static Status check(size_t r) {
@@ -305,10 +317,12 @@ std::string_view compression_name(Compression c) {
   return "none";
 }
 
-Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& options, int fd) {
-  const int threads = options.threads > 0 ? options.threads : cpu_count();
-  FdOut out(fd);
-  std::unique_ptr<Sink> sink;
+namespace {
+
+// Writes ENTRIES as one newc cpio through SINK, libarchive's gzip filter in between when
+// GZIP_LEVEL is set (-1: its default). Inode numbers count from 1 in every archive.
+Result<WriteStats> write_archive(const std::vector<const ImageEntry*>& entries, int64_t mtime,
+                                 std::optional<int> gzip_level, Sink& sink) {
   WriteContext ctx;  // outlives `a`: freeing an unclosed archive calls the write callback
   ArchivePtr a(archive_write_new());
   if (!a) return Error::msg("libarchive: out of memory");
@@ -317,49 +331,19 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
     ~DiscardOnExit() { c.discard = true; }
   } discard_on_exit{ctx};
 
-  // Pass: choose the compressor.
-  switch (options.compression) {
-    case Compression::kZstd: {
-      auto z = std::make_unique<ZstdSink>(out);
-      if (auto st = z->init(options.level >= 0 ? options.level : 3, threads); !st)
-        return st.error();
-      sink = std::move(z);
-      break;
+  if (gzip_level) {
+    if (archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK)
+      return Error::msg(std::string("gzip: ") + archive_error_string(a.get()));
+    // libarchive stamps the current time into the gzip header unless told not to.
+    archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
+    if (*gzip_level >= 0) {
+      std::string lv = std::to_string(std::min(*gzip_level, 9));
+      if (archive_write_set_filter_option(a.get(), "gzip", "compression-level", lv.c_str()) !=
+          ARCHIVE_OK)
+        return Error::msg("gzip: invalid level " + lv + ": use 1-9");
     }
-    case Compression::kXz: {
-      auto x = std::make_unique<XzSink>(out);
-      if (auto st = x->init(options.level >= 0 ? std::min(options.level, 9) : 6, threads); !st)
-        return st.error();
-      sink = std::move(x);
-      break;
-    }
-    case Compression::kLz4: {
-      auto l = std::make_unique<Lz4LegacySink>(out);
-      if (auto st = l->init(options.level >= 0 ? std::min(options.level, 12) : 1); !st)
-        return st.error();
-      sink = std::move(l);
-      break;
-    }
-    case Compression::kGzip: {
-      if (archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK)
-        return Error::msg(std::string("gzip: ") + archive_error_string(a.get()));
-      // libarchive stamps the current time into the gzip header unless told not to.
-      archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
-      if (options.level >= 0) {
-        std::string lv = std::to_string(std::min(options.level, 9));
-        if (archive_write_set_filter_option(a.get(), "gzip", "compression-level", lv.c_str()) !=
-            ARCHIVE_OK)
-          return Error::msg("gzip: invalid level " + lv + ": use 1-9");
-      }
-      sink = std::make_unique<Sink>(out);
-      break;
-    }
-    case Compression::kNone:
-      sink = std::make_unique<Sink>(out);
-      break;
   }
-
-  ctx.sink = sink.get();
+  ctx.sink = &sink;
   if (archive_write_set_format_cpio_newc(a.get()) != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(a.get(), static_cast<int>(kChunk)) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK)
@@ -367,12 +351,12 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
   if (archive_write_open(a.get(), &ctx, nullptr, write_callback, nullptr) != ARCHIVE_OK)
     return archive_error(a.get(), ctx, "open the image");
 
-  // Pass: write the entries, sorted, with reproducible metadata.
+  // Pass: write the entries, in the given (sorted) order, with reproducible metadata.
   WriteStats stats;
   EntryPtr e(archive_entry_new());
   std::vector<char> buf(kChunk);
   int64_t ino = 0;
-  for (const ImageEntry* entry : tree.sorted()) {
+  for (const ImageEntry* entry : entries) {
     archive_entry_clear(e.get());
     std::string name = entry->path;
     while (!name.empty() && name.front() == '/') name.erase(0, 1);
@@ -380,7 +364,7 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
     archive_entry_set_pathname(e.get(), name.c_str());
     archive_entry_set_uid(e.get(), 0);
     archive_entry_set_gid(e.get(), 0);
-    archive_entry_set_mtime(e.get(), options.mtime, 0);
+    archive_entry_set_mtime(e.get(), mtime, 0);
     archive_entry_set_dev(e.get(), 0);
     archive_entry_set_ino(e.get(), ++ino);
     archive_entry_set_nlink(e.get(), entry->kind == ImageEntry::Kind::kDirectory ? 2 : 1);
@@ -432,14 +416,77 @@ Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& option
     ++stats.entries;
   }
 
-  // Pass: trailer, then flush the compressor.
+  // Pass: trailer.
   if (archive_write_close(a.get()) != ARCHIVE_OK)
     return archive_error(a.get(), ctx, "finish the image");
-  stats.uncompressed_bytes = options.compression == Compression::kGzip
-                                 ? static_cast<uint64_t>(archive_filter_bytes(a.get(), 0))
-                                 : ctx.raw_bytes;
+  stats.uncompressed_bytes =
+      gzip_level ? static_cast<uint64_t>(archive_filter_bytes(a.get(), 0)) : ctx.raw_bytes;
+  return stats;
+}
+
+}  // namespace
+
+Result<uint64_t> write_cpio(const std::vector<const ImageEntry*>& entries, int64_t mtime,
+                            std::string& out) {
+  FdOut mem(&out);
+  Sink sink(mem);
+  auto r = write_archive(entries, mtime, std::nullopt, sink);
+  if (!r) return r.error();
+  return r->uncompressed_bytes;
+}
+
+Result<std::string> zstd_compress(std::string_view raw, int level, int threads) {
+  std::string out;
+  FdOut mem(&out);
+  ZstdSink z(mem);
+  if (auto st = z.init(level, std::max(threads, 1)); !st) return st.error();
+  // One call with the whole input: the frame records its size, and a segment smaller than the
+  // level's window gets a window of its own size (less for the kernel to allocate).
+  if (auto st = z.finish_with(raw.data(), raw.size()); !st) return st.error();
+  return out;
+}
+
+int compression_threads(const WriteOptions& options) {
+  return options.threads > 0 ? options.threads : cpu_count();
+}
+
+Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& options, int fd) {
+  if (options.compression == Compression::kZstd) return write_zstd_segments(tree, options, fd);
+  const int threads = compression_threads(options);
+  FdOut out(fd);
+  std::unique_ptr<Sink> sink;
+  std::optional<int> gzip_level;
+
+  // Pass: choose the compressor.
+  switch (options.compression) {
+    case Compression::kXz: {
+      auto x = std::make_unique<XzSink>(out);
+      if (auto st = x->init(options.level >= 0 ? std::min(options.level, 9) : 6, threads); !st)
+        return st.error();
+      sink = std::move(x);
+      break;
+    }
+    case Compression::kLz4: {
+      auto l = std::make_unique<Lz4LegacySink>(out);
+      if (auto st = l->init(options.level >= 0 ? std::min(options.level, 12) : 1); !st)
+        return st.error();
+      sink = std::move(l);
+      break;
+    }
+    case Compression::kGzip:
+      gzip_level = options.level;
+      sink = std::make_unique<Sink>(out);
+      break;
+    case Compression::kZstd:  // above
+    case Compression::kNone:
+      sink = std::make_unique<Sink>(out);
+      break;
+  }
+
+  auto stats = write_archive(tree.sorted(), options.mtime, gzip_level, *sink);
+  if (!stats) return stats.error();
   if (auto st = sink->finish(); !st) return st.error();
-  stats.compressed_bytes = out.bytes();
+  stats->compressed_bytes = out.bytes();
   return stats;
 }
 

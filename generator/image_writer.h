@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "image_tree.h"
 #include "result.h"
@@ -22,12 +23,29 @@ Result<Compression> parse_compression(std::string_view name);
 /// The name parse_compression accepts for C.
 std::string_view compression_name(Compression c);
 
+/// zstd's level when none is given: about a fifth smaller than level 3 on the generic image; its
+/// cost is paid once per kernel and library set thanks to the segment cache (image_segments.h).
+inline constexpr int kDefaultZstdLevel = 19;
+
 /// How to write an image.
 struct WriteOptions {
   Compression compression = Compression::kZstd;
   int level = -1;     ///< compressor level; -1 = the compressor's sensible default
   int64_t mtime = 0;  ///< mtime of every entry (SOURCE_DATE_EPOCH when set)
   int threads = 0;    ///< compression threads; 0 = number of CPUs
+  /// zstd: the directory compressed segments are kept in between builds (segment_cache.h);
+  /// empty: none.
+  std::string cache_dir;
+};
+
+/// One compressed segment of a zstd image (image_segments.h).
+struct SegmentStats {
+  enum class Cache { kNone, kReused, kStored };
+  std::string name;  ///< "config", "programs" or "modules"
+  size_t entries = 0;
+  uint64_t uncompressed_bytes = 0;
+  uint64_t compressed_bytes = 0;
+  Cache cache = Cache::kNone;  ///< taken from the cache, compressed and stored, or neither
 };
 
 /// What was written.
@@ -35,10 +53,21 @@ struct WriteStats {
   uint64_t uncompressed_bytes = 0;  ///< size of the cpio before compression
   uint64_t compressed_bytes = 0;    ///< size written to the file descriptor
   size_t entries = 0;
+  std::vector<SegmentStats> segments;  ///< zstd: its segments, in image order
+  std::vector<std::string> notes;      ///< what the user may want to know (the cache unusable)
 };
 
 /// Writes TREE to the open file descriptor FD (at its current offset). On error, FD's content is
 /// undefined; the caller discards it (see OutputFile).
 Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& options, int fd);
+
+/// Appends ENTRIES (in this order) as one uncompressed newc cpio to OUT; returns its size.
+Result<uint64_t> write_cpio(const std::vector<const ImageEntry*>& entries, int64_t mtime,
+                            std::string& out);
+/// RAW as one zstd frame (with its size and a checksum) at LEVEL with THREADS workers: the same
+/// bytes for any THREADS >= 1, so images reproduce across machines.
+Result<std::string> zstd_compress(std::string_view raw, int level, int threads);
+/// The compression workers OPTIONS asks for: its threads, or one per CPU this process may use.
+int compression_threads(const WriteOptions& options);
 
 }  // namespace zinitrd::gen

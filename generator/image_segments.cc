@@ -1,0 +1,153 @@
+// image_segments.cc: the zstd image's segments and their cache (see image_segments.h).
+#include "image_segments.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <array>
+#include <cerrno>
+#include <optional>
+#include <thread>
+
+#include "segment_cache.h"
+
+namespace zinitrd::gen {
+namespace {
+
+constexpr std::array<const char*, 3> kSegments = {"config", "programs", "modules"};
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// A kernel module file (.ko, .ko.xz, .ko.zst, .ko.gz) under a modules directory.
+bool is_module(std::string_view path) {
+  if (path.find("/lib/modules/") == std::string_view::npos) return false;
+  std::string_view name = path.substr(path.rfind('/') + 1);
+  for (std::string_view ext : {".ko", ".ko.xz", ".ko.zst", ".ko.gz"})
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
+      return true;
+  return false;
+}
+
+// The permission bits the written entry will have (write_archive: 0 takes the source's).
+mode_t effective_mode(const ImageEntry& e) {
+  if (e.mode != 0 || e.inline_data) return e.mode;
+  struct stat st;
+  return ::stat(e.source.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
+}
+
+// Writes the compressed SEGMENT to FD.
+Status write_fd(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::sys("write image", "", errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Ok{};
+}
+
+struct Segment {
+  std::vector<const ImageEntry*> entries;
+  std::string raw;  // uncompressed cpio
+  std::optional<std::string> compressed;
+  std::optional<Error> error;
+  SegmentStats stats;
+  bool cacheable = false;
+};
+
+}  // namespace
+
+const char* segment_of(const ImageEntry& e) {
+  if (e.kind != ImageEntry::Kind::kFile) return kSegments[0];
+  if (is_module(e.path)) return kSegments[2];
+  // Generated, under /etc, at the top (/init) or readable by its owner only: config, never cached.
+  if (e.inline_data || starts_with(e.path, "/etc/") || e.path.find('/', 1) == std::string::npos)
+    return kSegments[0];
+  if ((effective_mode(e) & 0044) == 0) return kSegments[0];
+  return kSegments[1];
+}
+
+Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions& options, int fd) {
+  const int level = options.level >= 0 ? options.level : kDefaultZstdLevel;
+  const int threads = compression_threads(options);
+  WriteStats total;
+
+  std::optional<SegmentCache> cache;
+  if (!options.cache_dir.empty() && level >= kSegmentCacheFromLevel) {
+    auto opened = SegmentCache::open(options.cache_dir);
+    if (opened)
+      cache = std::move(*opened);
+    else
+      total.notes.push_back("compressed segments are not kept between builds: " +
+                            opened.error().message);
+  }
+  // A cached frame is reused only by the libzstd and level that made it.
+  const std::string tag = "zstd" + std::string(ZSTD_versionString()) + "-" + std::to_string(level);
+
+  // Pass: split the sorted entries; each segment keeps their order (parents before children).
+  std::array<Segment, kSegments.size()> segs;
+  for (const ImageEntry* e : tree.sorted()) {
+    if (e->path == "/") continue;  // the root directory is the kernel's rootfs itself
+    const char* name = segment_of(*e);
+    for (size_t i = 0; i < kSegments.size(); ++i)
+      if (name == kSegments[i]) segs[i].entries.push_back(e);
+  }
+
+  // Pass: each segment's cpio; reuse what the cache holds.
+  for (size_t i = 0; i < segs.size(); ++i) {
+    Segment& s = segs[i];
+    s.stats.name = kSegments[i];
+    if (s.entries.empty()) continue;
+    auto size = write_cpio(s.entries, options.mtime, s.raw);
+    if (!size) return size.error();
+    s.stats.entries = s.entries.size();
+    s.stats.uncompressed_bytes = *size;
+    s.cacheable = cache && i > 0;
+    if (s.cacheable) {
+      s.compressed = cache->find(tag, s.raw);
+      if (s.compressed) s.stats.cache = SegmentStats::Cache::kReused;
+    }
+  }
+
+  // Pass: compress the rest, the segments side by side (each one's jobs are uneven: a level-19
+  // job is 32 MiB, so the modules alone would leave workers idle).
+  std::vector<std::thread> workers;
+  for (auto& s : segs) {
+    if (s.entries.empty() || s.compressed) continue;
+    workers.emplace_back([&s, level, threads] {
+      auto z = zstd_compress(s.raw, level, threads);
+      if (z)
+        s.compressed = std::move(*z);
+      else
+        s.error = z.error();
+    });
+  }
+  for (auto& w : workers) w.join();
+
+  // Pass: write them in order; store what was compressed.
+  for (auto& s : segs) {
+    if (s.entries.empty()) continue;
+    if (s.error) return *s.error;
+    if (auto st = write_fd(fd, *s.compressed); !st) return st.error();
+    s.stats.compressed_bytes = s.compressed->size();
+    if (s.cacheable && s.stats.cache == SegmentStats::Cache::kNone) {
+      if (auto st = cache->store(tag, s.raw, *s.compressed); st)
+        s.stats.cache = SegmentStats::Cache::kStored;
+      else
+        total.notes.push_back("the " + s.stats.name +
+                              " segment was not kept for the next build: " + st.error().message);
+    }
+    total.entries += s.stats.entries;
+    total.uncompressed_bytes += s.stats.uncompressed_bytes;
+    total.compressed_bytes += s.stats.compressed_bytes;
+    total.segments.push_back(s.stats);
+  }
+  return total;
+}
+
+}  // namespace zinitrd::gen

@@ -1,0 +1,32 @@
+// image_segments.h: a zstd image as three compressed cpio segments, by how often they change.
+//
+//   config    directories, symlinks, what the build generates (boot.conf, module indexes, the
+//             keymap) and everything private or under /etc (key files, host keys, hostid)
+//   programs  the files copied from the root: ZFS's tools, libraries, busybox, /init, firmware
+//   modules   the kernel modules
+//
+// The kernel unpacks concatenated segments in order (Documentation/driver-api/early-userspace/
+// buffer-format.rst), so directories come first and files land in them. The programs and modules
+// segments are the same bytes from one build to the next until a package or kernel changes, so
+// at levels where compressing costs more than reading (>= kSegmentCacheFromLevel) they go
+// through the SegmentCache. Every segment numbers its inodes from 1, so that neither key depends
+// on the others' content (the kernel links members by inode only when nlink >= 2; ours are 1).
+#pragma once
+
+#include "image_tree.h"
+#include "image_writer.h"
+#include "result.h"
+
+namespace zinitrd::gen {
+
+/// From this zstd level on, the programs and modules segments are cached (below it, compressing
+/// them is about as fast as checking a cached copy).
+inline constexpr int kSegmentCacheFromLevel = 10;
+
+/// Which segment ENTRY goes into: "config", "programs" or "modules".
+const char* segment_of(const ImageEntry& entry);
+
+/// Writes TREE to FD as the zstd segments above (write_image's zstd path).
+Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions& options, int fd);
+
+}  // namespace zinitrd::gen
