@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include <xxhash.h>  // libxxhash-dev (scripts/setup-debian.sh)
 #include <zstd.h>
 
 #include <algorithm>

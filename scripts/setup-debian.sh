@@ -14,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { echo "setup-debian.sh: run as root (it installs packages)" >&2; exit 1; }
 
-build_pkgs=(build-essential cmake pkg-config libkmod-dev libarchive-dev libzstd-dev libelf-dev liblzma-dev liblz4-dev zlib1g-dev
+build_pkgs=(build-essential cmake pkg-config libkmod-dev libarchive-dev libzstd-dev libxxhash-dev libelf-dev liblzma-dev liblz4-dev zlib1g-dev
             libboost-program-options-dev doctest-dev cpio zstd xz-utils lz4 gzip python3 file dpkg-dev
             clang libclang-rt-14-dev clang-format
             kmod systemd bsdextrautils util-linux debianutils)  # depmod, kernel-install, column, setpriv, run-parts
