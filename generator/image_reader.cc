@@ -163,6 +163,9 @@ Result<size_t> walk_newc(const std::string& image, const Bytes& m, size_t start,
   // minor) was seen before in this archive is a link to that member.
   std::map<std::tuple<uint32_t, uint32_t, uint32_t>, std::string> links;
   for (;;) {
+    // The data ends right after an entry: an archive without a trailer, which the kernel takes
+    // (its parser is ready for the next header after every entry, in the next segment too).
+    if (pos == m.size() && pos > start) return pos;
     if (pos > m.size() || m.size() - pos < kNewcHeader)
       return Error::msg("truncated cpio header in " + at_offset(image, pos) +
                         ": the image is damaged");

@@ -16,6 +16,7 @@ namespace zinitrd::gen {
 namespace {
 
 constexpr std::array<const char*, 3> kSegments = {"config", "programs", "modules"};
+constexpr int64_t kInodesPerSegment = 1 << 24;  // newc's inode field has 32 bits
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -99,11 +100,19 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
   }
 
   // Pass: each segment's cpio; reuse what the cache holds.
+  size_t last = 0;
+  for (size_t i = 0; i < segs.size(); ++i)
+    if (!segs[i].entries.empty()) last = i;
   for (size_t i = 0; i < segs.size(); ++i) {
     Segment& s = segs[i];
     s.stats.name = kSegments[i];
     if (s.entries.empty()) continue;
-    auto size = write_cpio(s.entries, options.mtime, s.raw);
+    // Inode numbers unique across the image (each segment its own range, so that no segment's
+    // bytes depend on another's); a trailer only after the last segment.
+    CpioLayout layout;
+    layout.first_ino = static_cast<int64_t>(i) * kInodesPerSegment + 1;
+    layout.trailer = i == last;
+    auto size = write_cpio(s.entries, options.mtime, s.raw, layout);
     if (!size) return size.error();
     s.stats.entries = s.entries.size();
     s.stats.uncompressed_bytes = *size;

@@ -9,8 +9,12 @@
 // buffer-format.rst), so directories come first and files land in them. The programs and modules
 // segments are the same bytes from one build to the next until a package or kernel changes, so
 // at levels where compressing costs more than reading (>= kSegmentCacheFromLevel) they go
-// through the SegmentCache. Every segment numbers its inodes from 1, so that neither key depends
-// on the others' content (the kernel links members by inode only when nlink >= 2; ours are 1).
+// through the SegmentCache. Each segment numbers its inodes in a range of its own, so that no
+// segment's bytes depend on another's content. Only the last segment ends with the cpio trailer:
+// the kernel needs none (Documentation/driver-api/early-userspace/buffer-format.rst; each entry
+// leaves its parser ready for the next header), and so `zstd -dc | cpio -t`, what lsinitramfs
+// and lsinitrd run, reads the segments as the one archive they make instead of stopping after
+// the first.
 #pragma once
 
 #include "image_tree.h"

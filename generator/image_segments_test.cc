@@ -7,11 +7,14 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "fd.h"
 #include "image_reader.h"
+#include "process.h"
 #include "segment_cache.h"
 #include "test_support.h"
 
@@ -196,6 +199,50 @@ TEST_CASE("image segments: the segments read back as one tree, directories first
     CAPTURE(p);
     CHECK(read_image_member((tmp / "img").string(), p).ok());
   }
+}
+
+TEST_CASE("image segments: one trailer, at the end: `zstd -dc | cpio -t` lists every entry") {
+  // What lsinitramfs (unmkinitramfs) and dracut's lsinitrd run on the compressed part: it must
+  // not stop after the first segment.
+  TempDir tmp("zinitrd-segments");
+  ImageTree t = real_shaped_tree(tmp);
+  WriteOptions o;
+  o.level = 3;
+  write_to(t, o, tmp / "img");
+  CommandOutput cpio =
+      run_command({"sh", "-c", "zstd -q -d -c \"$0\" | cpio -t --quiet", (tmp / "img").string()},
+                  CommandOptions{30'000, true});
+  REQUIRE(cpio.ok());
+  std::string expected;
+  for (const char* seg : {"config", "programs", "modules"})
+    for (const ImageEntry* e : t.sorted())
+      if (e->path != "/" && std::string(segment_of(*e)) == seg)
+        expected += e->path.substr(1) + "\n";
+  CHECK(cpio.out == expected);
+
+  // Each frame is its own segment for the kernel; only the last carries the trailer, and inode
+  // numbers never repeat.
+  const std::string img = slurp(tmp / "img");
+  std::vector<std::string> frames;
+  for (size_t pos = 0; pos < img.size();) {
+    size_t n = ZSTD_findFrameCompressedSize(img.data() + pos, img.size() - pos);
+    REQUIRE_FALSE(ZSTD_isError(n));
+    auto plain = zstd_decompress_frame(std::string_view(img).substr(pos, n));
+    REQUIRE(plain.ok());
+    frames.push_back(*plain);
+    pos += n;
+  }
+  REQUIRE(frames.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK((frames[i].find("TRAILER!!!") != std::string::npos) == (i == 2));
+    CHECK(frames[i].size() % 4 == 0);
+  }
+  std::set<std::string> inodes;
+  for (const auto& f : frames)
+    for (size_t pos = f.find("070701"); pos != std::string::npos; pos = f.find("070701", pos + 1))
+      if (pos % 4 == 0 && f.compare(pos + 110, 10, "TRAILER!!!") != 0)
+        CHECK(inodes.insert(f.substr(pos + 6, 8)).second);
 }
 
 TEST_CASE("image segments: an unusable cache is a note, never a failed build") {

@@ -320,9 +320,9 @@ std::string_view compression_name(Compression c) {
 namespace {
 
 // Writes ENTRIES as one newc cpio through SINK, libarchive's gzip filter in between when
-// GZIP_LEVEL is set (-1: its default). Inode numbers count from 1 in every archive.
+// GZIP_LEVEL is set (-1: its default). Inode numbers count from FIRST_INO.
 Result<WriteStats> write_archive(const std::vector<const ImageEntry*>& entries, int64_t mtime,
-                                 std::optional<int> gzip_level, Sink& sink) {
+                                 std::optional<int> gzip_level, Sink& sink, int64_t first_ino = 1) {
   WriteContext ctx;  // outlives `a`: freeing an unclosed archive calls the write callback
   ArchivePtr a(archive_write_new());
   if (!a) return Error::msg("libarchive: out of memory");
@@ -355,7 +355,7 @@ Result<WriteStats> write_archive(const std::vector<const ImageEntry*>& entries, 
   WriteStats stats;
   EntryPtr e(archive_entry_new());
   std::vector<char> buf(kChunk);
-  int64_t ino = 0;
+  int64_t ino = first_ino - 1;
   for (const ImageEntry* entry : entries) {
     archive_entry_clear(e.get());
     std::string name = entry->path;
@@ -427,12 +427,22 @@ Result<WriteStats> write_archive(const std::vector<const ImageEntry*>& entries, 
 }  // namespace
 
 Result<uint64_t> write_cpio(const std::vector<const ImageEntry*>& entries, int64_t mtime,
-                            std::string& out) {
+                            std::string& out, const CpioLayout& layout) {
+  const size_t start = out.size();
   FdOut mem(&out);
   Sink sink(mem);
-  auto r = write_archive(entries, mtime, std::nullopt, sink);
+  auto r = write_archive(entries, mtime, std::nullopt, sink, layout.first_ino);
   if (!r) return r.error();
-  return r->uncompressed_bytes;
+  if (!layout.trailer) {
+    // libarchive always closes with the trailer: a header and "TRAILER!!!\0", padded to 4.
+    constexpr size_t kTrailer = 124;
+    const size_t at = out.size() - kTrailer;
+    if (out.size() - start < kTrailer || out.compare(at, 6, "070701") != 0 ||
+        out.compare(at + 110, 11, std::string_view("TRAILER!!!\0", 11)) != 0)
+      return Error::msg("libarchive ended the cpio archive in an unexpected way (no trailer)");
+    out.resize(at);
+  }
+  return out.size() - start;
 }
 
 Result<std::string> zstd_compress(std::string_view raw, int level, int threads) {

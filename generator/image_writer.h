@@ -61,9 +61,19 @@ struct WriteStats {
 /// undefined; the caller discards it (see OutputFile).
 Result<WriteStats> write_image(const ImageTree& tree, const WriteOptions& options, int fd);
 
+/// How write_cpio lays out one archive.
+struct CpioLayout {
+  int64_t first_ino = 1;  ///< inode number of the first entry, the next ones counting up
+  /// Ends with the TRAILER!!! entry. Without it, the archive continues in whatever follows: the
+  /// kernel needs no trailer (each entry leaves its parser ready for the next header, across
+  /// compressed segments too), and `zstd -dc | cpio` reads the segments as the one archive they
+  /// make.
+  bool trailer = true;
+};
+
 /// Appends ENTRIES (in this order) as one uncompressed newc cpio to OUT; returns its size.
 Result<uint64_t> write_cpio(const std::vector<const ImageEntry*>& entries, int64_t mtime,
-                            std::string& out);
+                            std::string& out, const CpioLayout& layout = {});
 /// RAW as one zstd frame (with its size and a checksum) at LEVEL with THREADS workers: the same
 /// bytes for any THREADS >= 1, so images reproduce across machines.
 Result<std::string> zstd_compress(std::string_view raw, int level, int threads);
