@@ -58,8 +58,25 @@ struct Segment {
   std::optional<std::string> compressed;
   std::optional<Error> error;
   SegmentStats stats;
+  int level = 0;
   bool cacheable = false;
 };
+
+// Modules kept compressed (.ko.xz, .ko.zst, .ko.gz: Debian 13 ships .ko.xz) do not shrink again:
+// level 19 would spend about 10 s on a generic image's 19 MB of them for nothing.
+constexpr int kLevelForCompressed = 3;
+
+bool compressed_modules_only(const std::vector<const ImageEntry*>& entries) {
+  for (const ImageEntry* e : entries) {
+    std::string_view name = e->path;
+    bool packed = false;
+    for (std::string_view ext : {".ko.xz", ".ko.zst", ".ko.gz"})
+      if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
+        packed = true;
+    if (!packed) return false;
+  }
+  return !entries.empty();
+}
 
 }  // namespace
 
@@ -88,7 +105,9 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
                             opened.error().message);
   }
   // A cached frame is reused only by the libzstd and level that made it.
-  const std::string tag = "zstd" + std::string(ZSTD_versionString()) + "-" + std::to_string(level);
+  auto tag = [](int lv) {
+    return "zstd" + std::string(ZSTD_versionString()) + "-" + std::to_string(lv);
+  };
 
   // Pass: split the sorted entries; each segment keeps their order (parents before children).
   std::array<Segment, kSegments.size()> segs;
@@ -116,9 +135,10 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
     if (!size) return size.error();
     s.stats.entries = s.entries.size();
     s.stats.uncompressed_bytes = *size;
-    s.cacheable = cache && i > 0;
+    s.level = compressed_modules_only(s.entries) ? std::min(level, kLevelForCompressed) : level;
+    s.cacheable = cache && i > 0 && s.level >= kSegmentCacheFromLevel;
     if (s.cacheable) {
-      s.compressed = cache->find(tag, s.raw);
+      s.compressed = cache->find(tag(s.level), s.raw);
       if (s.compressed) s.stats.cache = SegmentStats::Cache::kReused;
     }
   }
@@ -128,8 +148,8 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
   std::vector<std::thread> workers;
   for (auto& s : segs) {
     if (s.entries.empty() || s.compressed) continue;
-    workers.emplace_back([&s, level, threads] {
-      auto z = zstd_compress(s.raw, level, threads);
+    workers.emplace_back([&s, threads] {
+      auto z = zstd_compress(s.raw, s.level, threads);
       if (z)
         s.compressed = std::move(*z);
       else
@@ -145,7 +165,7 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
     if (auto st = write_fd(fd, *s.compressed); !st) return st.error();
     s.stats.compressed_bytes = s.compressed->size();
     if (s.cacheable && s.stats.cache == SegmentStats::Cache::kNone) {
-      if (auto st = cache->store(tag, s.raw, *s.compressed); st)
+      if (auto st = cache->store(tag(s.level), s.raw, *s.compressed); st)
         s.stats.cache = SegmentStats::Cache::kStored;
       else
         total.notes.push_back("the " + s.stats.name +

@@ -23,6 +23,8 @@
 
 namespace zinitrd::gen {
 
+/// A modules segment made only of modules kept compressed (.ko.xz...) is written at level 3 at
+/// most: they do not shrink again, and level 19 would cost seconds for nothing.
 /// From this zstd level on, the programs and modules segments are cached (below it, compressing
 /// them is about as fast as checking a cached copy).
 inline constexpr int kSegmentCacheFromLevel = 10;

@@ -245,6 +245,35 @@ TEST_CASE("image segments: one trailer, at the end: `zstd -dc | cpio -t` lists e
         CHECK(inodes.insert(f.substr(pos + 6, 8)).second);
 }
 
+TEST_CASE("image segments: modules kept compressed are not compressed hard again") {
+  TempDir tmp("zinitrd-segments");
+  ImageTree t = real_shaped_tree(tmp);
+  ImageTree packed;
+  write_file(tmp / "ahci.ko.xz",
+             "\xfd"
+             "7zXZ" +
+                 noise(30000, 5));
+  for (const ImageEntry* e : t.sorted())
+    if (e->kind == ImageEntry::Kind::kFile && !e->inline_data &&
+        std::string(segment_of(*e)) != "modules")
+      REQUIRE(packed.add_file(e->path, e->source, e->mode).ok());
+  REQUIRE(packed
+              .add_file("/usr/lib/modules/6.12.0/kernel/drivers/ata/ahci.ko.xz",
+                        (tmp / "ahci.ko.xz").string())
+              .ok());
+  WriteOptions o;
+  o.cache_dir = (tmp / "cache").string();
+  WriteStats st;
+  write_to(packed, o, tmp / "img", &st);
+  using C = SegmentStats::Cache;
+  // Level 3 for the .ko.xz segment (below the cache's threshold), 19 for the programs.
+  CHECK(cache_states(st) == std::vector<C>{C::kNone, C::kStored, C::kNone});
+  auto ahci = read_image_member((tmp / "img").string(),
+                                "/usr/lib/modules/6.12.0/kernel/drivers/ata/ahci.ko.xz");
+  REQUIRE(ahci.ok());
+  CHECK(*ahci == slurp(tmp / "ahci.ko.xz"));
+}
+
 TEST_CASE("image segments: an unusable cache is a note, never a failed build") {
   TempDir tmp("zinitrd-segments");
   ImageTree t = real_shaped_tree(tmp);

@@ -26,7 +26,7 @@
 namespace zinitrd::gen {
 
 /// What a cache directory holds in all at most; older entries go first.
-inline constexpr uint64_t kSegmentCacheLimit = 256ull << 20;
+inline constexpr uint64_t kSegmentCacheLimit = 128ull << 20;
 
 /// A directory of compressed segments. Not thread-safe; safe across concurrent builds (entries
 /// appear by rename, readers of a pruned entry see a miss).
