@@ -23,8 +23,6 @@
 
 namespace zinitrd::gen {
 
-/// A modules segment made only of modules kept compressed (.ko.xz...) is written at level 3 at
-/// most: they do not shrink again, and level 19 would cost seconds for nothing.
 /// From this zstd level on, the programs and modules segments are cached (below it, compressing
 /// them is about as fast as checking a cached copy).
 inline constexpr int kSegmentCacheFromLevel = 10;
@@ -32,7 +30,9 @@ inline constexpr int kSegmentCacheFromLevel = 10;
 /// Which segment ENTRY goes into: "config", "programs" or "modules".
 const char* segment_of(const ImageEntry& entry);
 
-/// Writes TREE to FD as the zstd segments above (write_image's zstd path).
+/// Writes TREE to FD as the zstd segments above (write_image's zstd path). A modules segment made
+/// only of modules kept compressed (.ko.xz...) is written at level 3 at most: they do not shrink
+/// again, and level 19 would cost seconds for nothing.
 Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions& options, int fd);
 
 }  // namespace zinitrd::gen
