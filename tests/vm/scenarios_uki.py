@@ -2,7 +2,8 @@
 
 microcode_segment_boot: an image built with `--microcode all` starts with an uncompressed cpio
   holding kernel/x86/microcode/{GenuineIntel,AuthenticAMD}.bin (checked with `zinitrd ls`: segment
-  0 uncompressed, segment 1 zstd at a 4-byte aligned offset). The kernel must unpack both: rd.break
+  0 uncompressed, then the zstd segments, the first at a 4-byte aligned offset). The kernel must
+  unpack them all: rd.break
   gives a shell in which the microcode files are in rootfs with the image's sha256 (QEMU's TCG CPU, an
   AMD family 0xf, is older than any family the kernel's loader updates, so the loader logs
   nothing: the bytes the kernel unpacked are the evidence it read the segment with the same
@@ -77,8 +78,10 @@ def _finish(name, vm, secs, what):
 def microcode_layout(listing):
     """{member: size} of the microcode segment, after checking the segments `zinitrd ls` shows."""
     heads = re.findall(r"^# segment (\d+) at byte (\d+): (\S+) cpio", listing, re.M)
-    if len(heads) != 2 or heads[0][:3] != ("0", "0", "uncompressed") or \
-            heads[1][2] != "zstd-compressed" or int(heads[1][1]) % 4:
+    # Then the zstd segments (config, programs, modules: image_segments.h), the first at a 4-byte
+    # aligned offset, as the kernel requires after an uncompressed archive.
+    if len(heads) < 2 or heads[0][:3] != ("0", "0", "uncompressed") or \
+            any(h[2] != "zstd-compressed" for h in heads[1:]) or int(heads[1][1]) % 4:
         raise AssertionError(f"expected an uncompressed segment at 0, then zstd at a 4-byte "
                              f"aligned offset; `zinitrd ls` shows {heads}")
     first = listing.split("# segment 1")[0]
