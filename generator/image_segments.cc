@@ -5,11 +5,13 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <optional>
 #include <thread>
 
+#include "module_file.h"
 #include "segment_cache.h"
 
 namespace zinitrd::gen {
@@ -18,18 +20,10 @@ namespace {
 constexpr std::array<const char*, 3> kSegments = {"config", "programs", "modules"};
 constexpr int64_t kInodesPerSegment = 1 << 24;  // newc's inode field has 32 bits
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // A kernel module file (.ko, .ko.xz, .ko.zst, .ko.gz) under a modules directory.
 bool is_module(std::string_view path) {
-  if (path.find("/lib/modules/") == std::string_view::npos) return false;
-  std::string_view name = path.substr(path.rfind('/') + 1);
-  for (std::string_view ext : {".ko", ".ko.xz", ".ko.zst", ".ko.gz"})
-    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
-      return true;
-  return false;
+  return path.find("/lib/modules/") != std::string_view::npos &&
+         std::string_view(uncompressed_module_path(path)).ends_with(".ko");
 }
 
 // The permission bits the written entry will have (write_archive: 0 takes the source's).
@@ -67,28 +61,25 @@ struct Segment {
 constexpr int kLevelForCompressed = 3;
 
 bool compressed_modules_only(const std::vector<const ImageEntry*>& entries) {
-  for (const ImageEntry* e : entries) {
-    std::string_view name = e->path;
-    bool packed = false;
-    for (std::string_view ext : {".ko.xz", ".ko.zst", ".ko.gz"})
-      if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
-        packed = true;
-    if (!packed) return false;
-  }
-  return !entries.empty();
+  return !entries.empty() && std::all_of(entries.begin(), entries.end(), [](const ImageEntry* e) {
+    return module_compression(e->path) != ModuleCompression::kNone;
+  });
+}
+
+// Which of kSegments ENTRY goes into.
+size_t segment_index(const ImageEntry& e) {
+  if (e.kind != ImageEntry::Kind::kFile) return 0;
+  if (is_module(e.path)) return 2;
+  // Generated, under /etc, at the top (/init) or readable by its owner only: config, never cached.
+  if (e.inline_data || e.path.starts_with("/etc/") || e.path.find('/', 1) == std::string::npos)
+    return 0;
+  if ((effective_mode(e) & 0044) == 0) return 0;
+  return 1;
 }
 
 }  // namespace
 
-const char* segment_of(const ImageEntry& e) {
-  if (e.kind != ImageEntry::Kind::kFile) return kSegments[0];
-  if (is_module(e.path)) return kSegments[2];
-  // Generated, under /etc, at the top (/init) or readable by its owner only: config, never cached.
-  if (e.inline_data || starts_with(e.path, "/etc/") || e.path.find('/', 1) == std::string::npos)
-    return kSegments[0];
-  if ((effective_mode(e) & 0044) == 0) return kSegments[0];
-  return kSegments[1];
-}
+const char* segment_of(const ImageEntry& e) { return kSegments[segment_index(e)]; }
 
 Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions& options, int fd) {
   const int level = options.level >= 0 ? options.level : kDefaultZstdLevel;
@@ -113,9 +104,7 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
   std::array<Segment, kSegments.size()> segs;
   for (const ImageEntry* e : tree.sorted()) {
     if (e->path == "/") continue;  // the root directory is the kernel's rootfs itself
-    const char* name = segment_of(*e);
-    for (size_t i = 0; i < kSegments.size(); ++i)
-      if (name == kSegments[i]) segs[i].entries.push_back(e);
+    segs[segment_index(*e)].entries.push_back(e);
   }
 
   // Pass: each segment's cpio; reuse what the cache holds.
