@@ -107,25 +107,30 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
     segs[segment_index(*e)].entries.push_back(e);
   }
 
-  // Pass: each segment's cpio; reuse what the cache holds.
+  // Pass: the cpio of each segment the cache may hold, and what it holds. Below
+  // kSegmentCacheFromLevel a segment is compressed as it is written, in the next pass.
   size_t last = 0;
   for (size_t i = 0; i < segs.size(); ++i)
     if (!segs[i].entries.empty()) last = i;
-  for (size_t i = 0; i < segs.size(); ++i) {
-    Segment& s = segs[i];
-    s.stats.name = kSegments[i];
-    if (s.entries.empty()) continue;
+  auto layout_of = [last](size_t i) {
     // Inode numbers unique across the image (each segment its own range, so that no segment's
     // bytes depend on another's); a trailer only after the last segment.
     CpioLayout layout;
     layout.first_ino = static_cast<int64_t>(i) * kInodesPerSegment + 1;
     layout.trailer = i == last;
-    auto size = write_cpio(s.entries, options.mtime, s.raw, layout);
-    if (!size) return size.error();
+    return layout;
+  };
+  for (size_t i = 0; i < segs.size(); ++i) {
+    Segment& s = segs[i];
+    s.stats.name = kSegments[i];
+    if (s.entries.empty()) continue;
     s.stats.entries = s.entries.size();
-    s.stats.uncompressed_bytes = *size;
     s.level = compressed_modules_only(s.entries) ? std::min(level, kLevelForCompressed) : level;
-    s.cacheable = cache && i > 0 && s.level >= kSegmentCacheFromLevel;
+    if (s.level < kSegmentCacheFromLevel) continue;
+    auto size = write_cpio(s.entries, options.mtime, s.raw, layout_of(i));
+    if (!size) return size.error();
+    s.stats.uncompressed_bytes = *size;
+    s.cacheable = cache && i > 0;
     if (s.cacheable) {
       s.compressed = cache->find(tag(s.level), s.raw);
       if (s.compressed) s.stats.cache = SegmentStats::Cache::kReused;
@@ -133,11 +138,23 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
   }
 
   // Pass: compress the rest, the segments side by side (each one's jobs are uneven: a level-19
-  // job is 32 MiB, so the modules alone would leave workers idle).
+  // job is 32 MiB, so the modules alone would leave workers idle). At the lower levels,
+  // compressing costs about what reading does, so each segment is compressed while it is read.
   std::vector<std::thread> workers;
-  for (auto& s : segs) {
+  for (size_t i = 0; i < segs.size(); ++i) {
+    Segment& s = segs[i];
     if (s.entries.empty() || s.compressed) continue;
-    workers.emplace_back([&s, threads] {
+    workers.emplace_back([&s, &options, threads, layout = layout_of(i)] {
+      if (s.level < kSegmentCacheFromLevel) {
+        auto z = write_cpio_zstd(s.entries, options.mtime, layout, s.level, threads);
+        if (!z) {
+          s.error = z.error();
+          return;
+        }
+        s.stats.uncompressed_bytes = z->uncompressed_bytes;
+        s.compressed = std::move(z->frame);
+        return;
+      }
       auto z = zstd_compress(s.raw, s.level, threads);
       if (z)
         s.compressed = std::move(*z);

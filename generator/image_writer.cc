@@ -1,8 +1,9 @@
 // image_writer.cc: ImageTree -> newc cpio (libarchive) -> compressor -> file descriptor.
 //
 // libarchive writes the archive; its write callback feeds a Sink that compresses and writes to
-// the descriptor. zstd goes through libzstd with worker threads, one segment at a time
-// (image_segments.h splits the image and keeps segments between builds). gzip uses libarchive's own
+// the descriptor. zstd goes through libzstd with worker threads (image_segments.h splits the
+// image into segments, compressed from memory or as they are written, and keeps them between
+// builds). gzip uses libarchive's own
 // filter (with its header timestamp disabled, for reproducibility). xz and lz4 need formats
 // libarchive 3.6 cannot produce: the kernel's xz decoder only accepts CRC32 (or no) integrity
 // checks (Documentation/staging/xz.rst) while libarchive writes CRC64, and the kernel's unlz4 only
@@ -88,9 +89,49 @@ class Sink {
   virtual ~Sink() = default;
   virtual Status write(const void* data, size_t size) { return out_.write(data, size); }
   virtual Status finish() { return Ok{}; }
+  FdOut& out() { return out_; }
 
  protected:
   FdOut& out_;
+};
+
+// libarchive always closes an archive with the trailer: a header and "TRAILER!!!\0", padded to 4.
+constexpr size_t kTrailerBytes = 124;
+
+// Passes the archive on to NEXT but for its last kTrailerBytes, which finish() checks are the
+// trailer and drops (CpioLayout::trailer false): the archive continues in the next segment.
+class DropTrailerSink : public Sink {
+ public:
+  explicit DropTrailerSink(Sink& next) : Sink(next.out()), next_(next) {}
+  Status write(const void* data, size_t size) override {
+    auto p = static_cast<const char*>(data);
+    if (held_.size() + size <= kTrailerBytes) {
+      held_.append(p, size);
+      return Ok{};
+    }
+    // Pass on all but the last kTrailerBytes of what is held and DATA, the held bytes first.
+    const size_t pass = held_.size() + size - kTrailerBytes;
+    const size_t from_held = std::min(pass, held_.size());
+    if (from_held > 0) {
+      if (auto st = next_.write(held_.data(), from_held); !st) return st;
+      held_.erase(0, from_held);
+    }
+    const size_t from_data = pass - from_held;
+    if (from_data > 0)
+      if (auto st = next_.write(p, from_data); !st) return st;
+    held_.append(p + from_data, size - from_data);
+    return Ok{};
+  }
+  Status finish() override {
+    if (held_.size() != kTrailerBytes || held_.compare(0, 6, "070701") != 0 ||
+        held_.compare(110, 11, std::string_view("TRAILER!!!\0", 11)) != 0)
+      return Error::msg("libarchive ended the cpio archive in an unexpected way (no trailer)");
+    return next_.finish();
+  }
+
+ private:
+  Sink& next_;
+  std::string held_;
 };
 
 // The CPUs this process may run on (taskset, cgroup cpusets), not every CPU online.
@@ -428,21 +469,14 @@ Result<WriteStats> write_archive(const std::vector<const ImageEntry*>& entries, 
 
 Result<uint64_t> write_cpio(const std::vector<const ImageEntry*>& entries, int64_t mtime,
                             std::string& out, const CpioLayout& layout) {
-  const size_t start = out.size();
   FdOut mem(&out);
-  Sink sink(mem);
+  Sink plain(mem);
+  DropTrailerSink drop(plain);
+  Sink& sink = layout.trailer ? plain : drop;
   auto r = write_archive(entries, mtime, std::nullopt, sink, layout.first_ino);
   if (!r) return r.error();
-  if (!layout.trailer) {
-    // libarchive always closes with the trailer: a header and "TRAILER!!!\0", padded to 4.
-    constexpr size_t kTrailer = 124;
-    const size_t at = out.size() - kTrailer;
-    if (out.size() - start < kTrailer || out.compare(at, 6, "070701") != 0 ||
-        out.compare(at + 110, 11, std::string_view("TRAILER!!!\0", 11)) != 0)
-      return Error::msg("libarchive ended the cpio archive in an unexpected way (no trailer)");
-    out.resize(at);
-  }
-  return out.size() - start;
+  if (auto st = sink.finish(); !st) return st.error();
+  return mem.bytes();
 }
 
 Result<std::string> zstd_compress(std::string_view raw, int level, int threads) {
@@ -454,6 +488,21 @@ Result<std::string> zstd_compress(std::string_view raw, int level, int threads) 
   // level's window gets a window of its own size (less for the kernel to allocate).
   if (auto st = z.finish_with(raw.data(), raw.size()); !st) return st.error();
   return out;
+}
+
+Result<ZstdCpio> write_cpio_zstd(const std::vector<const ImageEntry*>& entries, int64_t mtime,
+                                 const CpioLayout& layout, int level, int threads) {
+  ZstdCpio r;
+  FdOut mem(&r.frame);
+  ZstdSink z(mem);
+  if (auto st = z.init(level, std::max(threads, 1)); !st) return st.error();
+  DropTrailerSink drop(z);
+  Sink& sink = layout.trailer ? static_cast<Sink&>(z) : drop;
+  auto st = write_archive(entries, mtime, std::nullopt, sink, layout.first_ino);
+  if (!st) return st.error();
+  if (auto fin = sink.finish(); !fin) return fin.error();
+  r.uncompressed_bytes = st->uncompressed_bytes - (layout.trailer ? 0 : kTrailerBytes);
+  return r;
 }
 
 int compression_threads(const WriteOptions& options) {

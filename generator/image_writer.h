@@ -77,6 +77,17 @@ Result<uint64_t> write_cpio(const std::vector<const ImageEntry*>& entries, int64
 /// RAW as one zstd frame (with its size and a checksum) at LEVEL with THREADS workers: the same
 /// bytes for any THREADS >= 1, so images reproduce across machines.
 Result<std::string> zstd_compress(std::string_view raw, int level, int threads);
+/// One cpio archive compressed while it is written.
+struct ZstdCpio {
+  uint64_t uncompressed_bytes = 0;
+  std::string frame;
+};
+/// ENTRIES as write_cpio lays them out, compressed into one zstd frame at LEVEL with THREADS
+/// workers as libarchive writes them, so that reading the files overlaps compressing them. The
+/// frame does not record its size, and its window is the level's: other bytes than zstd_compress
+/// gives for the same archive, the same for any THREADS >= 1.
+Result<ZstdCpio> write_cpio_zstd(const std::vector<const ImageEntry*>& entries, int64_t mtime,
+                                 const CpioLayout& layout, int level, int threads);
 /// The compression workers OPTIONS asks for: its threads, or one per CPU this process may use.
 int compression_threads(const WriteOptions& options);
 
