@@ -12,11 +12,10 @@
 // through the SegmentCache, each segment's cpio made in memory first (the cache's key and check).
 // Below that level nothing is cached and each segment is compressed while libarchive writes it,
 // so that reading the files overlaps compressing them. Each segment numbers its inodes in a
-// range of its own, so that no segment's bytes depend on another's content. Only the last segment ends with the cpio trailer:
-// the kernel needs none (Documentation/driver-api/early-userspace/buffer-format.rst; each entry
-// leaves its parser ready for the next header), and so `zstd -dc | cpio -t`, what lsinitramfs
-// and lsinitrd run, reads the segments as the one archive they make instead of stopping after
-// the first.
+// range of its own, so that no segment's bytes depend on another's content. Only the last
+// segment ends with the cpio trailer: the kernel needs none (each entry leaves its parser ready
+// for the next header), and so `zstd -dc | cpio -t`, what lsinitramfs and lsinitrd run, reads
+// the segments as the one archive they make instead of stopping after the first.
 #pragma once
 
 #include "image_tree.h"
