@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <functional>
+#include <new>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "module_file.h"
@@ -140,11 +143,8 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
   // Pass: compress the rest, the segments side by side (each one's jobs are uneven: a level-19
   // job is 32 MiB, so the modules alone would leave workers idle). At the lower levels,
   // compressing costs about what reading does, so each segment is compressed while it is read.
-  std::vector<std::thread> workers;
-  for (size_t i = 0; i < segs.size(); ++i) {
-    Segment& s = segs[i];
-    if (s.entries.empty() || s.compressed) continue;
-    workers.emplace_back([&s, &options, threads, layout = layout_of(i)] {
+  auto compress = [&options, threads](Segment& s, const CpioLayout& layout) {
+    try {
       if (s.level < kSegmentCacheFromLevel) {
         auto z = write_cpio_zstd(s.entries, options.mtime, layout, s.level, threads);
         if (!z) {
@@ -160,7 +160,21 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
         s.compressed = std::move(*z);
       else
         s.error = z.error();
-    });
+    } catch (const std::bad_alloc&) {  // a worker's exception would end the process unexplained
+      s.error =
+          Error::msg("not enough memory to compress the " + s.stats.name + " segment at level " +
+                     std::to_string(s.level) + " (--level 3 needs far less)");
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    Segment& s = segs[i];
+    if (s.entries.empty() || s.compressed) continue;
+    try {
+      workers.emplace_back(compress, std::ref(s), layout_of(i));
+    } catch (const std::system_error&) {
+      compress(s, layout_of(i));  // no thread to be had (a tight RLIMIT_NPROC, say): here, then
+    }
   }
   for (auto& w : workers) w.join();
 

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -152,6 +153,7 @@ class ZstdSink : public Sink {
   ~ZstdSink() override { ZSTD_freeCCtx(cctx_); }
 
   Status init(int level, int threads) {
+    level_ = level;
     cctx_ = ZSTD_createCCtx();
     if (!cctx_) return Error::msg("zstd: cannot create a compression context (out of memory?)");
     if (auto st = check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level)); !st)
@@ -168,9 +170,12 @@ class ZstdSink : public Sink {
   Status finish_with(const void* data, size_t size) { return run(data, size, ZSTD_e_end); }
 
  private:
-  static Status check(size_t r) {
-    if (ZSTD_isError(r)) return Error::msg(std::string("zstd: ") + ZSTD_getErrorName(r));
-    return Ok{};
+  Status check(size_t r) const {
+    if (!ZSTD_isError(r)) return Ok{};
+    if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation)
+      return Error::msg("zstd: not enough memory to compress at level " + std::to_string(level_) +
+                        "; lower levels need far less (--level 3, or `level = 3` in zinitrd.conf)");
+    return Error::msg(std::string("zstd: ") + ZSTD_getErrorName(r));
   }
   Status run(const void* data, size_t size, ZSTD_EndDirective mode) {
     ZSTD_inBuffer in{data, size, 0};
@@ -185,6 +190,7 @@ class ZstdSink : public Sink {
   }
 
   ZSTD_CCtx* cctx_ = nullptr;
+  int level_ = 0;
   std::vector<char> out_buf_;
 };
 

@@ -1,4 +1,19 @@
 // zinitrd: builds and inspects initramfs images for ZFS-on-root systems. See cli.cc.
+#include <cstdio>
+#include <new>
+
 #include "cli.h"
 
-int main(int argc, char** argv) { return zinitrd::gen::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return zinitrd::gen::run_cli(argc, argv);
+  } catch (const std::bad_alloc&) {
+    // An image is written to an unnamed temporary file and renamed only when complete: none
+    // replaced the previous one.
+    std::fputs(
+        "zinitrd: out of memory; no image was replaced. zstd's high levels need the most: "
+        "--level 3 (or `level = 3` in zinitrd.conf) needs far less\n",
+        stderr);
+    return 1;
+  }
+}
