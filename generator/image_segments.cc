@@ -167,6 +167,7 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
     }
   };
   std::vector<std::thread> workers;
+  workers.reserve(segs.size());  // no allocation between starting threads and joining them
   for (size_t i = 0; i < segs.size(); ++i) {
     Segment& s = segs[i];
     if (s.entries.empty() || s.compressed) continue;
