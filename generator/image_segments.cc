@@ -163,7 +163,7 @@ Result<WriteStats> write_zstd_segments(const ImageTree& tree, const WriteOptions
     } catch (const std::bad_alloc&) {  // a worker's exception would end the process unexplained
       s.error =
           Error::msg("not enough memory to compress the " + s.stats.name + " segment at level " +
-                     std::to_string(s.level) + " (--level 3 needs far less)");
+                     std::to_string(s.level) + "; " + kLessMemoryAdvice);
     }
   };
   std::vector<std::thread> workers;

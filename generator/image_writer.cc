@@ -3,8 +3,8 @@
 // libarchive writes the archive; its write callback feeds a Sink that compresses and writes to
 // the descriptor. zstd goes through libzstd with worker threads (image_segments.h splits the
 // image into segments, compressed from memory or as they are written, and keeps them between
-// builds). gzip uses libarchive's own
-// filter (with its header timestamp disabled, for reproducibility). xz and lz4 need formats
+// builds). gzip uses libarchive's own filter (with its header timestamp disabled, for
+// reproducibility). xz and lz4 need formats
 // libarchive 3.6 cannot produce: the kernel's xz decoder only accepts CRC32 (or no) integrity
 // checks (Documentation/staging/xz.rst) while libarchive writes CRC64, and the kernel's unlz4 only
 // reads the legacy lz4 format (magic 0x184C2102) while libarchive writes lz4 frames. Both are
@@ -174,7 +174,7 @@ class ZstdSink : public Sink {
     if (!ZSTD_isError(r)) return Ok{};
     if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation)
       return Error::msg("zstd: not enough memory to compress at level " + std::to_string(level_) +
-                        "; lower levels need far less (--level 3, or `level = 3` in zinitrd.conf)");
+                        "; " + kLessMemoryAdvice);
     return Error::msg(std::string("zstd: ") + ZSTD_getErrorName(r));
   }
   Status run(const void* data, size_t size, ZSTD_EndDirective mode) {
@@ -473,16 +473,27 @@ Result<WriteStats> write_archive(const std::vector<const ImageEntry*>& entries, 
 
 }  // namespace
 
+namespace {
+
+// ENTRIES as one cpio archive laid out as LAYOUT says, through SINK, which it finishes; returns
+// the archive's size (without the trailer it dropped).
+Result<uint64_t> write_laid_out(const std::vector<const ImageEntry*>& entries, int64_t mtime,
+                                const CpioLayout& layout, Sink& sink) {
+  DropTrailerSink drop(sink);
+  Sink& first = layout.trailer ? sink : drop;
+  auto r = write_archive(entries, mtime, std::nullopt, first, layout.first_ino);
+  if (!r) return r.error();
+  if (auto st = first.finish(); !st) return st.error();
+  return r->uncompressed_bytes - (layout.trailer ? 0 : kTrailerBytes);
+}
+
+}  // namespace
+
 Result<uint64_t> write_cpio(const std::vector<const ImageEntry*>& entries, int64_t mtime,
                             std::string& out, const CpioLayout& layout) {
   FdOut mem(&out);
   Sink plain(mem);
-  DropTrailerSink drop(plain);
-  Sink& sink = layout.trailer ? plain : drop;
-  auto r = write_archive(entries, mtime, std::nullopt, sink, layout.first_ino);
-  if (!r) return r.error();
-  if (auto st = sink.finish(); !st) return st.error();
-  return mem.bytes();
+  return write_laid_out(entries, mtime, layout, plain);
 }
 
 Result<std::string> zstd_compress(std::string_view raw, int level, int threads) {
@@ -502,12 +513,9 @@ Result<ZstdCpio> write_cpio_zstd(const std::vector<const ImageEntry*>& entries, 
   FdOut mem(&r.frame);
   ZstdSink z(mem);
   if (auto st = z.init(level, std::max(threads, 1)); !st) return st.error();
-  DropTrailerSink drop(z);
-  Sink& sink = layout.trailer ? static_cast<Sink&>(z) : drop;
-  auto st = write_archive(entries, mtime, std::nullopt, sink, layout.first_ino);
-  if (!st) return st.error();
-  if (auto fin = sink.finish(); !fin) return fin.error();
-  r.uncompressed_bytes = st->uncompressed_bytes - (layout.trailer ? 0 : kTrailerBytes);
+  auto size = write_laid_out(entries, mtime, layout, z);
+  if (!size) return size.error();
+  r.uncompressed_bytes = *size;
   return r;
 }
 

@@ -27,6 +27,10 @@ std::string_view compression_name(Compression c);
 /// cost is paid once per kernel and library set thanks to the segment cache (image_segments.h).
 inline constexpr int kDefaultZstdLevel = 19;
 
+/// What to tell a user whose build ran out of memory (zstd's high levels need the most).
+inline constexpr const char* kLessMemoryAdvice =
+    "lower levels need far less (--level 3, or `level = 3` in zinitrd.conf)";
+
 /// How to write an image.
 struct WriteOptions {
   Compression compression = Compression::kZstd;

@@ -3,6 +3,7 @@
 #include <new>
 
 #include "cli.h"
+#include "image_writer.h"
 
 int main(int argc, char** argv) {
   try {
@@ -10,10 +11,8 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     // An image is written to an unnamed temporary file and renamed only when complete: none
     // replaced the previous one.
-    std::fputs(
-        "zinitrd: out of memory; no image was replaced. zstd's high levels need the most: "
-        "--level 3 (or `level = 3` in zinitrd.conf) needs far less\n",
-        stderr);
+    std::fprintf(stderr, "zinitrd: out of memory; no image was replaced. %s\n",
+                 zinitrd::gen::kLessMemoryAdvice);
     return 1;
   }
 }
