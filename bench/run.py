@@ -39,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "vm"))
 import vmlib  # noqa: E402
+import host_only_peers  # noqa: E402
 import storage_boot  # noqa: E402
 import systemd_boot  # noqa: E402
 
@@ -297,9 +298,17 @@ def host_only_target(systemd):
                 "not measured: made inside the Debian root's boot (--systemd-runs 0 skips it)")
     if "failed" in h:
         return ("--host-only image <= 6 MB", None, TARGET_HOST_ONLY, f"not measured: {h['failed']}")
+    peers = h.get("peers") or {}
+    small = host_only_peers.smaller_peer(peers)
+    against = (f"; {h['bytes'] / peers[small]['bytes']:.2f}x the smaller peer's host-only image, "
+               f"{small}'s {mb(peers[small]['bytes'])}" if small else
+               f"; peers' host-only images not measured: {peers.get('failed', 'not run')}")
+    against += "".join(f"; {t}'s host-only mode refused: {peers[t]['refused']}" for t in host_only_peers.PEERS
+                       if "refused" in (peers.get(t) or {}))
     return ("--host-only image <= 6 MB", h["bytes"], TARGET_HOST_ONLY,
             f"{mb(h['bytes'])} ({h['modules']} modules against the generic image's "
-            f"{h['generic_modules']}; made in the Debian root by its kernel hook, booted to `running`)")
+            f"{h['generic_modules']}; made in the Debian root by its kernel hook, booted to `running`"
+            f"{against})")
 
 
 def measure_sizes(zinitrd, images):
@@ -460,6 +469,8 @@ def report(facts, builds, floor, sizes, boots, defaults, out_dir, systemd=None, 
             "yes" if u != "none" else "no" for u in boots[t]["usr"]))
     if systemd:
         systemd_boot.table_rows(systemd, TOOLS, row)
+        if systemd.get("host_only") and "bytes" in systemd["host_only"]:
+            lines += [""] + host_only_peers.table(systemd["host_only"], TOOLS)
     if storage:
         lines += [""] + storage_boot.table(storage, TOOLS)
     table = "\n".join(lines)

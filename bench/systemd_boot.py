@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import debian_root
+import host_only_peers
 import scenarios_host_only
 import scenarios_systemd
 import vmlib
@@ -28,24 +29,30 @@ def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def one_boot(k, img, disk, name, log_dir):
-    """Boots IMG on the Debian root; returns seconds to `running` and what the marker saw."""
+def one_boot(k, img, disk, name, log_dir, extra=(), strict=True):
+    """Boots IMG on the Debian root (EXTRA: more QEMU arguments, devices of the machine); returns
+    seconds to `running` and what the marker saw. A boot that does not get there stops the
+    benchmark, or with STRICT false returns {"did_not_boot": why}."""
     load = open("/proc/loadavg").read().split()[0]
     # The serial it had in the pool VM: the root's udev gives it the by-id link the pool records.
     vm = vmlib.Vm(vmlib.kernel_image(k), img, APPEND, [(disk, "virtio-blk", "sd-rpool")],
                   name=name, log_dir=log_dir,
-                  extra=["-m", str(MEMORY_MB)])
+                  extra=["-m", str(MEMORY_MB), *extra])
     try:
         secs, m = vm.expect(scenarios_systemd.MARKER, timeout=scenarios_systemd.TIMEOUT)
         got = dict(re.findall(r"(\S+?)=(\S*)", m.group(1)))
         vm.expect(r"ZINITRD-SYSTEMD-END", timeout=120)
         status = vm.wait_exit(180)
+        if got.get("root") != "rpool/ROOT/debian":
+            raise AssertionError(f"booted the wrong root: {m.group(0)}")
     except AssertionError as e:
+        if not strict:
+            last = next((l for _, l in reversed(vm.lines) if l.strip()), "no console output")
+            return {"did_not_boot": f"{str(e).splitlines()[0][:160]}; console's last line: {last.strip()[:160]}",
+                    "loadavg": load}
         raise SystemExit(f"bench: {name} did not finish booting the Debian root: {e}")
     finally:
         vm.kill()
-    if got.get("root") != "rpool/ROOT/debian":
-        raise SystemExit(f"bench: {name} booted the wrong root: {m.group(0)}")
     run_init = next((s for s, l in vm.lines if "Run /init as init process" in l), None)
     analyze = next((l.split("ZINITRD-SYSTEMD-ANALYZE ", 1)[1].strip() for _, l in vm.lines
                     if "ZINITRD-SYSTEMD-ANALYZE Startup finished" in l), None)
@@ -77,14 +84,15 @@ def measure(paths, k, images, tools, runs, log_dir):
                                     f"{'rw' if x['root_rw'] == 'yes' else 'ro'}" for x in b})
     return {"append": APPEND, "disk": disk, "memory_mb": MEMORY_MB,
             "root": debian_root.facts(paths, k), "tools": res,
-            "host_only": measure_host_only(paths, images["zinitrd"])}
+            "host_only": measure_host_only(paths, k, images["zinitrd"], log_dir)}
 
 
-def measure_host_only(paths, image):
+def measure_host_only(paths, k, image, log_dir):
     """Issue 19's --host-only figure, where a host-only image can be made: inside the booted
     Debian root (tests/vm/scenarios_host_only.py: the .deb installed, `host-only = true`, the
     kernel hook run), that image then booted to `running`. The benchmark machine has no root pool
-    of its own to read."""
+    of its own to read. The peers' host-only images, made and booted on the same machine, go
+    with it (host_only_peers.py)."""
     sc = scenarios_host_only.HostOnlyBoot()
     try:
         # A scenario's name starts with its platform (tests/vm/platforms.py): the host's Debian 12.
@@ -92,9 +100,11 @@ def measure_host_only(paths, image):
     except (AssertionError, KeyError, OSError, subprocess.SubprocessError) as e:
         # The run's other figures are kept whatever happens here.
         log(f"host-only image: {e}")
-        return {"failed": str(e).splitlines()[0][:300]}
-    m = sc.measured
-    log(f"host-only image: {m['bytes'] / 1e6:.1f} MB, {m['modules']} modules; booted to `running`")
+        m = {"failed": str(e).splitlines()[0][:300]}
+    else:
+        m = sc.measured
+        log(f"host-only image: {m['bytes'] / 1e6:.1f} MB, {m['modules']} modules; booted to `running`")
+    m["peers"] = host_only_peers.measure(paths, k, image, m.get("image"), log_dir, one_boot)
     return m
 
 
