@@ -303,8 +303,8 @@ def host_only_target(systemd):
     against = (f"; {h['bytes'] / peers[small]['bytes']:.2f}x the smaller peer's host-only image, "
                f"{small}'s {mb(peers[small]['bytes'])}" if small else
                f"; peers' host-only images not measured: {peers.get('failed', 'not run')}")
-    against += "".join(f"; {t}'s host-only mode refused: {peers[t]['refused']}" for t in host_only_peers.PEERS
-                       if "refused" in (peers.get(t) or {}))
+    against += "".join(f"; {t} refused its host-only mode ({host_only_peers.HOW[t]}): {peers[t]['refused']}"
+                       for t in host_only_peers.PEERS if "refused" in (peers.get(t) or {}))
     return ("--host-only image <= 6 MB", h["bytes"], TARGET_HOST_ONLY,
             f"{mb(h['bytes'])} ({h['modules']} modules against the generic image's "
             f"{h['generic_modules']}; made in the Debian root by its kernel hook, booted to `running`"
