@@ -118,6 +118,19 @@ def job_disk(paths, name, k, debs):
     return path
 
 
+def parse_job(text):
+    """From the job boot's console TEXT: ({tool: (bytes, build seconds, offset MiB)} of the images
+    written, {tool: why} of the tools that refused). Raises AssertionError when the job itself
+    failed or left a peer without either line."""
+    built = {m.group(1): (int(m.group(2)), float(m.group(3)), int(m.group(4)))
+             for m in re.finditer(JOB_LINE, text)}
+    refused = {m.group(1): m.group(2).strip()[:300] for m in re.finditer(JOB_REFUSED, text)}
+    if "ZINITRD-JOB status 0" not in text or not set(PEERS) <= set(built) | set(refused):
+        lines = re.findall(r"ZINITRD-JOB (.*)", text)
+        raise AssertionError("the job in the booted root failed:\n" + "\n".join(lines[-30:]))
+    return built, refused
+
+
 def contents(zinitrd, img):
     """(module count, file content bytes, offset of the first compressed segment) of IMG."""
     out = subprocess.check_output([zinitrd, "ls", img], text=True)
@@ -180,22 +193,17 @@ def measure(paths, k, generic, zinitrd_image, log_dir, boot):
         job_boot.timeout = JOB_TIMEOUT
         job_boot.qemu_extra = scenarios_host_only.MACHINE
         job_boot.run(paths, name, lambda: generic)
-        text = open(os.path.join(paths.logs, f"{name}.log"), errors="replace").read()
-        built = {m.group(1): m for m in re.finditer(JOB_LINE, text)}
-        for m in re.finditer(JOB_REFUSED, text):  # the tool itself refused: its result
-            res[m.group(1)] = {"refused": m.group(2).strip()[:300]}
-        if "ZINITRD-JOB status 0" not in text or set(built) | set(res) < set(PEERS):
-            lines = re.findall(r"ZINITRD-JOB (.*)", text)
-            raise AssertionError("the job in the booted root failed:\n" + "\n".join(lines[-30:]))
+        built, refused = parse_job(open(os.path.join(paths.logs, f"{name}.log"), errors="replace").read())
+        res.update({t: {"refused": why} for t, why in refused.items()})
         raw = os.path.join(paths.out, f"{name}-out.raw")
         subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", out, raw], check=True)
         with open(raw, "rb") as f:
-            for tool, m in built.items():
+            for tool, (size, seconds, offset_mib) in built.items():
                 img = os.path.join(paths.out, f"{name}-{tool}.img")
-                f.seek(int(m.group(4)) << 20)
+                f.seek(offset_mib << 20)
                 with open(img, "wb") as g:
-                    g.write(f.read(int(m.group(2))))
-                res[tool] = describe(paths.zinitrd, img, float(m.group(3)))
+                    g.write(f.read(size))
+                res[tool] = describe(paths.zinitrd, img, seconds)
                 res[tool]["image"] = img
         os.unlink(raw)
     except (AssertionError, KeyError, OSError, subprocess.SubprocessError) as e:
