@@ -22,6 +22,7 @@ import tempfile
 
 import debian_root
 import scenarios_host_only
+import vmlib
 from scenarios_systemd import SystemdBoot
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,7 +40,6 @@ JOB_LINE = r"ZINITRD-JOB peer (\S+) bytes=(\d+) seconds=([\d.]+) offset_mib=(\d+
 JOB_REFUSED = r"ZINITRD-JOB peer (\S+) failed (status=\d+: .*)"
 HOW = {"zinitrd": "kernel hook, `host-only = true`", "initramfs-tools": "`MODULES=dep`",
        "dracut": "`--hostonly`"}
-MAGICS = {b"\x28\xb5\x2f\xfd": "zstd", b"\x1f\x8b": "gzip", b"\xfd7zXZ": "xz", b"\x02\x21\x4c\x18": "lz4"}
 
 
 def log(msg):
@@ -131,21 +131,12 @@ def parse_job(text):
     return built, refused
 
 
-def contents(zinitrd, img):
-    """(module count, file content bytes, offset of the first compressed segment) of IMG."""
-    out = subprocess.check_output([zinitrd, "ls", img], text=True)
-    mods = {l.split("/")[-1] for l in out.splitlines() if re.search(r"\.ko(\.\w+)?$", l)}
-    content = sum(int(m.group(1)) for m in re.finditer(r"^-\S+\s+(\d+) /", out, re.M))
-    starts = [int(m.group(1)) for m in re.finditer(r"^# segment \d+ at byte (\d+): (?!uncompressed)", out, re.M)]
-    return len(mods), content, (starts[0] if starts else os.path.getsize(img))
-
-
 def compressor(img, start):
-    """The compressor of IMG's part from START on (None: not one of MAGICS)."""
+    """The compressor of IMG's part from START on (None: not compressed, or not by a known one)."""
     with open(img, "rb") as f:
         f.seek(start)
-        head = f.read(8)
-    return next((n for m, n in MAGICS.items() if head.startswith(m)), None)
+        name = vmlib.compression_named(f.read(8))
+    return None if name in ("none", "unknown") else name
 
 
 def zstd19_bytes(img, start):
@@ -166,9 +157,11 @@ def zstd19_bytes(img, start):
 
 
 def describe(zinitrd, img, built=None):
-    n, content, start = contents(zinitrd, img)
-    r = {"bytes": os.path.getsize(img), "modules": n, "content_bytes": content,
-         "compressor": compressor(img, start), "zstd19_bytes": zstd19_bytes(img, start)}
+    listing = vmlib.image_listing(zinitrd, img)
+    start = listing["early_bytes"]
+    r = {"bytes": os.path.getsize(img), "modules": len(listing["modules"]),
+         "content_bytes": listing["content_bytes"], "compressor": compressor(img, start),
+         "zstd19_bytes": zstd19_bytes(img, start)}
     if built is not None:
         r["build_seconds"] = built
     return r

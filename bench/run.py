@@ -141,11 +141,7 @@ def compression_of(img):
                 break
         while pos < len(data) and data[pos] == 0:
             pos += 1
-    magics = {b"\x28\xb5\x2f\xfd": "zstd", b"\x1f\x8b": "gzip", b"\xfd7zXZ": "xz",
-              b"\x02\x21\x4c\x18": "lz4", b"BZh": "bzip2", b"070701": "none"}
-    if pos >= len(data):
-        return "none"
-    return next((n for m, n in magics.items() if data[pos:pos + len(m)] == m), "unknown")
+    return vmlib.compression_named(data[pos:pos + 8])
 
 
 def measure_peer_defaults(k, work):
@@ -314,20 +310,12 @@ def host_only_target(systemd):
 def measure_sizes(zinitrd, images):
     out = {}
     for t, img in images.items():
-        entries, content, segments = 0, 0, []
-        for line in sh([zinitrd, "ls", img]).splitlines():
-            seg = re.match(r"# segment \d+ at byte (\d+): (\S+)", line)
-            if seg:
-                segments.append((int(seg.group(1)), seg.group(2) == "uncompressed"))
-            m = re.match(r"(\S+)\s+(\d+)\s+(/.*)$", line)
-            if m:
-                entries += 1
-                content += int(m.group(2)) if m.group(1).startswith("-") else 0
+        listing = vmlib.image_listing(zinitrd, img)
         size = os.path.getsize(img)
         # The early part (microcode, uncompressed as the kernel requires): the uncompressed
         # segments before the first compressed one; an image with no compressed one has none.
-        early = next((off for off, plain in segments if not plain), 0)
-        out[t] = {"bytes": size, "entries": entries, "content_bytes": content,
+        early = listing["early_bytes"]
+        out[t] = {"bytes": size, "entries": listing["entries"], "content_bytes": listing["content_bytes"],
                   "early_bytes": early, "main_bytes": size - early}
     return out
 

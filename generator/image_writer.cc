@@ -4,11 +4,10 @@
 // the descriptor. zstd goes through libzstd with worker threads (image_segments.h splits the
 // image into segments, compressed from memory or as they are written, and keeps them between
 // builds). gzip uses libarchive's own filter (with its header timestamp disabled, for
-// reproducibility). xz and lz4 need formats
-// libarchive 3.6 cannot produce: the kernel's xz decoder only accepts CRC32 (or no) integrity
-// checks (Documentation/staging/xz.rst) while libarchive writes CRC64, and the kernel's unlz4 only
-// reads the legacy lz4 format (magic 0x184C2102) while libarchive writes lz4 frames. Both are
-// therefore written with liblzma / liblz4 directly.
+// reproducibility). xz and lz4 need formats libarchive 3.6 cannot produce: the kernel's xz decoder
+// only accepts CRC32 (or no) integrity checks (Documentation/staging/xz.rst) while libarchive
+// writes CRC64, and the kernel's unlz4 only reads the legacy lz4 format (magic 0x184C2102) while
+// libarchive writes lz4 frames. Both are therefore written with liblzma / liblz4 directly.
 #include "image_writer.h"
 
 #include <archive.h>
@@ -470,10 +469,6 @@ Result<WriteStats> write_archive(const std::vector<const ImageEntry*>& entries, 
       gzip_level ? static_cast<uint64_t>(archive_filter_bytes(a.get(), 0)) : ctx.raw_bytes;
   return stats;
 }
-
-}  // namespace
-
-namespace {
 
 // ENTRIES as one cpio archive laid out as LAYOUT says, through SINK, which it finishes; returns
 // the archive's size (without the trailer it dropped).

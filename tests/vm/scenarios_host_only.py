@@ -72,12 +72,8 @@ def job_disk(paths, name, deb):
 def contents(paths, img):
     """(module names in IMG, bytes of its main segment: the image from its first compressed cpio
     on, without the uncompressed early microcode before it), from `zinitrd ls`."""
-    out = subprocess.check_output([paths.zinitrd, "ls", img], text=True)
-    mods = {re.sub(r"\.ko(\.\w+)?$", "", l.split("/")[-1]).replace("-", "_") for l in out.splitlines()
-            if re.search(r"\.ko(\.\w+)?$", l)}
-    starts = [int(m.group(1)) for m in re.finditer(r"^# segment \d+ at byte (\d+): (?!uncompressed)",
-                                                   out, re.M)]
-    return mods, os.path.getsize(img) - (starts[0] if starts else 0)
+    listing = vmlib.image_listing(paths.zinitrd, img)
+    return listing["modules"], os.path.getsize(img) - listing["early_bytes"]
 
 
 class HostOnlyBoot:

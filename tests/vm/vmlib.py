@@ -427,6 +427,43 @@ def zinitrd_build(paths, k, output, *args, root=None):
     return p.stdout
 
 
+# What an initramfs segment starts with: the compressors' magic numbers, or a newc cpio.
+COMPRESSION_MAGICS = {b"\x28\xb5\x2f\xfd": "zstd", b"\x1f\x8b": "gzip", b"\xfd7zXZ": "xz",
+                      b"\x02\x21\x4c\x18": "lz4", b"BZh": "bzip2", b"070701": "none"}
+
+
+def compression_named(head):
+    """The compressor whose data starts with the bytes HEAD: "none" for a cpio or nothing at all,
+    "unknown" for anything else."""
+    if not head:
+        return "none"
+    return next((n for m, n in COMPRESSION_MAGICS.items() if head.startswith(m)), "unknown")
+
+
+def image_listing(zinitrd, img):
+    """What `zinitrd ls` says of the image IMG (any tool's): its kernel modules (names without
+    the .ko suffix, '-' read as '_'), its members, the bytes of its files' contents, and where
+    its first compressed cpio starts (early_bytes: the uncompressed early microcode before it;
+    0 when nothing in it is compressed)."""
+    out = subprocess.run([zinitrd, "ls", img], check=True, stdout=subprocess.PIPE, text=True).stdout
+    r = {"modules": set(), "entries": 0, "content_bytes": 0, "early_bytes": None}
+    for line in out.splitlines():
+        seg = re.match(r"# segment \d+ at byte (\d+): (\S+)", line)
+        if seg and seg.group(2) != "uncompressed" and r["early_bytes"] is None:
+            r["early_bytes"] = int(seg.group(1))
+        m = re.match(r"(\S+)\s+(\d+)\s+(/.*)$", line)
+        if not m:
+            continue
+        r["entries"] += 1
+        if m.group(1).startswith("-"):
+            r["content_bytes"] += int(m.group(2))
+        ko = re.search(r"([^/]+)\.ko(\.\w+)?$", m.group(3))
+        if ko:
+            r["modules"].add(ko.group(1).replace("-", "_"))
+    r["early_bytes"] = r["early_bytes"] or 0
+    return r
+
+
 def _file_digest(h, path):
     with open(path, "rb") as f:
         h.update(f.read())
