@@ -253,6 +253,10 @@ TEST_CASE("feature load: the repo's modules.d") {
   CHECK(pos("base") < pos("zfs"));
   CHECK(pos("storage") < pos("zfs"));
   CHECK(pos("zfs") < static_cast<long>(n.size()));
+  CHECK(pos("keyboard") < static_cast<long>(n.size()));  // in every image, and nothing needs it:
+  auto without = plan_features(*all, {}, {"keyboard"}, root);  // an SSH-only machine omits it
+  REQUIRE(without.ok());
+  CHECK(names(*without).size() == n.size() - 1);
   for (const Feature* f : *plan) {
     INFO(f->name);
     CHECK_FALSE(f->description.empty());
@@ -265,8 +269,8 @@ TEST_CASE("feature load: the repo's modules.d") {
     }
     if (f->name == "base") CHECK(f->settings.count("rescue_shell"));
 
-    if (f->name == "storage") {
-      CHECK(f->kmods_coldplug.size() > 5);
+    if (f->name == "storage" || f->name == "keyboard") {
+      CHECK(f->kmods_coldplug.size() > 3);
       CHECK(f->kmods.empty());  // nothing loaded unconditionally: coldplug only
     }
   }
