@@ -138,7 +138,7 @@ TEST_CASE("host-only build: of the driver directories, the modules this machine 
   TempDir out("zinitrd-hostonly-loaded");
   // The pool on virtio; a USB keyboard on xhci and an AHCI controller on this machine.
   DeviceDrivers d{{"virtio_blk"}, {"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"}};
-  d.loaded = {"ahci", "usbhid", "xhci_hcd", "xhci_pci", "zfs"};
+  d.loaded = {"ahci", "pinctrl_alderlake", "usbhid", "xhci_hcd", "xhci_pci", "zfs"};
   auto r = build_host_only(out, kver, d);
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   auto has = [&](std::string_view suffix) { return image_has(out, suffix); };
@@ -149,4 +149,9 @@ TEST_CASE("host-only build: of the driver directories, the modules this machine 
   CHECK_FALSE(has("/nvme.ko"));      // none here
   CHECK_FALSE(has("/ehci-pci.ko"));  // not loaded: no such controller
   CHECK_FALSE(has("/usb-storage.ko"));
+  CHECK(has("/pinctrl-alderlake.ko"));  // the GPIO controller of this laptop's i2c-HID keyboard
+  // Bridges and keyboards of other machines: no VMD, no Hyper-V (nor its bus driver) here.
+  for (const char* p : {"/vmd.ko", "/pci-hyperv.ko", "/hyperv-keyboard.ko", "/hv_vmbus.ko",
+                        "/pinctrl-jasperlake.ko"})
+    CHECK_MESSAGE(!has(p), p);
 }
