@@ -109,13 +109,11 @@ def test_image(paths, platform, image_args=()):
         image_args = image_args(platform)
     tag = "" if not image_args else "-" + hashlib.sha256("\0".join(image_args).encode()).hexdigest()[:12]
     img = os.path.join(paths.out, f"zinitrd-{platform.name}{tag}.img")
-    stamp_inputs = [paths.zinitrd, os.path.join(paths.build, "lib/zinitrd/init")]
-    if os.path.exists(img) and all(os.path.getmtime(img) >= os.path.getmtime(p) for p in stamp_inputs):
+    if vmlib.image_is_fresh(paths, img):
         return img
     with open(os.path.join(paths.out, "image.lock"), "w") as lock:  # ctest -j2: build once
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (os.path.exists(img) and
-                all(os.path.getmtime(img) >= os.path.getmtime(p) for p in stamp_inputs)):
+        if not vmlib.image_is_fresh(paths, img):
             print(platform.build(paths, img, "--stats", *image_args), end="")
     return img
 

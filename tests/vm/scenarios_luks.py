@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 
+import vmlib
 from vmlib import RESCUE, Boot, Fails
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,8 +44,7 @@ def build_with_crypttab(crypttab, files=()):
         for src, dst in files:
             h.update(dst.encode() + b"\0" + open(src, "rb").read())
         img = os.path.join(paths.out, f"zinitrd-luks-{h.hexdigest()[:12]}.img")
-        inputs = [paths.zinitrd, os.path.join(paths.build, "lib/zinitrd/init")]
-        if os.path.exists(img) and all(os.path.getmtime(img) >= os.path.getmtime(p) for p in inputs):
+        if vmlib.image_is_fresh(paths, img):
             return img
         with tempfile.TemporaryDirectory(dir=paths.out, prefix="luks-root-") as tmp:
             stage, upper, merged = (os.path.join(tmp, d) for d in ("stage", "upper", "merged"))

@@ -33,10 +33,8 @@ SKIP = 77
 
 
 def _built(paths, k, out, args):
-    """OUT built by `zinitrd build ARGS`, rebuilt when zinitrd or the runtime is newer."""
-    inputs = [paths.zinitrd, os.path.join(paths.build, "lib/zinitrd/init")]
-    fresh = lambda: os.path.exists(out) and all(os.path.getmtime(out) >= os.path.getmtime(p)
-                                                for p in inputs)
+    """OUT built by `zinitrd build ARGS`, rebuilt when zinitrd, the runtime or modules.d is newer."""
+    fresh = lambda: vmlib.image_is_fresh(paths, out)
     if fresh():
         return out
     with open(os.path.join(paths.out, "image.lock"), "w") as lock:  # ctest -j2: build once

@@ -417,6 +417,15 @@ class Paths:
         os.makedirs(self.logs, exist_ok=True)
 
 
+def image_is_fresh(paths, img):
+    """Whether IMG, an image a test built earlier, is newer than what it is made of in this tree:
+    zinitrd, its runtime and every file of modules.d (an edited feature.conf rebuilds it too)."""
+    features = os.path.join(SOURCE_DIR, "modules.d")
+    inputs = [paths.zinitrd, os.path.join(paths.build, "lib/zinitrd/init")] + [
+        os.path.join(d, f) for d, _, fs in os.walk(features) for f in fs]
+    return os.path.exists(img) and all(os.path.getmtime(img) >= os.path.getmtime(p) for p in inputs)
+
+
 def zinitrd_build(paths, k, output, *args, root=None):
     """Runs `zinitrd build` (for the system at ROOT with --root, else the host); returns its
     stdout+stderr. Raises with the output on failure."""
