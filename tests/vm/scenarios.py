@@ -199,7 +199,7 @@ def run_once(paths, test, echo=False):
     attach, overlays, want_drivers = [], {}, []
     for d in sc.disks:
         disk, bus = (d, "virtio-blk") if isinstance(d, str) else d
-        path = disks[disk]
+        path = vmlib.dead_disk(paths) if disk == vmlib.DEAD_DISK else disks[disk]
         if disk in sc.untouched:
             path = overlays[disk] = untouched(paths, name, path)
         attach.append((path, bus))

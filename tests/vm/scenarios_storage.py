@@ -14,12 +14,13 @@ the import must wait for it, not come up DEGRADED); a mirror with one member gon
 (DEGRADED after a bounded wait, naming what is missing); pools named like the root pool
 (pools/40-namesake.sh): a foreign one that must be neither booted nor written, a twin that makes
 the name ambiguous (refused, listing both GUIDs, or chosen by GUID); and a USB keyboard plugged in
-while the passphrase prompt waits (its driver must be loaded then, or nobody could type).
+while the passphrase prompt waits (its driver must be loaded then, or nobody could type); dying
+disks beside the root pool's, whose every read fails.
 """
 import time
 
 from scenarios_crypt import PASS, prompt
-from vmlib import BOTH, RESCUE, Boot, Fails
+from vmlib import BOTH, DEAD_DISK, RESCUE, Boot, Fails
 
 DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr", label="debian")
 ROOT = "root=zfs:rpool/ROOT/debian"
@@ -132,6 +133,11 @@ SCENARIOS = {
     # The same two disks, the pool named by its GUID, as initramfs-tools accepts.
     "namesake_root_by_guid": Boot("root=zfs:GUID(rpool)/ROOT/debian", disks=("ns-twin", "rpool"),
                                   **DEBIAN),
+    # Dying disks beside the root pool's, every read failing with EIO: one on SATA (libata's error
+    # handling retries and resets the link before it gives up) and one on virtio. The search for
+    # pool labels must pass over them, and the root pool come up ONLINE.
+    "dead_disks_beside": Boot(ROOT, disks=((DEAD_DISK, "sata"), "rpool", DEAD_DISK), platforms=BOTH,
+                              **DEBIAN),
     # A USB keyboard plugged in while the passphrase prompt waits: its drivers (usbhid,
     # hid-generic) must load then, before anything is typed; the passphrase itself comes over the
     # serial console as in scenarios_crypt.

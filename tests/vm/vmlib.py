@@ -426,6 +426,24 @@ def image_is_fresh(paths, img):
     return os.path.exists(img) and all(os.path.getmtime(img) >= os.path.getmtime(p) for p in inputs)
 
 
+# A disk that answers every read with an I/O error, as a dying disk does once its retries run out:
+# a blank disk behind QEMU's blkdebug driver (its name in a scenario's disks: DEAD_DISK).
+DEAD_DISK = "dead"
+
+
+def dead_disk(paths):
+    """The path (QEMU's blkdebug:CONFIG:IMAGE) of a DISK_MB disk whose every read fails with EIO:
+    blkdebug injects the error into each read that follows the raw driver's read_aio event."""
+    image, config = os.path.join(paths.out, "dead-disk.raw"), os.path.join(paths.out, "dead-disk.conf")
+    if not os.path.exists(image):
+        with open(image + ".tmp", "wb") as f:
+            f.truncate(DISK_MB << 20)
+        os.replace(image + ".tmp", image)
+    with open(config, "w") as f:
+        f.write('[inject-error]\nevent = "read_aio"\nerrno = "5"\n')
+    return f"blkdebug:{config}:{image}"
+
+
 def zinitrd_build(paths, k, output, *args, root=None):
     """Runs `zinitrd build` (for the system at ROOT with --root, else the host); returns its
     stdout+stderr. Raises with the output on failure."""
