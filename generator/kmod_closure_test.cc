@@ -263,7 +263,8 @@ TEST_CASE("kmod closure: installed kernel, storage + zfs") {
   REQUIRE_MESSAGE(kc.ok(), (kc.ok() ? "" : kc.error().message));
   for (const Feature& f : *features) {
     if (f.name == "zfs" && !have_zfs) continue;
-    if (f.name != "base" && f.name != "storage" && f.name != "zfs") continue;  // luks: dm_mod
+    if (f.name != "base" && f.name != "storage" && f.name != "keyboard" && f.name != "zfs")
+      continue;  // luks: dm_mod
     for (const auto& e : f.kmods_exclude) (*kc)->exclude(e);
     for (const auto& e : f.kmods_exclude_needing) (*kc)->exclude_needing(e);
     for (const auto& m : f.kmods) (*kc)->request({m, true, true, f.name, f.kmod_hint});
