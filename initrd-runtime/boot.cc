@@ -30,6 +30,7 @@
 #include "util.h"
 #include "zfs_cache_writes.h"
 #include "zfs_import.h"
+#include "zfs_member.h"
 #include "zfs_mount.h"
 #include "zfs_snapshot.h"
 #include "zfs_tools.h"
@@ -42,6 +43,8 @@ constexpr int64_t kRebootDelayMs = 15'000;
 constexpr int64_t kQuickShellMs = 2'000;  // a shell that a user used lasts longer than this
 constexpr int kMaxQuickShellExits = 3;
 constexpr int64_t kColdplugWaitMs = 10'000;
+// After SIGKILL, how long a coldplug process stuck in a driver's init is waited for.
+constexpr int64_t kStuckGraceMs = 2'000;
 // The kernel's config update after an import syncs a txg or two: well under a second even
 // under TCG; a pool whose disks stopped answering must not hold the boot for good.
 constexpr int64_t kZfsAsyncWaitMs = 10'000;
@@ -317,8 +320,23 @@ void Boot::finish_coldplug(bool end_it) {
   log_warning("coldplug is still loading drivers after %s; ending it before switch_root",
               format_seconds(kColdplugWaitMs).c_str());
   ::kill(coldplug_pid_, SIGKILL);
-  int status;
-  while (::waitpid(coldplug_pid_, &status, 0) < 0 && errno == EINTR) {
+  // A driver's init waiting on a dying disk holds the process in the kernel (its probe retries
+  // each read) and SIGKILL waits with it: give it a moment, then go on without it. It dies when
+  // the kernel lets it, and the next init reaps it.
+  const int64_t grace = monotonic_ms() + kStuckGraceMs;
+  for (;;) {
+    int status;
+    pid_t r = ::waitpid(coldplug_pid_, &status, WNOHANG);
+    if (r == coldplug_pid_ || (r < 0 && errno != EINTR)) break;
+    if (monotonic_ms() >= grace) {
+      auto modules = read_file("/proc/modules", 1 << 20);
+      log_warning(
+          "a driver's init is still running in the kernel (modules loading: %s): "
+          "switching root without waiting for it",
+          modules ? join(modules_loading(*modules), " ").c_str() : "unknown");
+      break;
+    }
+    sleep_ms(10);
   }
   coldplug_pid_ = -1;
 }
@@ -497,9 +515,20 @@ std::optional<Failure> Boot::do_switch() {
   if (request_.boot_test)
     boot_test_pass(what, init, children_, {modules_ms_, import_ms_, mount_ms_});
   finish_coldplug(true);
+  if (loader_)
+    if (auto left = hotplug_.finish_loads(kStuckGraceMs, *loader_); !left.empty())
+      log_warning(
+          "drivers still running their init in the kernel (%s): switching root without "
+          "waiting for them",
+          join(left, " ").c_str());
   hotplug_.close();
   luks_.forget_secrets();
   ssh_.close("the boot continues");  // dropbear and the network never outlive the initramfs
+  // Reads of devices that never answered (a dying disk's driver retrying each one): not waited
+  // for either (label_probe.h).
+  if (auto stuck = label_probe().abandon(); !stuck.empty())
+    log_warning("%s never answered the search for pool labels: switching root without it",
+                join(stuck, " ").c_str());
   reap_zombies();
   // The pools' asynchronous cache-file write must land in the initramfs (zfs_cache_writes.h).
   AsyncWait pending = wait_for_zfs_async("/proc", kZfsAsyncWaitMs);

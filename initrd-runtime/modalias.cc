@@ -6,11 +6,13 @@
 #include <fnmatch.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <map>
 #include <set>
 
@@ -93,18 +95,6 @@ std::vector<std::string> drivers_for(const std::vector<std::string>& modaliases,
     }
   }
   return wanted;
-}
-
-// Loads the drivers matching MODALIASES, each in a process of its own (the disk controller's
-// driver must not wait for another controller's probe); returns the number of modaliases that
-// matched.
-int load_for(const std::vector<std::string>& modaliases, const BootConfig& config,
-             ModuleLoader& loader, const char* why) {
-  int matched = 0;
-  auto wanted = drivers_for(modaliases, config, loader, why, {}, matched);
-  if (!wanted.empty())
-    loader.load_concurrently(wanted, true, [why](const LoadReport& r) { report_load(why, r); });
-  return matched;
 }
 
 }  // namespace
@@ -273,6 +263,7 @@ int HotplugListener::read_events(int64_t timeout_ms, std::vector<std::string>& m
 
 int HotplugListener::drain(int64_t timeout_ms, const BootConfig& config, ModuleLoader& loader,
                            bool& block_added) {
+  reap_loads(loader);
   std::vector<std::string> modaliases;
   bool overflow = false;
   int handled = read_events(timeout_ms, modaliases, block_added, overflow);
@@ -282,8 +273,49 @@ int HotplugListener::drain(int64_t timeout_ms, const BootConfig& config, ModuleL
     coldplug(config, loader);
     block_added = true;
   }
-  if (!modaliases.empty()) load_for(modaliases, config, loader, "hotplug");
+  if (!modaliases.empty()) start_loads(modaliases, config, loader);
   return handled;
+}
+
+void HotplugListener::start_loads(const std::vector<std::string>& modaliases,
+                                  const BootConfig& config, ModuleLoader& loader) {
+  std::set<std::string> in_flight;
+  for (const auto& [pid, name] : loads_) in_flight.insert(name);
+  int matched = 0;
+  for (const auto& name : drivers_for(modaliases, config, loader, "hotplug", in_flight, matched)) {
+    pid_t pid =
+        loader.spawn_load(name, true, [](const LoadReport& r) { report_load("hotplug", r); });
+    if (pid > 0)
+      loads_[pid] = name;
+    else  // no fork: here, in turn
+      report_load("hotplug", loader.load_report({name}, true));
+  }
+}
+
+void HotplugListener::reap_loads(ModuleLoader& loader) {
+  for (auto it = loads_.begin(); it != loads_.end();) {
+    int status = 0;
+    pid_t r = ::waitpid(it->first, &status, WNOHANG);
+    if (r == it->first) loader.reaped(it->second, status);
+    if (r == it->first || (r < 0 && errno == ECHILD)) {
+      it = loads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<std::string> HotplugListener::finish_loads(int64_t wait_ms, ModuleLoader& loader) {
+  const int64_t deadline = monotonic_ms() + wait_ms;
+  for (reap_loads(loader); !loads_.empty() && monotonic_ms() < deadline; reap_loads(loader))
+    sleep_ms(10);
+  std::vector<std::string> left;
+  for (const auto& [pid, name] : loads_) {
+    ::kill(pid, SIGKILL);  // dies when the driver's init lets it; the next init reaps it
+    left.push_back(name);
+  }
+  loads_.clear();
+  return left;
 }
 
 bool HotplugListener::poll(int64_t timeout_ms, const BootConfig& config, ModuleLoader& loader) {

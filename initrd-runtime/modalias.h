@@ -7,6 +7,9 @@
 // disks that appear late (USB, slow HBAs) get their drivers too.
 #pragma once
 
+#include <sys/types.h>
+
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,13 +70,24 @@ class HotplugListener {
   bool active() const { return fd_.valid(); }
   /// Closes the socket (before switch_root).
   void close() { fd_.reset(); }
+  /// Waits up to WAIT_MS for the drivers that events started loading (each in a process of its
+  /// own, never waited for meanwhile: a driver whose init waits on a dying disk would hold up the
+  /// boot with it), then kills those still loading and forgets them: each dies when the driver's
+  /// init lets it. Returns their modules' names.
+  std::vector<std::string> finish_loads(int64_t wait_ms, ModuleLoader& loader);
 
  private:
   /// Waits up to TIMEOUT_MS for the first event, then handles every queued one. Returns how
   /// many events were handled; BLOCK_ADDED is set when a block device appeared.
   int drain(int64_t timeout_ms, const BootConfig& config, ModuleLoader& loader, bool& block_added);
+  /// Starts loading the drivers MODALIASES need in processes of their own (those not loading yet).
+  void start_loads(const std::vector<std::string>& modaliases, const BootConfig& config,
+                   ModuleLoader& loader);
+  /// Takes in the loads that ended.
+  void reap_loads(ModuleLoader& loader);
 
   Fd fd_;
+  std::map<pid_t, std::string> loads_;  ///< drivers loading: process -> module
 };
 
 }  // namespace zinitrd::rt

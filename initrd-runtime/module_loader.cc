@@ -78,6 +78,15 @@ std::string module_options(const BootModule& module, const ModuleParams& params)
   return opts;
 }
 
+std::vector<std::string> modules_loading(std::string_view proc_modules) {
+  std::vector<std::string> out;
+  for (const auto& line : split_all(proc_modules, '\n')) {
+    auto w = split_words(line);  // name size refcount deps state address
+    if (w.size() >= 5 && w[4] == "Loading") out.emplace_back(w[0]);
+  }
+  return out;
+}
+
 bool is_no_device_error(int err) { return err == ENODEV || err == ENXIO; }
 
 bool LoadReport::only_no_device() const {
@@ -277,29 +286,6 @@ bool ModuleLoader::reaped(const std::string& name, int wait_status) {
   loaded_ += code & 127;
   const bool ok = (code & 128) == 0;
   state_[normalize_module_name(name)] = ok ? State::kLoaded : State::kFailed;
-  return ok;
-}
-
-std::vector<bool> ModuleLoader::load_concurrently(
-    const std::vector<std::string>& names, bool by_alias,
-    const std::function<void(const LoadReport&)>& report) {
-  std::vector<bool> ok(names.size(), false);
-  std::vector<pid_t> pids(names.size(), -1);
-  if (names.size() > 1)
-    for (size_t i = 0; i < names.size(); ++i) pids[i] = spawn_load(names[i], by_alias, report);
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (pids[i] < 0) {  // one name, or fork failed: here, in turn
-      LoadReport r = load_report({names[i]}, by_alias);
-      if (report) report(r);
-      ok[i] = r.ok();
-      continue;
-    }
-    int status = 0;
-    pid_t r;
-    while ((r = ::waitpid(pids[i], &status, 0)) < 0 && errno == EINTR) {
-    }
-    ok[i] = r == pids[i] && reaped(names[i], status);
-  }
   return ok;
 }
 

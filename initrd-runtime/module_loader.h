@@ -50,6 +50,10 @@ ModulePlan plan_modules(const BootConfig& config, const std::vector<std::string>
 /// line's (later ones win in the kernel's parser, so the command line overrides).
 std::string module_options(const BootModule& module, const ModuleParams& params);
 
+/// The modules that /proc/modules TEXT shows still running their init (state "Loading"), in its
+/// order (pure): what a process stuck in finit_module waits on.
+std::vector<std::string> modules_loading(std::string_view proc_modules);
+
 /// True for the errno values with which a driver says "nothing here for me" (pure).
 bool is_no_device_error(int err);
 
@@ -117,10 +121,6 @@ class ModuleLoader {
   /// Takes in what the child of spawn_load(NAME) did: modules it loaded count as this loader's,
   /// and a failure it reported is remembered as load_one() remembers one. True when NAME loaded.
   bool reaped(const std::string& name, int wait_status);
-  /// spawn_load() for each of NAMES at once, then waits for them all (names that could not be
-  /// spawned load here, in turn). Returns, for each name, whether it is loaded.
-  std::vector<bool> load_concurrently(const std::vector<std::string>& names, bool by_alias,
-                                      const std::function<void(const LoadReport&)>& report);
   /// True when NAME may not be loaded for a modalias.
   bool alias_blacklisted(std::string_view name) const;
   /// True when NAME is loaded or built in (/sys/module/NAME exists).

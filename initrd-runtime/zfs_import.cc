@@ -23,7 +23,7 @@ constexpr int64_t kRetryIntervalMs = 1000;
 constexpr int64_t kProgressEveryMs = 10'000;
 constexpr int64_t kNoticeAfterMs = 3'000;
 
-std::string block_devices() {
+std::string partitions_seen() {
   auto text = read_file("/proc/partitions", 64 << 10);
   if (!text) return "unknown (/proc/partitions unreadable)";
   std::vector<std::string> names;
@@ -218,7 +218,7 @@ Failure import_failure(const ProcessResult& run, const ImportDiagnosis& d, const
   Failure f = ZfsTools::failure("import", summary, run);
   for (auto& h : import_hints(d, pool, describe_our_hostid())) f.hints.push_back(std::move(h));
   if (d.problem == ImportProblem::kNoSuchPool || d.problem == ImportProblem::kDevicesMissing)
-    f.hints.push_back("disks the kernel sees now: " + block_devices());
+    f.hints.push_back("disks the kernel sees now: " + partitions_seen());
   f.retryable = d.retry;
   return f;
 }
@@ -324,7 +324,7 @@ std::optional<Failure> import_pool(const ImportContext& ctx, const std::string& 
     } else if (now >= next_progress) {
       next_progress = now + kProgressEveryMs;
       log_notice("still waiting for pool '%s' (%s so far; disks: %s)", wanted.c_str(),
-                 format_seconds(now - start).c_str(), block_devices().c_str());
+                 format_seconds(now - start).c_str(), partitions_seen().c_str());
     }
   };
   for (int attempt = 0;; ++attempt) {
@@ -547,7 +547,7 @@ std::optional<Failure> import_bootfs_pool(const ImportContext& ctx, std::string&
       if (pools->empty()) {
         f.summary = "no ZFS pool appeared within " + format_seconds(now - start) +
                     " (root=zfs:AUTO looks for the pool whose bootfs is set)";
-        f.hints.push_back("disks the kernel sees now: " + block_devices());
+        f.hints.push_back("disks the kernel sees now: " + partitions_seen());
         f.hints.push_back(
             "if the disk needs a driver the image lacks, rebuild the image with it; "
             "for slow disks add rd.timeout=120");

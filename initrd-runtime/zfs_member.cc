@@ -42,19 +42,29 @@ bool is_zfs_aux_label(std::string_view bytes) {
          bytes.find("guid") != std::string_view::npos;
 }
 
-namespace {
-
-bool any_label(const std::string& path, uint64_t size, bool (*kind)(std::string_view)) {
+std::vector<std::string> read_label_slots(const std::string& path, uint64_t size) {
+  std::vector<std::string> out;
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) return false;
-  std::string buf(kLabelProbeBytes, '\0');
+  if (!fd.valid()) return out;
   for (uint64_t off : label_offsets(size)) {
+    std::string buf(kLabelProbeBytes, '\0');
     ssize_t n =
         ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(off + kLabelNvlistOffset));
-    if (n <= 0) continue;
-    if (kind(std::string_view(buf.data(), static_cast<size_t>(n)))) return true;
+    buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    out.push_back(std::move(buf));
   }
-  return false;
+  return out;
+}
+
+LabelProbe& label_probe() {
+  static LabelProbe probe([](const BlockDevice& d) { return read_label_slots(d.path, d.size); });
+  return probe;
+}
+
+namespace {
+
+bool any_slot(const std::vector<std::string>& slots, bool (*kind)(std::string_view)) {
+  return std::any_of(slots.begin(), slots.end(), [&](const std::string& s) { return kind(s); });
 }
 
 // The whole disk a partition under SYS_BLOCK belongs to ("" for a whole disk): sysfs keeps a
@@ -72,17 +82,19 @@ std::string disk_of(const std::string& sys_block, const std::string& name) {
 // The devices under SYS_BLOCK whose label KIND accepts, whole disks of labelled partitions left
 // out (zfs_member.h).
 std::vector<MemberDevice> labelled_devices(const std::string& sys_block, const std::string& dev_dir,
-                                           bool (*kind)(std::string_view)) {
+                                           bool (*kind)(std::string_view), LabelProbe& probe) {
   struct Found {
     std::string name, disk;
     MemberDevice device;
   };
+  std::vector<BlockDevice> devices;
+  for (BlockDevice& d : block_devices(sys_block, dev_dir))
+    if (d.size >= 2 * kVdevLabelSize) devices.push_back(std::move(d));
   std::vector<Found> found;
-  for (const BlockDevice& d : block_devices(sys_block, dev_dir)) {
-    if (d.size < 2 * kVdevLabelSize) continue;
-    if (any_label(d.path, d.size, kind))
-      found.push_back({d.name, disk_of(sys_block, d.name), {d.path, d.size}});
-  }
+  for (const ProbedDevice& p : probe.read(devices))
+    if (any_slot(p.slots, kind))
+      found.push_back(
+          {p.device.name, disk_of(sys_block, p.device.name), {p.device.path, p.device.size}});
   std::vector<MemberDevice> out;
   for (const auto& f : found) {
     const bool has_labelled_partition =
@@ -97,17 +109,17 @@ std::vector<MemberDevice> labelled_devices(const std::string& sys_block, const s
 }  // namespace
 
 bool has_zfs_label(const std::string& path, uint64_t size) {
-  return any_label(path, size, is_zfs_member_label);
+  return any_slot(read_label_slots(path, size), is_zfs_member_label);
 }
 
 std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block,
-                                             const std::string& dev_dir) {
-  return labelled_devices(sys_block, dev_dir, is_zfs_member_label);
+                                             const std::string& dev_dir, LabelProbe& probe) {
+  return labelled_devices(sys_block, dev_dir, is_zfs_member_label, probe);
 }
 
-std::vector<MemberDevice> zfs_aux_devices(const std::string& sys_block,
-                                          const std::string& dev_dir) {
-  return labelled_devices(sys_block, dev_dir, is_zfs_aux_label);
+std::vector<MemberDevice> zfs_aux_devices(const std::string& sys_block, const std::string& dev_dir,
+                                          LabelProbe& probe) {
+  return labelled_devices(sys_block, dev_dir, is_zfs_aux_label, probe);
 }
 
 }  // namespace zinitrd::rt
