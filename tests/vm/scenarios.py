@@ -199,7 +199,11 @@ def run_once(paths, test, echo=False):
     attach, overlays, want_drivers = [], {}, []
     for d in sc.disks:
         disk, bus = (d, "virtio-blk") if isinstance(d, str) else d
-        path = vmlib.dead_disk(paths) if disk == vmlib.DEAD_DISK else disks[disk]
+        if disk in vmlib.DEAD_DISK_OPTIONS:
+            attach.append((vmlib.dead_disk(paths), bus, None, vmlib.DEAD_DISK_OPTIONS[disk]))
+            want_drivers.append(vmlib.BUSES[bus][2])
+            continue
+        path = disks[disk]
         if disk in sc.untouched:
             path = overlays[disk] = untouched(paths, name, path)
         attach.append((path, bus))
@@ -255,6 +259,8 @@ def run_once(paths, test, echo=False):
                 got["label"], want["label"] = rest.split(" extra=", 1)[0], sc.label
             if sc.usbhid is not None:
                 got["usbhid"], want["usbhid"] = field(rest, "usbhid"), sc.usbhid
+            if re.fullmatch(sc.strays, got["strays"]):  # "none" unless the scenario says
+                want["strays"] = got["strays"]
             if got != want:
                 raise AssertionError(f"{name}: booted, but saw {got}, expected {want}")
             vm.wait_exit(60)

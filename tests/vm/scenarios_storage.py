@@ -17,10 +17,11 @@ the name ambiguous (refused, listing both GUIDs, or chosen by GUID); and a USB k
 while the passphrase prompt waits (its driver must be loaded then, or nobody could type); dying
 disks beside the root pool's, whose every read fails.
 """
+import re
 import time
 
 from scenarios_crypt import PASS, prompt
-from vmlib import BOTH, DEAD_DISK, RESCUE, Boot, Fails
+from vmlib import BOTH, DEAD_DISK, RESCUE, SLOW_DEAD_DISK, Boot, Fails
 
 DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr", label="debian")
 ROOT = "root=zfs:rpool/ROOT/debian"
@@ -46,6 +47,18 @@ def plug_keyboard(vm):
     """Hot-plugs a USB keyboard on the xhci controller the scenario started with."""
     time.sleep(2)  # the prompt has been up a moment: the runtime is waiting on the console
     vm.qmp("device_add", driver="usb-kbd", bus="xhci.0", id="kbd")
+
+
+class SlowDeadDisk(Boot):
+    def check_console(self, text):
+        """The root pool was imported before the kernel gave up on the dying disk's partition
+        table (a boot that waited for that disk imports only after it)."""
+        imported = text.find("zinitrd: imported pool 'rpool'")
+        gave_up = re.search(r"\bsda: unable to read partition table", text)
+        if imported < 0 or (gave_up and gave_up.start() < imported):
+            raise AssertionError("slow_dead_disk_beside: the import waited for the dying disk "
+                                 f"(import at {imported}, its partition table given up at "
+                                 f"{gave_up.start() if gave_up else None})")
 
 
 SCENARIOS = {
@@ -138,6 +151,14 @@ SCENARIOS = {
     # pool labels must pass over them, and the root pool come up ONLINE.
     "dead_disks_beside": Boot(ROOT, disks=((DEAD_DISK, "sata"), "rpool", DEAD_DISK), platforms=BOTH,
                               **DEBIAN),
+    # A dying disk that takes its time to fail (a second per request: libata's error handling
+    # then spends a minute and more on its partition table) beside the root pool's disk: the
+    # boot must not wait for the dying disk, neither in the search for labels (which the pool's
+    # disk answers at once) nor for its driver's init before switch_root. What is still stuck in
+    # the kernel then is left behind (strays: processes of the initramfs that end when the kernel
+    # lets them).
+    "slow_dead_disk_beside": SlowDeadDisk(ROOT, disks=((SLOW_DEAD_DISK, "sata"), "rpool"),
+                                          strays=r"none|\d+:init(,\d+:init)*", **DEBIAN),
     # A USB keyboard plugged in while the passphrase prompt waits: its drivers (usbhid,
     # hid-generic) must load then, before anything is typed; the passphrase itself comes over the
     # serial console as in scenarios_crypt.

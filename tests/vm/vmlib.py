@@ -146,7 +146,8 @@ def drive_args(disks, snapshot=True):
     for i, d in enumerate(disks):
         # (path, bus, serial): a virtio disk the guest finds by its serial (/sys/block/*/serial),
         # as the pool VMs do: vdX names follow probe order, which parallel probes may shuffle.
-        path, bus, serial = (d, "virtio-blk", None) if isinstance(d, str) else (*d, None)[:3]
+        # (path, bus, serial, options): OPTIONS are more -drive options (QEMU's throttling.*).
+        path, bus, serial, options = (d, "virtio-blk", None, None) if isinstance(d, str) else (*d, None, None)[:4]
         if serial and bus != "virtio-blk":
             raise AssertionError(f"a serial is given to virtio-blk disks only, not {bus} ({path})")
         n = per_bus[bus] = per_bus.get(bus, -1) + 1
@@ -160,7 +161,8 @@ def drive_args(disks, snapshot=True):
         if path.endswith(".qcow2"):
             args += ["-drive", f"file={path},if=none,id=d{i},format=qcow2,snapshot=off"]
         else:
-            args += ["-drive", f"file={path},if=none,id=d{i},format=raw,snapshot={'on' if snapshot else 'off'}"]
+            args += ["-drive", f"file={path},if=none,id=d{i},format=raw,snapshot={'on' if snapshot else 'off'}" +
+                     (f",{options}" if options else "")]
         # q35's root bus has about 28 free slots; the pool VMs attach more virtio disks than
         # that, so those past VIRTIO_ON_ROOT go behind PCI bridges of 31 slots each.
         place = ""
@@ -373,6 +375,8 @@ class Boot:
     `populate`), checked when given. usbhid: "yes"/"no", checked when given.
     cpu: a QEMU CPU model (-cpu); None keeps QEMU's default TCG model (no PCLMULQDQ).
     devices: extra -device arguments (a USB controller to hot-plug a keyboard on).
+    strays: a regex the marker's strays= (processes of the initramfs still running in the root)
+      must match in full: "none" unless a scenario leaves some stuck in the kernel on purpose.
     untouched: disks booted through a qcow2 overlay that must hold no data afterwards: the boot
       must not have written them (a foreign pool it must not import).
     saw: regexes that must each match some console line before the marker (in any order).
@@ -381,8 +385,9 @@ class Boot:
 
     def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="rw", hotplug=None,
                  interact=(), image_args=(), state="ONLINE", label=None, usbhid=None, cpu=None,
-                 devices=(), untouched=(), saw=(), platforms=BOOKWORM):
+                 devices=(), untouched=(), saw=(), platforms=BOOKWORM, strays="none"):
         self.append, self.disks, self.root, self.usr, self.mode = append, disks, root, usr, mode
+        self.strays = strays
         self.hotplug = hotplug  # a disk added through QMP a few seconds after /init starts
         self.interact, self.platforms = interact, platforms
         self.image_args = image_args if callable(image_args) else tuple(image_args)
@@ -427,8 +432,11 @@ def image_is_fresh(paths, img):
 
 
 # A disk that answers every read with an I/O error, as a dying disk does once its retries run out:
-# a blank disk behind QEMU's blkdebug driver (its name in a scenario's disks: DEAD_DISK).
-DEAD_DISK = "dead"
+# a blank disk behind QEMU's blkdebug driver (its name in a scenario's disks: DEAD_DISK). The
+# slow one takes a second over each request (QEMU's throttling), as a dying disk takes its
+# time to fail: its driver's error handling then runs for tens of seconds.
+DEAD_DISK, SLOW_DEAD_DISK = "dead", "dead-slow"
+DEAD_DISK_OPTIONS = {DEAD_DISK: None, SLOW_DEAD_DISK: "throttling.iops-total=1"}
 
 
 def dead_disk(paths):
