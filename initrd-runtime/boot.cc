@@ -17,6 +17,7 @@
 
 #include "boot_check.h"
 #include "console_keymap.h"
+#include "device_scan.h"
 #include "early_mounts.h"
 #include "log.h"
 #include "luks_open.h"
@@ -30,7 +31,6 @@
 #include "util.h"
 #include "zfs_cache_writes.h"
 #include "zfs_import.h"
-#include "zfs_member.h"
 #include "zfs_mount.h"
 #include "zfs_snapshot.h"
 #include "zfs_tools.h"
@@ -170,8 +170,9 @@ class Boot {
   int quick_exits_ = 0;
   bool shell_disabled_ = false;  // the image had a shell, but it could not be used
   bool coldplug_started_ = false;
-  bool snapshots_done_ = false;  // bootfs.snapshot/rollback and @SNAP: once per boot
-  bool resume_tried_ = false;    // a hibernation image is looked for once, before the import
+  int64_t coldplug_start_ms_ = 0;  ///< coldplug has kColdplugWaitMs from here, in all
+  bool snapshots_done_ = false;    // bootfs.snapshot/rollback and @SNAP: once per boot
+  bool resume_tried_ = false;      // a hibernation image is looked for once, before the import
   pid_t coldplug_pid_ = -1;
 };
 
@@ -279,7 +280,7 @@ void Boot::start_coldplug() {
   // second and libata's module init waits for its link probes, so doing both at once saves that
   // much. Concurrent finit_module() of the same module is fine (EEXIST). The import that follows
   // waits for the disks through the hotplug listener, which was opened before the walk.
-  const int64_t t0 = monotonic_ms();
+  const int64_t t0 = coldplug_start_ms_ = monotonic_ms();
   pid_t pid = ::fork();
   if (pid == 0) {
     int matched = coldplug(config_, *loader_);
@@ -297,7 +298,9 @@ void Boot::start_coldplug() {
 
 void Boot::finish_coldplug(bool end_it) {
   if (coldplug_pid_ <= 0) return;
-  const int64_t deadline = monotonic_ms() + kColdplugWaitMs;
+  // One wait for the whole boot, not one per call: a driver that waited out the import's wait
+  // is not waited for again before switch_root.
+  const int64_t deadline = coldplug_start_ms_ + kColdplugWaitMs;
   for (;;) {
     int status;
     pid_t r = ::waitpid(coldplug_pid_, &status, WNOHANG);
@@ -313,12 +316,12 @@ void Boot::finish_coldplug(bool end_it) {
   }
   if (!end_it) {
     log_warning("coldplug is still loading drivers after %s; going on without waiting",
-                format_seconds(kColdplugWaitMs).c_str());
+                format_seconds(monotonic_ms() - coldplug_start_ms_).c_str());
     return;  // waited for again (and ended) before switch_root
   }
   // A driver init that hangs must not keep a child of the initramfs alive past switch_root.
   log_warning("coldplug is still loading drivers after %s; ending it before switch_root",
-              format_seconds(kColdplugWaitMs).c_str());
+              format_seconds(monotonic_ms() - coldplug_start_ms_).c_str());
   ::kill(coldplug_pid_, SIGKILL);
   // A driver's init waiting on a dying disk holds the process in the kernel (its probe retries
   // each read) and SIGKILL waits with it: give it a moment, then go on without it. It dies when
@@ -525,9 +528,9 @@ std::optional<Failure> Boot::do_switch() {
   luks_.forget_secrets();
   ssh_.close("the boot continues");  // dropbear and the network never outlive the initramfs
   // Reads of devices that never answered (a dying disk's driver retrying each one): not waited
-  // for either (label_probe.h).
-  if (auto stuck = label_probe().abandon(); !stuck.empty())
-    log_warning("%s never answered the search for pool labels: switching root without it",
+  // for either (device_scan.h).
+  if (auto stuck = device_scan_probe().abandon(); !stuck.empty())
+    log_warning("%s never answered when read: switching root without waiting for it",
                 join(stuck, " ").c_str());
   reap_zombies();
   // The pools' asynchronous cache-file write must land in the initramfs (zfs_cache_writes.h).

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "block_devices.h"
 #include "crypttab.h"
+#include "device_scan.h"
 #include "fd.h"
 #include "log.h"
 #include "module_loader.h"
@@ -103,10 +105,12 @@ void LuksOpener::scan() {
   ::closedir(d);
   std::sort(names.begin(), names.end());
   mapped_.clear();
+  std::vector<BlockDevice> unread;
   for (const auto& name : names) {
     const std::string sys = system_.sys_class_block + "/" + name;
     std::string dev = first_line(sys + "/dev");
-    if (dev.empty() || first_line(sys + "/size") == "0") continue;  // gone, or no medium
+    const std::string sectors = first_line(sys + "/size");
+    if (dev.empty() || sectors == "0") continue;  // gone, or no medium
     std::string dm_uuid = first_line(sys + "/dm/uuid");
     if (starts_with(dm_uuid, "CRYPT-")) {  // a mapping: its content is never a LUKS header
       mapped_[first_line(sys + "/dm/name")] = dm_crypt_luks_uuid(dm_uuid);
@@ -114,9 +118,19 @@ void LuksOpener::scan() {
     }
     auto it = probed_.find(name);
     if (it != probed_.end() && it->second.dev == dev) continue;
-    std::string bytes = read_start(system_.dev + "/" + name, kLuksProbeBytes);
-    if (bytes.empty()) continue;  // no node yet: looked at again next time
-    Probe p{dev, parse_luks_header(bytes)};
+    BlockDevice b;
+    b.name = name;
+    b.path = system_.dev + "/" + name;
+    b.devnum = dev;
+    b.size = strtoull(sectors.c_str(), nullptr, 10) * 512;
+    unread.push_back(std::move(b));
+  }
+  // Read as the other scans read them (device_scan.h): a disk that does not answer (a dying
+  // one's driver retrying each read) is looked at again next time, not waited for.
+  for (const ScannedDevice& s : scan_devices(unread)) {
+    if (s.start.empty()) continue;  // no node yet: looked at again next time
+    const std::string& name = s.device.name;
+    Probe p{s.device.devnum, parse_luks_header(s.start.substr(0, kLuksProbeBytes))};
     if (p.header)
       log_debug("/dev/%s: LUKS%d UUID %s%s", name.c_str(), p.header->version,
                 p.header->uuid.c_str(),

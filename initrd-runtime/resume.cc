@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "block_devices.h"
+#include "device_scan.h"
 #include "log.h"
 #include "partition_uuid.h"
 #include "util.h"
@@ -107,10 +108,15 @@ bool resume_device_matches(const ResumeDevice& d, const BlockDevice& b, const st
 }
 
 std::optional<FoundSwap> find_resume_device(const ResumeDevice& d, const std::string& sys_block,
-                                            const std::string& dev_dir) {
+                                            const std::string& dev_dir, DeviceProbe& probe) {
   const long page = ::sysconf(_SC_PAGESIZE) > 0 ? ::sysconf(_SC_PAGESIZE) : 4096;
-  for (const BlockDevice& b : block_devices(sys_block, dev_dir)) {
-    auto header = parse_swap_header(read_start(b.path, static_cast<size_t>(page)));
+  for (const ScannedDevice& s : scan_devices(block_devices(sys_block, dev_dir), probe)) {
+    const BlockDevice& b = s.device;
+    // The scans' read holds a page of 4 or 16 KiB; a larger page is read here.
+    const size_t len = static_cast<size_t>(page);
+    auto header =
+        parse_swap_header(len <= kDeviceStartBytes ? std::string_view(s.start).substr(0, len)
+                                                   : std::string_view(read_start(b.path, len)));
     if (!header) continue;
     std::string partuuid;
     if (d.kind == ResumeDevice::Kind::kPartUuid && b.partn > 0)

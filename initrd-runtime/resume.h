@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "block_devices.h"
+#include "device_scan.h"
 
 namespace zinitrd::rt {
 
@@ -60,14 +61,16 @@ bool resume_device_matches(const ResumeDevice& d, const BlockDevice& b, const st
                            const SwapHeader& header);
 
 /// Looks for D among the block devices under SYS_BLOCK, their nodes under DEV_DIR
-/// (block_devices.h): the first match's name, "MAJ:MIN" and header, or nullopt.
+/// (block_devices.h), as PROBE has read them (device_scan.h: a device that has not answered
+/// yet is not among them): the first match's name, "MAJ:MIN" and header, or nullopt.
 struct FoundSwap {
   std::string name, devnum;
   SwapHeader header;
 };
 std::optional<FoundSwap> find_resume_device(const ResumeDevice& d,
                                             const std::string& sys_block = "/sys/class/block",
-                                            const std::string& dev_dir = "/dev");
+                                            const std::string& dev_dir = "/dev",
+                                            DeviceProbe& probe = device_scan_probe());
 
 /// The boot's resume step: SPEC (resume=, else the image's `resume` setting) unless NORESUME;
 /// SETTLE(enough) waits for the disks until ENOUGH says the device is there or discovery has

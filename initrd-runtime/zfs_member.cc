@@ -47,18 +47,13 @@ std::vector<std::string> read_label_slots(const std::string& path, uint64_t size
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) return out;
   for (uint64_t off : label_offsets(size)) {
-    std::string buf(kLabelProbeBytes, '\0');
+    std::string buf(kDeviceProbeBytes, '\0');
     ssize_t n =
         ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(off + kLabelNvlistOffset));
     buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
     out.push_back(std::move(buf));
   }
   return out;
-}
-
-LabelProbe& label_probe() {
-  static LabelProbe probe([](const BlockDevice& d) { return read_label_slots(d.path, d.size); });
-  return probe;
 }
 
 namespace {
@@ -82,7 +77,7 @@ std::string disk_of(const std::string& sys_block, const std::string& name) {
 // The devices under SYS_BLOCK whose label KIND accepts, whole disks of labelled partitions left
 // out (zfs_member.h).
 std::vector<MemberDevice> labelled_devices(const std::string& sys_block, const std::string& dev_dir,
-                                           bool (*kind)(std::string_view), LabelProbe& probe) {
+                                           bool (*kind)(std::string_view), DeviceProbe& probe) {
   struct Found {
     std::string name, disk;
     MemberDevice device;
@@ -91,8 +86,8 @@ std::vector<MemberDevice> labelled_devices(const std::string& sys_block, const s
   for (BlockDevice& d : block_devices(sys_block, dev_dir))
     if (d.size >= 2 * kVdevLabelSize) devices.push_back(std::move(d));
   std::vector<Found> found;
-  for (const ProbedDevice& p : probe.read(devices))
-    if (any_slot(p.slots, kind))
+  for (const ScannedDevice& p : scan_devices(devices, probe))
+    if (any_slot(p.label_slots, kind))
       found.push_back(
           {p.device.name, disk_of(sys_block, p.device.name), {p.device.path, p.device.size}});
   std::vector<MemberDevice> out;
@@ -113,12 +108,12 @@ bool has_zfs_label(const std::string& path, uint64_t size) {
 }
 
 std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block,
-                                             const std::string& dev_dir, LabelProbe& probe) {
+                                             const std::string& dev_dir, DeviceProbe& probe) {
   return labelled_devices(sys_block, dev_dir, is_zfs_member_label, probe);
 }
 
 std::vector<MemberDevice> zfs_aux_devices(const std::string& sys_block, const std::string& dev_dir,
-                                          LabelProbe& probe) {
+                                          DeviceProbe& probe) {
   return labelled_devices(sys_block, dev_dir, is_zfs_aux_label, probe);
 }
 

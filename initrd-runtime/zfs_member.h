@@ -13,13 +13,13 @@
 #include <string_view>
 #include <vector>
 
-#include "label_probe.h"
+#include "device_scan.h"
 
 namespace zinitrd::rt {
 
 /// Offset of the packed config nvlist inside a vdev label, and the bytes of it looked at.
 inline constexpr uint64_t kLabelNvlistOffset = 16 << 10;
-inline constexpr size_t kLabelProbeBytes = 4 << 10;
+inline constexpr size_t kDeviceProbeBytes = 4 << 10;
 /// Size of one vdev label (four per device: two at the start, two at the end).
 inline constexpr uint64_t kVdevLabelSize = 256 << 10;
 
@@ -42,28 +42,24 @@ struct MemberDevice {
   uint64_t size = 0;  ///< bytes
 };
 
-/// The bytes at each label slot's nvlist start (kLabelProbeBytes at kLabelNvlistOffset of each
+/// The bytes at each label slot's nvlist start (kDeviceProbeBytes at kLabelNvlistOffset of each
 /// of the four slots) of the device or file at PATH of SIZE bytes, in slot order; an empty
 /// string for a slot that cannot be read, none at all when PATH cannot be opened.
 std::vector<std::string> read_label_slots(const std::string& path, uint64_t size);
 
-/// The probe the runtime's scans share (label_probe.h), reading with read_label_slots: a dying
-/// disk's slow reads hold up no scan.
-LabelProbe& label_probe();
-
 /// The block devices under SYS_BLOCK (normally /sys/class/block) that carry a ZFS member label,
 /// found in DEV_DIR, sorted by path. Ram, loop, zvol (zd*) and empty devices are not read, and
-/// a device PROBE has not finished reading is not among them yet (label_probe.h).
+/// a device PROBE has not finished reading is not among them yet (device_scan.h).
 /// A whole disk is left out when a partition of it carries a label too: an MBR partition that
 /// starts on a 256 KiB boundary and ends where the disk ends puts its two last labels exactly
 /// where the disk's own would be, and the disk would pass for a second copy of that member.
 std::vector<MemberDevice> zfs_member_devices(const std::string& sys_block = "/sys/class/block",
                                              const std::string& dev_dir = "/dev",
-                                             LabelProbe& probe = label_probe());
+                                             DeviceProbe& probe = device_scan_probe());
 
 /// The same for the devices whose label is a hot spare's or a cache device's.
 std::vector<MemberDevice> zfs_aux_devices(const std::string& sys_block = "/sys/class/block",
                                           const std::string& dev_dir = "/dev",
-                                          LabelProbe& probe = label_probe());
+                                          DeviceProbe& probe = device_scan_probe());
 
 }  // namespace zinitrd::rt

@@ -263,7 +263,7 @@ def run_once(paths, test, echo=False):
                 want["strays"] = got["strays"]
             if got != want:
                 raise AssertionError(f"{name}: booted, but saw {got}, expected {want}")
-            vm.wait_exit(60)
+            vm.wait_exit(getattr(sc, "exit_timeout", 60))
             result = f"marker after {secs:.1f} s"
         else:
             for msg in sc.messages:

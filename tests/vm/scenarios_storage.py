@@ -50,6 +50,10 @@ def plug_keyboard(vm):
 
 
 class SlowDeadDisk(Boot):
+    # The kernel's own shutdown waits for the dying disk's probe (its partition table, about 80 s
+    # into the boot) before the VM powers off.
+    exit_timeout = 180
+
     def check_console(self, text):
         """The root pool was imported before the kernel gave up on the dying disk's partition
         table (a boot that waited for that disk imports only after it)."""
@@ -158,6 +162,12 @@ SCENARIOS = {
     # the kernel then is left behind (strays: processes of the initramfs that end when the kernel
     # lets them).
     "slow_dead_disk_beside": SlowDeadDisk(ROOT, disks=((SLOW_DEAD_DISK, "sata"), "rpool"),
+                                          strays=r"none|\d+:init(,\d+:init)*", **DEBIAN),
+    # The same with a resume device to look for first (Debian's installer writes RESUME= for a
+    # swap partition; this one is on no disk): the search for its swap signature must not wait
+    # for the dying disk either.
+    "slow_dead_disk_resume": SlowDeadDisk(ROOT + " resume=LABEL=noswap",
+                                          disks=((SLOW_DEAD_DISK, "sata"), "rpool"),
                                           strays=r"none|\d+:init(,\d+:init)*", **DEBIAN),
     # A USB keyboard plugged in while the passphrase prompt waits: its drivers (usbhid,
     # hid-generic) must load then, before anything is typed; the passphrase itself comes over the

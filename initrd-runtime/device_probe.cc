@@ -1,5 +1,5 @@
-// label_probe.cc: parallel, bounded reads of the block devices (see label_probe.h).
-#include "label_probe.h"
+// device_probe.cc: parallel, bounded reads of the block devices (see device_probe.h).
+#include "device_probe.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -56,18 +56,18 @@ void write_all(int fd, const std::string& s) {
 
 }  // namespace
 
-LabelProbe::LabelProbe(Reader reader, int64_t wait_ms)
+DeviceProbe::DeviceProbe(Reader reader, int64_t wait_ms)
     : reader_(std::move(reader)), wait_ms_(wait_ms) {}
 
-LabelProbe::~LabelProbe() { abandon(); }
+DeviceProbe::~DeviceProbe() { abandon(); }
 
-LabelProbe::Entry* LabelProbe::find(const BlockDevice& d) {
+DeviceProbe::Entry* DeviceProbe::find(const BlockDevice& d) {
   for (auto& e : entries_)
     if (e.path == d.path && e.devnum == d.devnum && e.size == d.size) return &e;
   return nullptr;
 }
 
-void LabelProbe::start(const BlockDevice& d) {
+void DeviceProbe::start(const BlockDevice& d) {
   Entry e;
   e.path = d.path;
   e.devnum = d.devnum;
@@ -96,7 +96,7 @@ void LabelProbe::start(const BlockDevice& d) {
   entries_.push_back(std::move(e));
 }
 
-void LabelProbe::finish(Entry& e) {
+void DeviceProbe::finish(Entry& e) {
   e.pipe = Fd();
   e.slots = decode(e.bytes);
   e.bytes.clear();
@@ -108,7 +108,7 @@ void LabelProbe::finish(Entry& e) {
   }
 }
 
-void LabelProbe::collect(int64_t until_ms) {
+void DeviceProbe::collect(int64_t until_ms) {
   for (;;) {
     std::vector<pollfd> fds;
     std::vector<Entry*> owners;
@@ -137,7 +137,7 @@ void LabelProbe::collect(int64_t until_ms) {
   }
 }
 
-std::vector<ProbedDevice> LabelProbe::read(const std::vector<BlockDevice>& devices) {
+std::vector<ProbedDevice> DeviceProbe::read(const std::vector<BlockDevice>& devices) {
   for (const auto& d : devices)
     if (!find(d)) start(d);
   // Wait for the reads of these devices that are still within their time, no longer.
@@ -148,10 +148,17 @@ std::vector<ProbedDevice> LabelProbe::read(const std::vector<BlockDevice>& devic
   std::vector<ProbedDevice> out;
   for (const auto& d : devices)
     if (Entry* e = find(d); e && !e->pipe.valid()) out.push_back({d, e->slots});
+  // An answer of nothing (the device could not be opened, or its child died) is not kept: the
+  // next scan reads the device again.
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [](const Entry& e) {
+                                  return !e.pipe.valid() && e.pid <= 0 && e.slots.empty();
+                                }),
+                 entries_.end());
   return out;
 }
 
-std::vector<std::string> LabelProbe::pending() const {
+std::vector<std::string> DeviceProbe::pending() const {
   std::vector<std::string> out;
   for (const auto& e : entries_)
     if (e.pipe.valid()) out.push_back(e.path);
@@ -159,7 +166,7 @@ std::vector<std::string> LabelProbe::pending() const {
   return out;
 }
 
-std::vector<std::string> LabelProbe::abandon() {
+std::vector<std::string> DeviceProbe::abandon() {
   collect(0);  // what ended meanwhile is an answer, not a stray
   std::vector<std::string> out;
   for (auto& e : entries_) {

@@ -1,5 +1,5 @@
-// label_probe_test.cc: reads beside one another, none waited for past its time, each kept.
-#include "label_probe.h"
+// device_probe_test.cc: reads beside one another, none waited for past its time, each kept.
+#include "device_probe.h"
 
 #include <doctest/doctest.h>
 #include <signal.h>
@@ -30,7 +30,7 @@ BlockDevice device(const std::string& name, uint64_t size = 1 << 20) {
 // A reader run by the children: it notes each device it reads in LOG (a file: the children
 // share no memory with the test), sleeps SLOW_SECONDS for a device named "slow", and answers
 // the device's name and size as its two slots.
-LabelProbe::Reader noting_reader(const std::string& log, int slow_seconds = 30) {
+DeviceProbe::Reader noting_reader(const std::string& log, int slow_seconds = 30) {
   return [log, slow_seconds](const BlockDevice& d) {
     std::ofstream(log, std::ios::app) << d.name << "\n";
     if (d.name == "slow") ::sleep(static_cast<unsigned>(slow_seconds));
@@ -54,10 +54,10 @@ std::vector<std::string> names(const std::vector<ProbedDevice>& found) {
 
 }  // namespace
 
-TEST_CASE("label probe: every device's slots, in the devices' order, each read once") {
+TEST_CASE("device probe: every device's slots, in the devices' order, each read once") {
   TempDir dir("label-probe");
   const std::string log = (dir / "log").string();
-  LabelProbe probe(noting_reader(log));
+  DeviceProbe probe(noting_reader(log));
   auto found = probe.read({device("vdb"), device("sda1"), device("nvme0n1")});
   CHECK(names(found) == std::vector<std::string>{"vdb", "sda1", "nvme0n1"});
   REQUIRE(found.size() == 3);
@@ -74,10 +74,10 @@ TEST_CASE("label probe: every device's slots, in the devices' order, each read o
   CHECK(reads(log) == std::vector<std::string>{"nvme0n1", "sda1", "sdb", "sdb", "vdb"});
 }
 
-TEST_CASE("label probe: a device that does not answer in time holds nobody up, nor twice") {
+TEST_CASE("device probe: a device that does not answer in time holds nobody up, nor twice") {
   TempDir dir("label-probe");
   const std::string log = (dir / "log").string();
-  LabelProbe probe(noting_reader(log), 300);
+  DeviceProbe probe(noting_reader(log), 300);
   const int64_t t0 = monotonic_ms();
   auto found = probe.read({device("vda"), device("slow"), device("vdb")});
   const int64_t first = monotonic_ms() - t0;
@@ -99,9 +99,9 @@ TEST_CASE("label probe: a device that does not answer in time holds nobody up, n
   probe.abandon();
 }
 
-TEST_CASE("label probe: a slow device's answer is taken by a later scan") {
+TEST_CASE("device probe: a slow device's answer is taken by a later scan") {
   TempDir dir("label-probe");
-  LabelProbe probe(noting_reader((dir / "log").string(), 1), 100);
+  DeviceProbe probe(noting_reader((dir / "log").string(), 1), 100);
   auto found = probe.read({device("slow"), device("vda")});
   CHECK(names(found) == std::vector<std::string>{"vda"});
   ::sleep(2);  // the child has answered by now
@@ -110,9 +110,9 @@ TEST_CASE("label probe: a slow device's answer is taken by a later scan") {
   CHECK(probe.pending().empty());
 }
 
-TEST_CASE("label probe: a child that dies without answering leaves a device without slots") {
+TEST_CASE("device probe: a child that dies without answering leaves a device without slots") {
   TempDir dir("label-probe");
-  LabelProbe probe(noting_reader((dir / "log").string()));
+  DeviceProbe probe(noting_reader((dir / "log").string()));
   auto found = probe.read({device("dies"), device("vda")});
   REQUIRE(names(found) == std::vector<std::string>{"dies", "vda"});
   CHECK(found[0].slots.empty());

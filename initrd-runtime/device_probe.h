@@ -1,4 +1,4 @@
-// label_probe.h: the label slots of every block device, read beside one another by child
+// device_probe.h: the label slots of every block device, read beside one another by child
 // processes, none of them waited for past a deadline.
 //
 // A dying disk takes its time to fail each read: its driver's error handling retries and resets
@@ -37,18 +37,20 @@ struct ProbedDevice {
   std::vector<std::string> slots;
 };
 
-class LabelProbe {
+class DeviceProbe {
  public:
   /// What a child process does for one device: read its label slots.
   using Reader = std::function<std::vector<std::string>(const BlockDevice&)>;
 
-  explicit LabelProbe(Reader reader, int64_t wait_ms = kProbeWaitMs);
-  LabelProbe(const LabelProbe&) = delete;
-  LabelProbe& operator=(const LabelProbe&) = delete;
-  ~LabelProbe();  ///< abandons the reads under way
+  explicit DeviceProbe(Reader reader, int64_t wait_ms = kProbeWaitMs);
+  DeviceProbe(const DeviceProbe&) = delete;
+  DeviceProbe& operator=(const DeviceProbe&) = delete;
+  ~DeviceProbe();  ///< abandons the reads under way
 
   /// The answers of DEVICES, in their order: those read before, and those whose read (started
   /// now for a device never read) ends within its wait. Devices still being read are left out.
+  /// An empty answer (nothing could be read) is given once and not kept: asked again, the
+  /// device is read again.
   std::vector<ProbedDevice> read(const std::vector<BlockDevice>& devices);
 
   /// The nodes of the devices whose read has not ended, sorted.
