@@ -118,7 +118,12 @@ void DeviceProbe::collect(int64_t until_ms) {
         owners.push_back(&e);
       }
     if (fds.empty()) return;
-    const int64_t left = until_ms - monotonic_ms();
+    // Reads past their own time (a dying disk) are taken when they end, never waited for.
+    const int64_t now = monotonic_ms();
+    const bool in_time = std::any_of(owners.begin(), owners.end(), [&](const Entry* e) {
+      return e->started_ms + wait_ms_ > now;
+    });
+    const int64_t left = in_time ? until_ms - now : 0;
     int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(left, 0)));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // the wait is over (or poll failed): the rest stay under way
