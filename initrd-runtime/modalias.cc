@@ -97,6 +97,14 @@ std::vector<std::string> drivers_for(const std::vector<std::string>& modaliases,
   return wanted;
 }
 
+// Starts loading driver NAME (for a device's modalias) in a process of its own and returns it;
+// without fork, loads it here, in turn, and returns -1. WHY names the caller in the log.
+pid_t spawn_driver_load(ModuleLoader& loader, const std::string& name, const char* why) {
+  pid_t pid = loader.spawn_load(name, true, [why](const LoadReport& r) { report_load(why, r); });
+  if (pid <= 0) report_load(why, loader.load_report({name}, true));
+  return pid;
+}
+
 }  // namespace
 
 std::vector<std::string> match_modalias(const std::vector<BootAlias>& aliases,
@@ -147,12 +155,7 @@ int coldplug(const BootConfig& config, ModuleLoader& loader) {
     for (auto& name : drivers_for(aliases, config, loader, "coldplug", started, m)) {
       started.insert(name);
       walked = false;
-      pid_t pid =
-          loader.spawn_load(name, true, [](const LoadReport& r) { report_load("coldplug", r); });
-      if (pid > 0)
-        running[pid] = name;
-      else  // no fork: here, in turn
-        report_load("coldplug", loader.load_report({name}, true));
+      if (pid_t pid = spawn_driver_load(loader, name, "coldplug"); pid > 0) running[pid] = name;
     }
     matched += m;
     aliases.clear();
@@ -283,12 +286,7 @@ void HotplugListener::start_loads(const std::vector<std::string>& modaliases,
   for (const auto& [pid, name] : loads_) in_flight.insert(name);
   int matched = 0;
   for (const auto& name : drivers_for(modaliases, config, loader, "hotplug", in_flight, matched)) {
-    pid_t pid =
-        loader.spawn_load(name, true, [](const LoadReport& r) { report_load("hotplug", r); });
-    if (pid > 0)
-      loads_[pid] = name;
-    else  // no fork: here, in turn
-      report_load("hotplug", loader.load_report({name}, true));
+    if (pid_t pid = spawn_driver_load(loader, name, "hotplug"); pid > 0) loads_[pid] = name;
   }
 }
 
