@@ -1,7 +1,8 @@
 """bench/storage_boot.py: run.py's boot measurement across the storage matrix. The same three images
 (the ones run.py built and booted on virtio-blk) boot the same rpool disk attached on each bus
-QEMU's q35 emulates (tests/vm/vmlib.py's BUSES: SATA/AHCI, NVMe, virtio-scsi, USB mass storage and
-UAS, and the SAS/SCSI HBAs megasas, lsi, mptsas, pvscsi, am53c974). The figure is seconds from QEMU
+QEMU emulates (tests/vm/vmlib.py's BUSES: SATA/AHCI, NVMe, virtio-scsi, USB mass storage and UAS,
+the SAS/SCSI HBAs megasas, lsi, mptsas, pvscsi, am53c974, on q35; the i440fx PC's IDE, an SD card
+behind SDHCI). The figure is seconds from QEMU
 start to the root's marker line, whose `disks=` field must name the bus's driver: a boot that
 reached the root through another disk would not count.
 

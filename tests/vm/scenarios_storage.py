@@ -1,8 +1,10 @@
 """scenarios_storage: boot from every disk a real machine has (issue "Boot from every disk").
 
 The rest of the suite boots virtio-blk disks only, so it never saw SATA, NVMe, SCSI, USB and SAS
-roots fail. Here the root pool sits on each bus QEMU's q35 emulates (vmlib.BUSES); the marker's
-disks= proves which driver each disk hung off, and state= that the pool came up whole.
+roots fail. Here the root pool sits on each bus QEMU's q35 emulates (vmlib.BUSES), on the PATA
+of QEMU's default PC (i440fx, as older machines have it) and on an SD card behind SDHCI (card
+readers, eMMC boards); the marker's disks= proves which driver each disk hung off, and state=
+that the pool came up whole.
 
 QEMU's default TCG CPU lacks PCLMULQDQ, so crct10dif_pclmul fails with ENODEV: sd_mod and
 nvme_core (through t10_pi -> crc_t10dif, whose softdep names it) must load anyway. A few buses
@@ -26,7 +28,7 @@ from vmlib import BOTH, DEAD_DISK, RESCUE, SLOW_DEAD_DISK, Boot, Fails
 DEBIAN = dict(root="rpool/ROOT/debian", usr="rpool/ROOT/debian/usr", label="debian")
 ROOT = "root=zfs:rpool/ROOT/debian"
 BUSES = ("virtio-scsi", "sata", "nvme", "usb-storage", "usb-uas", "megasas", "lsi", "mptsas",
-         "pvscsi", "am53c974")
+         "pvscsi", "am53c974", "ide", "sd")
 CPU_MAX = ("sata", "nvme", "usb-storage")
 
 

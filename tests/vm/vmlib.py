@@ -108,8 +108,8 @@ def _take_slot():
 # Storage buses a disk can sit on: a controller (added once per VM; None when the bus needs none
 # or q35 has it built in), the devices of one disk on it ({i} numbers the disk among all, {n}
 # among those of its bus, {c} is the controller's id), and the driver the guest's marker names
-# for such a disk (guest_init.sh's disks=). All attach and boot under TCG with q35 and Debian's
-# 6.1 kernel (QEMU 7.2).
+# for such a disk (guest_init.sh's disks=). All attach and boot under TCG with q35 (ide: pc)
+# and Debian's 6.1 kernel (QEMU 7.2).
 #   sata: q35's built-in ICH9 AHCI, six ports (ide.0 .. ide.5); QEMU's default CD-ROM takes
 #     ide.2, so disks go to 0, 1, 3, 4, 5 ({p}).
 #   usb-storage: the bulk-only transport; given drive= it makes its own SCSI bus and disk.
@@ -117,6 +117,11 @@ def _take_slot():
 #   mptsas: Linux's mptsas finds a disk by its SAS address, which QEMU takes from the disk's
 #     wwn: without one (0) the HBA comes up with its phys, "attaching ssp device" never comes
 #     and no disk appears, so each disk gets a wwn of its own.
+#   ide: the parallel ATA of the i440fx PC (QEMU's default machine, older PCs): ata_piix, on
+#     machine `pc` (BUS_MACHINE); two disks on the primary channel (QEMU's default CD-ROM takes
+#     the secondary's master).
+#   sd: an SD card (or eMMC: the same mmc_block disk) behind an SDHCI PCI controller, as laptops'
+#     card readers and eMMC boards have it: one card per controller.
 BUSES = {
     "virtio-blk": (None, ["virtio-blk-pci,drive=d{i}"], "virtio_blk"),
     "virtio-scsi": ("virtio-scsi-pci,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "virtio_scsi"),
@@ -131,7 +136,27 @@ BUSES = {
                                      "drive=d{i}"], "mptsas"),
     "pvscsi": ("pvscsi,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "vmw_pvscsi"),
     "am53c974": ("am53c974,id={c}", ["scsi-hd,bus={c}.0,drive=d{i}"], "am53c974"),
+    "ide": (None, ["ide-hd,bus=ide.0,unit={n},drive=d{i}"], "ata_piix"),
+    "sd": ("sdhci-pci,id={c}", ["sd-card,drive=d{i}"], "mmcblk"),
 }
+# Buses that exist on another machine than q35, and how many disks a bus takes (more: refused).
+BUS_MACHINE = {"ide": "pc"}
+BUS_LIMIT = {"ide": 2, "sd": 1}
+
+
+def disk_bus(d):
+    """The bus of a drive_args entry."""
+    return "virtio-blk" if isinstance(d, str) else d[1]
+
+
+def machine_for(disks):
+    """The QEMU machine DISKS' buses need: q35 unless one needs another (BUS_MACHINE); buses
+    of two machines in one VM are refused."""
+    wanted = {BUS_MACHINE.get(disk_bus(d), "q35") for d in disks}
+    if len(wanted) > 1:
+        raise AssertionError(f"disks on buses of different machines ({', '.join(sorted(wanted))}): "
+                             f"{[disk_bus(d) for d in disks]}")
+    return wanted.pop() if wanted else "q35"
 
 
 VIRTIO_ON_ROOT = 24
@@ -153,6 +178,8 @@ def drive_args(disks, snapshot=True):
         n = per_bus[bus] = per_bus.get(bus, -1) + 1
         if bus not in BUSES:
             raise AssertionError(f"unknown bus {bus!r} for {path}; known: {', '.join(BUSES)}")
+        if n >= BUS_LIMIT.get(bus, n + 1):
+            raise AssertionError(f"bus {bus} takes {BUS_LIMIT[bus]} disk(s) here; {path} is one more")
         controller, devices, _ = BUSES[bus]
         c = bus.replace("-", "")
         if controller and controller.format(c=c) not in controllers:
@@ -189,7 +216,7 @@ class Vm:
         self.qmp_path = None
         # no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check can fail
         # and panic ("IO-APIC + timer doesn't work") before /init runs at all.
-        cmd = ["qemu-system-x86_64", "-machine", "q35", "-m", "1024", "-smp", "2",
+        cmd = ["qemu-system-x86_64", "-machine", machine_for(disks), "-m", "1024", "-smp", "2",
                "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
                "-nic", "none"]
         if kernel:  # kernel=None: the firmware boots from a disk (extra= gives it)

@@ -73,6 +73,20 @@ class DriveArgs(unittest.TestCase):
         devs = self.devices(vmlib.drive_args(["/a", ("/b", "sata"), "/c"]))
         self.assertFalse(any("bridge" in d or ",bus=vbr" in d for d in devs))
 
+    def test_an_ide_disk_boots_the_pc_machine_and_q35_otherwise(self):
+        self.assertEqual(vmlib.machine_for([("/a", "ide")]), "pc")
+        self.assertEqual(vmlib.machine_for(["/a", ("/b", "sata")]), "q35")
+        self.assertEqual(vmlib.machine_for([]), "q35")
+        with self.assertRaises(AssertionError):
+            vmlib.machine_for([("/a", "ide"), ("/b", "sata")])
+
+    def test_a_bus_takes_no_more_disks_than_it_has_room_for(self):
+        devs = self.devices(vmlib.drive_args([("/a", "ide"), ("/b", "ide")]))
+        self.assertEqual(devs, ["ide-hd,bus=ide.0,unit=0,drive=d0", "ide-hd,bus=ide.0,unit=1,drive=d1"])
+        self.assertEqual(self.devices(vmlib.drive_args([("/a", "sd")])), ["sdhci-pci,id=sd", "sd-card,drive=d0"])
+        with self.assertRaises(AssertionError):
+            vmlib.drive_args([("/a", "sd"), ("/b", "sd")])
+
 
 if __name__ == "__main__":
     unittest.main()
