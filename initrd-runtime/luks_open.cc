@@ -1,7 +1,6 @@
 // luks_open.cc: see luks_open.h.
 #include "luks_open.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -97,32 +96,23 @@ void LuksOpener::configure(const BootConfig& config, const LuksRequest& request)
 }
 
 void LuksOpener::scan() {
-  DIR* d = ::opendir(system_.sys_class_block.c_str());
-  if (!d) return;
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d))
-    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
+  // The machine's devices as the other scans list them (block_devices.h: nodes by DEVNAME, no
+  // optical, floppy, loop or ram drives), in name order.
+  std::vector<BlockDevice> devices = block_devices(system_.sys_class_block, system_.dev);
+  std::sort(devices.begin(), devices.end(),
+            [](const BlockDevice& a, const BlockDevice& b) { return a.name < b.name; });
   mapped_.clear();
   std::vector<BlockDevice> unread;
-  for (const auto& name : names) {
-    const std::string sys = system_.sys_class_block + "/" + name;
-    std::string dev = first_line(sys + "/dev");
-    const std::string sectors = first_line(sys + "/size");
-    if (dev.empty() || sectors == "0") continue;  // gone, or no medium
+  for (BlockDevice& b : devices) {
+    if (b.devnum.empty()) continue;  // gone
+    const std::string sys = system_.sys_class_block + "/" + b.name;
     std::string dm_uuid = first_line(sys + "/dm/uuid");
     if (starts_with(dm_uuid, "CRYPT-")) {  // a mapping: its content is never a LUKS header
       mapped_[first_line(sys + "/dm/name")] = dm_crypt_luks_uuid(dm_uuid);
       continue;
     }
-    auto it = probed_.find(name);
-    if (it != probed_.end() && it->second.dev == dev) continue;
-    BlockDevice b;
-    b.name = name;
-    b.path = system_.dev + "/" + name;
-    b.devnum = dev;
-    b.size = strtoull(sectors.c_str(), nullptr, 10) * 512;
+    auto it = probed_.find(b.name);
+    if (it != probed_.end() && it->second.dev == b.devnum) continue;
     unread.push_back(std::move(b));
   }
   // Read as the other scans read them (device_scan.h): a disk that does not answer (a dying
@@ -130,7 +120,7 @@ void LuksOpener::scan() {
   for (const ScannedDevice& s : scan_devices(unread)) {
     if (s.start.empty()) continue;  // no node yet: looked at again next time
     const std::string& name = s.device.name;
-    Probe p{s.device.devnum, parse_luks_header(s.start.substr(0, kLuksProbeBytes))};
+    Probe p{s.device.devnum, s.device.path, parse_luks_header(s.start.substr(0, kLuksProbeBytes))};
     if (p.header)
       log_debug("/dev/%s: LUKS%d UUID %s%s", name.c_str(), p.header->version,
                 p.header->uuid.c_str(),
@@ -225,7 +215,7 @@ std::optional<Failure> LuksOpener::open_present(ModuleLoader* loader,
       continue;
     }
     for (const auto& [name, probe] : probed_) {
-      const std::string device = system_.dev + "/" + name;
+      const std::string& device = probe.path;
       if (!probe.header || !luks_target_matches(w.target, device, *probe.header)) continue;
       const std::string uuid = no_dashes(probe.header->uuid);
       auto other = std::find_if(mapped_.begin(), mapped_.end(),
@@ -281,7 +271,7 @@ std::vector<std::string> LuksOpener::missing_hints() {
   std::vector<std::string> unclaimed;
   for (const auto& [name, probe] : probed_) {
     if (!probe.header) continue;
-    const std::string device = system_.dev + "/" + name;
+    const std::string& device = probe.path;
     const LuksHeader& header = *probe.header;  // a lambda may not capture a binding (clang 14)
     bool claimed = std::any_of(targets_.begin(), targets_.end(), [&](const Wanted& w) {
       return luks_target_matches(w.target, device, header);

@@ -79,7 +79,8 @@ class LuksOpener {
     std::string device;  ///< the device it was opened on
   };
   struct Probe {
-    std::string dev;  ///< "MAJOR:MINOR", to notice a name reused by another device
+    std::string dev;   ///< "MAJOR:MINOR", to notice a name reused by another device
+    std::string path;  ///< its node ("/dev/sda2", "/dev/cciss/c0d0p1")
     std::optional<LuksHeader> header;
   };
   /// Reads the headers of block devices not probed yet; notes the open crypt mappings.

@@ -20,16 +20,24 @@ std::string header_bytes() {
   return test::slurp(ZINITRD_SOURCE_DIR "/common/testdata/luks2-header.bin");
 }
 
+// A block device NAME in the fixture's sysfs, as the kernel describes it (dev, size, uevent).
+void block(const TempDir& t, const std::string& name, int major, int minor, const char* sectors,
+           const std::string& devname = "") {
+  const std::string num = std::to_string(major) + ":" + std::to_string(minor);
+  write_file(t / ("sys/" + name + "/dev"), num + "\n");
+  write_file(t / ("sys/" + name + "/size"), std::string(sectors) + "\n");
+  write_file(t / ("sys/" + name + "/uevent"),
+             "MAJOR=" + std::to_string(major) + "\nMINOR=" + std::to_string(minor) +
+                 "\nDEVNAME=" + (devname.empty() ? name : devname) + "\nDEVTYPE=disk\n");
+}
+
 // A machine with a partitioned disk vda whose vda1 holds the fixture LUKS2 header, and vdb.
 void make_machine(const TempDir& t) {
-  write_file(t / "sys/vda/dev", "254:0\n");
-  write_file(t / "sys/vda/size", "524288\n");
+  block(t, "vda", 254, 0, "524288");
   write_file(t / "dev/vda", std::string(4096, '\0'));
-  write_file(t / "sys/vda1/dev", "254:1\n");
-  write_file(t / "sys/vda1/size", "522240\n");
+  block(t, "vda1", 254, 1, "522240");
   write_file(t / "dev/vda1", header_bytes());
-  write_file(t / "sys/sr0/dev", "11:0\n");  // a drive without a medium: never read
-  write_file(t / "sys/sr0/size", "0\n");
+  block(t, "sr0", 11, 0, "0");  // a drive without a medium: never read
 }
 
 LuksOpener opener(const TempDir& t) {
@@ -92,8 +100,7 @@ TEST_CASE("a device open already (an earlier try, the rescue shell) is not opene
   log_setup(LogMode::kTool, false);
   TempDir t;
   make_machine(t);
-  write_file(t / "sys/dm-0/dev", "253:0\n");
-  write_file(t / "sys/dm-0/size", "489472\n");
+  block(t, "dm-0", 253, 0, "489472");
   write_file(t / "sys/dm-0/dm/uuid", "CRYPT-LUKS2-0a1b2c3d4e5f4a6b8c7d9e8f7a6b5c4d-cryptroot\n");
   write_file(t / "sys/dm-0/dm/name", "cryptroot\n");
   BootConfig config;
@@ -117,4 +124,19 @@ TEST_CASE("an image that opens nothing says which LUKS devices are there") {
   REQUIRE(hints.size() == 1);
   CHECK(hints[0].find("that nothing opens: ") != std::string::npos);
   CHECK(hints[0].find("/dev/vda1 (UUID ") != std::string::npos);
+}
+
+TEST_CASE("a LUKS device whose node the kernel names in a subdirectory is found at that node") {
+  log_setup(LogMode::kTool, false);
+  TempDir t;
+  // A Smart Array controller's partition: sysfs says cciss!c0d0p1, its node is /dev/cciss/c0d0p1.
+  block(t, "cciss!c0d0p1", 104, 1, "522240", "cciss/c0d0p1");
+  write_file(t / "dev/cciss/c0d0p1", header_bytes());
+  BootConfig config;
+  LuksOpener o = opener(t);
+  o.configure(config, {});
+  CHECK_FALSE(o.open_present(nullptr, {}, {}));
+  auto hints = o.missing_hints();
+  REQUIRE(hints.size() == 1);
+  CHECK(hints[0].find(std::string("/dev/cciss/c0d0p1 (UUID ") + kFixtureUuid) != std::string::npos);
 }
