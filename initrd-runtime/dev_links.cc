@@ -9,10 +9,14 @@
 namespace zinitrd::rt {
 namespace {
 
+// Whether A and B (after links) are the same file, or nodes of the same block device: a
+// dm-crypt mapping is both /dev/dm-0 and /dev/mapper/NAME, two nodes that cryptsetup and the
+// kernel make apart (without udev, /dev/mapper/NAME is no link to /dev/dm-0).
 bool same_file(const std::string& a, const std::string& b) {
   struct stat sa, sb;
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
-         sa.st_ino == sb.st_ino && sa.st_rdev == sb.st_rdev;
+  if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
+  if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode)) return sa.st_rdev == sb.st_rdev;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && sa.st_rdev == sb.st_rdev;
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ namespace zinitrd::rt {
 bool creatable_dev_link(const std::string& recorded);
 
 /// The path to hand the kernel for a vdev whose label records RECORDED and was read on DEVICE
-/// (both absolute /dev paths): RECORDED when it already leads to DEVICE, or when it is a
+/// (both absolute /dev paths): RECORDED when it already leads to DEVICE (a link, or another node
+/// of the same block device: /dev/mapper/NAME for /dev/dm-0), or when it is a
 /// creatable link that does not exist yet and was made here; DEVICE otherwise (RECORDED leads
 /// elsewhere, or could not be made). ROOT prefixes every file system access (tests).
 std::string leaf_device_path(const std::string& recorded, const std::string& device,

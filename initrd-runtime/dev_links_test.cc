@@ -3,6 +3,8 @@
 #include "dev_links.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -51,4 +53,26 @@ TEST_CASE("dev links: the label's link is made to the device it was read on, as 
   CHECK_FALSE(fs::exists(t / "/x"));
   CHECK(leaf_device_path("", "/dev/sda3", root) == "/dev/sda3");
   CHECK(leaf_device_path("/dev/sda3", "/dev/sda3", root) == "/dev/sda3");
+}
+
+TEST_CASE("dev links: a recorded node of the same block device is kept (/dev/mapper/NAME)") {
+  // cryptsetup without udev makes /dev/mapper/NAME a node of its own, not a link to /dev/dm-0:
+  // the pool records the mapper path, and must keep it.
+  TempDir t("zinitrd-devlinks");
+  fs::create_directories(t / "/dev/mapper");
+  const std::string root = t.path().string();
+  const dev_t dm0 = makedev(253, 0), dm1 = makedev(253, 1);
+  if (::mknod((root + "/dev/dm-0").c_str(), S_IFBLK | 0600, dm0) != 0) {
+    return zinitrd::test::skip(
+        "mknod of a block device node in $TMPDIR needs root (the suite's "
+        "test command runs as root)");
+  }
+  REQUIRE(::mknod((root + "/dev/mapper/luks1").c_str(), S_IFBLK | 0600, dm0) == 0);
+  REQUIRE(::mknod((root + "/dev/mapper/luks2").c_str(), S_IFBLK | 0600, dm1) == 0);
+  CHECK(leaf_device_path("/dev/mapper/luks1", "/dev/dm-0", root) == "/dev/mapper/luks1");
+  // Another mapping's node (a name the other device has now): the device read.
+  CHECK(leaf_device_path("/dev/mapper/luks2", "/dev/dm-0", root) == "/dev/dm-0");
+  // A regular file is never taken for a device node.
+  std::ofstream(t / "/dev/mapper/plain") << "x";
+  CHECK(leaf_device_path("/dev/mapper/plain", "/dev/dm-0", root) == "/dev/dm-0");
 }

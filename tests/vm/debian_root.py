@@ -12,16 +12,18 @@ layers, each cached in vmlib.CACHE by a hash of its inputs:
                              seconds: /lib/modules/KVER with the DKMS-built ZFS, /etc/hostid (the
                              test images carry the host's, and pools are made under it), a
                              hostname, the marker unit (zinitrd-marker.service, systemd_marker.sh).
-  systemd-pools-KEY/         sd-rpool.raw and sd-crpool.raw: the pools made from both tars by a
-                             pool VM of their own (make_pools.sh with pools-systemd/*.sh). KEY
-                             hashes the base's key, the overlay's inputs and the pool scripts.
+  systemd-pools-KEY/         sd-rpool.raw, sd-crpool.raw and sd-lpool.raw: the pools made from
+                             both tars by a pool VM of their own (make_pools.sh with
+                             pools-systemd/*.sh). KEY hashes the base's key, the overlay's inputs,
+                             the pool scripts and the pool VM's arguments.
 
 For a target (ROOT: the trixie platform's tree, debootstrapped with its kernel, zfs-dkms and
 systemd as an installer makes /target) the base is a tar of that tree as it is, its own kernel
 modules and /etc/hostid included; the overlay adds only the hostname and the marker unit; the
 pool VM boots the target's kernel with an image `zinitrd build --root ROOT` made, so its own ZFS
 (2.3) makes the pools, as the installer's does (target-systemd-pools-KEY/, KEY hashing the target's
-key and the same inputs).
+key and the same inputs), without the LUKS pool (pools-systemd/20-luks.sh is for the host only:
+the target's pool VM has no cryptsetup).
 """
 import fcntl
 import glob
@@ -46,9 +48,14 @@ MARKER_UNIT = os.path.join(HERE, "zinitrd-marker.service")
 HOSTNAME = "zinitrd-systemd"
 DISK_GB = 4  # each pool disk, sparse: the root is about 0.7 GB before compression
 PASSPHRASE = "zinitrd-systemd-pass"  # crpool's, as in pools-systemd/10-debian.sh
-DISKS = ["sd-base-tar", "sd-overlay-tar", "sd-rpool", "sd-crpool"]  # its "# disks:" line
-# sd-rpool: rpool, then the guide's boot pool bpool (512 MiB); sd-crpool: crpool alone.
-PARTITIONS = {"rpool": f"label: gpt\n,{(DISK_GB << 10) - 512}M\n,,\n", "crpool": "label: gpt\n,,\n"}
+DISKS = ["sd-base-tar", "sd-overlay-tar", "sd-rpool", "sd-crpool"]  # 10-debian.sh's "# disks:"
+HOST_DISKS = ["sd-lpool"]  # 20-luks.sh's, host only
+LUKS_UUID = "4c554b53-5344-4000-8000-000000000001"  # lpool's LUKS volume, as in 20-luks.sh
+LUKS_NAME = "luks1"  # its crypttab name, the guide's
+# sd-rpool: rpool, then the guide's boot pool bpool (512 MiB); sd-crpool: crpool alone; sd-lpool:
+# a LUKS volume holding lpool.
+PARTITIONS = {"rpool": f"label: gpt\n,{(DISK_GB << 10) - 512}M\n,,\n", "crpool": "label: gpt\n,,\n",
+              "lpool": "label: gpt\n,,\n"}
 COMPAT = "/usr/share/zfs/compatibility.d/grub2"
 
 
@@ -198,8 +205,19 @@ def overlay_tar(k, out, root=None):
         t.addfile(link)
 
 
-def pool_scripts():
-    return sorted(glob.glob(os.path.join(POOLS_DIR, "*.sh")))
+def pool_scripts(root=None):
+    return vmlib.pool_scripts(root, POOLS_DIR)
+
+
+def pool_vm_args(root=None):
+    """What the pool VM's image carries besides busybox: on the host, cryptsetup and dm-crypt's
+    modules for the LUKS pool (vmlib's, as for the suite's own LUKS pools)."""
+    return vmlib.POOL_VM_HOST_ARGS if root is None else ()
+
+
+def pools(root=None):
+    """The pools of the root at ROOT (None: Debian 12's, on the host), each on disk sd-POOL."""
+    return ("rpool", "crpool") + (("lpool",) if root is None else ())
 
 
 def pool_key(k, base, root=None):
@@ -208,7 +226,8 @@ def pool_key(k, base, root=None):
     top = root or "/"
     _digest(h, os.path.join(HERE, "make_pools.sh"), os.path.abspath(__file__), MARKER_SCRIPT,
             MARKER_UNIT, os.path.join(top, "etc/hostid"), os.path.join(top, "bin/busybox"),
-            os.path.realpath(os.path.join(top, COMPAT[1:])), *pool_scripts())
+            os.path.realpath(os.path.join(top, COMPAT[1:])), *pool_scripts(root))
+    h.update("\0".join(pool_vm_args(root)).encode())
     at = [] if root is None else ["-b", root]
     zfs_ko = subprocess.check_output(["modinfo", *at, "-k", k, "-F", "filename", "zfs"], text=True).strip()
     dep = os.path.join(top, f"usr/lib/modules/{k}/modules.dep")
@@ -233,7 +252,7 @@ def pool_disks(paths, k, root=None):
         import debian_target
         prefix, base = "target-systemd-pools-", debian_target.key()
     d = os.path.join(vmlib.CACHE, f"{prefix}{pool_key(k, base, root)}")
-    disks = {p: os.path.join(d, f"sd-{p}.raw") for p in ("rpool", "crpool")}
+    disks = {p: os.path.join(d, f"sd-{p}.raw") for p in pools(root)}
     with open(os.path.join(vmlib.CACHE, f"{prefix.rstrip('-')}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(os.path.join(d, "done")):
@@ -260,18 +279,19 @@ def pool_disks(paths, k, root=None):
                            stdout=subprocess.DEVNULL)
         img = os.path.join(paths.out, f"make-{prefix.rstrip('-')}.img")
         includes = []
-        for script in pool_scripts():
+        for script in pool_scripts(root):
             includes += ["--include", f"{script}:/guest/pools/{os.path.basename(script)}"]
         # The boot pool's compatibility=grub2: the feature list of the system's own ZFS (a link
         # to the newest GRUB's on Debian 13).
         compat = os.path.realpath(os.path.join(root or "/", COMPAT[1:]))
         includes += ["--include", f"{compat}:{COMPAT}"]
         vmlib.zinitrd_build(paths, k, img, "--init", os.path.join(HERE, "make_pools.sh"),
-                            "--install", "busybox", *includes, root=root)
+                            "--install", "busybox", *pool_vm_args(root), *includes, root=root)
         attach = [tar, overlay] + [os.path.join(tmp, f"sd-{p}.raw") for p in disks]
+        names = DISKS + (HOST_DISKS if root is None else [])
         vm = vmlib.Vm(vmlib.kernel_image(k, root or "/"), img,
-                      "quiet zinitrd_test_disks=" + ",".join(DISKS),
-                      [(a, "virtio-blk", n) for a, n in zip(attach, DISKS)],
+                      "quiet zinitrd_test_disks=" + ",".join(names),
+                      [(a, "virtio-blk", n) for a, n in zip(attach, names)],
                       name=f"make-{prefix.rstrip('-')}", snapshot=False, log_dir=paths.logs)
         try:
             _, m = vm.expect(r"MAKE-POOLS-(DONE|FAILED.*)", timeout=1800)

@@ -222,7 +222,8 @@ def run_once(paths, test, echo=False):
                   "-blockdev", "driver=raw,node-name=lateraw,file=late,read-only=on"]
     qmp = bool(hotplug) or any(callable(step[1]) for step in sc.interact)
     vm = vmlib.Vm(platform.kernel(), img, append, attach, name=test, qmp=qmp,
-                  log_dir=paths.logs, echo=echo, extra=extra, cpu=sc.cpu)
+                  log_dir=paths.logs, echo=echo, extra=extra, cpu=sc.cpu,
+                  console=getattr(sc, "console", "ttyS0"))
     try:
         if hotplug:
             vm.expect(r"zinitrd", timeout=240)

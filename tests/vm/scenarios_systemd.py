@@ -13,7 +13,8 @@ others, only the guide's boot pool on rpool's disk, which the root's zpool.cache
 zfs-import-cache imports it after the switch and /boot is mounted from it (the other root pool's
 disk is attached too and stays untouched); zfs-import-cache runs, not zfs-import-scan (crpool's
 root has no zpool.cache, as many ZFSBootMenu roots: the boot must not leave one there); the
-system's hostid, /run a tmpfs, and a clean poweroff (QEMU exits 0 after "reboot: Power down"). With rootflags=ro, / must be read-only; the state systemd reports then is recorded.
+system's hostid, /run a tmpfs, the crypttab volume of the LUKS root (lpool, the guide's LUKS
+variant) found open by systemd-cryptsetup@ (none elsewhere), and a clean poweroff (QEMU exits 0 after "reboot: Power down"). With rootflags=ro, / must be read-only; the state systemd reports then is recorded.
 Console logs: build/vm/logs/NAME.log; the journal's complaints: build/vm/logs/NAME.journal.
 
 On the trixie platform the root is the Debian 13 target itself (systemd 257, ZFS 2.3 built by
@@ -29,6 +30,7 @@ import vmlib
 
 MARKER = r"ZINITRD-SYSTEMD-MARKER (.*)"
 PROMPT = r"Enter passphrase for 'crpool' \(try 1 of 3\)"
+LUKS_PROMPT = rf"Enter passphrase for LUKS device '{debian_root.LUKS_NAME}' on /dev/\S+ \(try 1 of 3\)"
 TIMEOUT = 420  # QEMU start to the marker; systemd under TCG needs one or two minutes
 
 
@@ -40,14 +42,14 @@ class SystemdBoot:
     """
 
     def __init__(self, append, pool="rpool", writable=True, snapshot=None, interact=(), extra_disks=(),
-                 platforms=vmlib.BOOKWORM):
+                 platforms=vmlib.BOOKWORM, image_args=()):
         self.append, self.pool, self.writable = append, pool, writable
         self.platforms = platforms
         self.snapshot, self.interact = snapshot, interact
         self.extra_disks = tuple(extra_disks)  # vmlib.drive_args entries after the two pools
         self.timeout = TIMEOUT
         self.qemu_extra = ()  # more QEMU arguments (devices of the machine)
-        self.image_args = ()  # the default image, as for most vmlib.Boot scenarios
+        self.image_args = tuple(image_args)  # () is the default image, as for most vmlib.Boot scenarios
 
     def expected(self, platform):
         p = self.pool
@@ -62,13 +64,18 @@ class SystemdBoot:
         # condition fails, and none must appear in the root (the kernel's own write of it stays in
         # the initramfs; one there would switch zfs-import-scan off where it is enabled). Debian
         # installs zfs-import-scan disabled: it runs on neither root.
+        # lpool (on LUKS, the guide's LUKS variant) has a zpool.cache too, and its vdev is the
+        # mapping its crypttab names, which systemd-cryptsetup@ must find open: crypt= lists the
+        # root's systemd-cryptsetup units and their states.
         pools = "bpool," + p if p == "rpool" else p
-        cached = p == "rpool"
+        cached = p in ("rpool", "lpool")
+        luks = p == "lpool"
         want = {"root": f"{p}/ROOT/debian", "home": f"{p}/home", "varlog": f"{p}/var/log",
                 "boot": "bpool/BOOT/debian" if p == "rpool" else "none",
                 "bootlog": "yes", "pools": pools, "imports": "1", "importlog": "1",
                 "cache": pools if cached else "none",
-                "vdevs": f"/dev/disk/by-id/virtio-sd-{p}-part1",
+                "vdevs": f"/dev/mapper/{debian_root.LUKS_NAME}" if luks else f"/dev/disk/by-id/virtio-sd-{p}-part1",
+                "crypt": f"systemd-cryptsetup@{debian_root.LUKS_NAME}.service:active" if luks else "none",
                 "hostid": debian_root.hostid(platform.root), "run": "tmpfs,rw", "zfs-mount": "active",
                 "zfs-import-cache": "active" if cached else "inactive",
                 "zfs-import-scan": "inactive",
@@ -158,6 +165,15 @@ SCENARIOS = {
     "systemd_crypt": SystemdBoot("root=zfs:crpool/ROOT/debian ro", pool="crpool",
                                  interact=[(PROMPT, debian_root.PASSPHRASE + "\n")],
                                  platforms=vmlib.BOTH),
+    # The guide's LUKS variant: the pool on a LUKS2 volume that the root's crypttab names luks1.
+    # The initramfs opens it under that name (rd.luks.name=, as the image built on the machine
+    # takes it from crypttab) with the only passphrase prompt; after the switch
+    # systemd-cryptsetup@luks1 finds it open (not failed, no second prompt), zfs-import-cache
+    # finds lpool imported.
+    "systemd_luks": SystemdBoot(f"root=zfs:lpool/ROOT/debian ro rd.luks.name={debian_root.LUKS_UUID}="
+                                f"{debian_root.LUKS_NAME}", pool="lpool",
+                                interact=[(LUKS_PROMPT, debian_root.PASSPHRASE + "\n")],
+                                image_args=("--add", "luks")),
     "systemd_snapshot": SystemdBoot(f"{ROOT} ro bootfs.snapshot", snapshot="rpool/ROOT/debian@{k}"),
     # rootflags=ro asks for a read-only root: it must stay read-only; systemd is not expected to
     # reach `running` on it (what it reports is recorded).

@@ -68,12 +68,16 @@ made_by() {
   case $s in /etc/zfs/zfs-list.cache/*) echo "${s##*/}" ;; *) echo - ;; esac
 }
 units=$(for d in /home /var/log /boot; do made_by "$d"; done | list)
+# The root's crypttab volumes: each systemd-cryptsetup@ unit and its state (a volume the initramfs
+# opened under its crypttab name is found open: active, without a second prompt).
+crypt=$(systemctl list-units --all --no-legend --plain 'systemd-cryptsetup@*' 2>/dev/null |
+  awk '{ print $1 ":" $3 }' | list)
 
 echo "ZINITRD-SYSTEMD-MARKER state=$state uptime=$up failed=$failed rw=$rw mode=$mode root=$root" \
   "home=$home varlog=$varlog boot=$boot bootlog=$bootlog pools=$pools imports=$imports importlog=$importlog vdevs=$vdevs cache=$cache" \
   "hostid=$(hostid) run=$run zfs-mount=$(unit zfs-mount.service)" \
   "zfs-import-cache=$(unit zfs-import-cache.service) zfs-import-scan=$(unit zfs-import-scan.service)" \
-  "snapshots=$snapshots units=$units"
+  "snapshots=$snapshots units=$units crypt=$crypt"
 
 # The details, one prefix per kind so the test can file them.
 # A boot that did not settle: its pending jobs, and where the main process of each unit that is

@@ -29,11 +29,11 @@ CACHE = os.environ.get("ZINITRD_CACHE", "/var/cache/zinitrd-tests")
 POOLS_DIR = os.path.join(HERE, "pools")
 
 
-def pool_scripts(root=None):
-    """The pool scripts (pools/NN-NAME.sh), in the order make_pools.sh sources them. ROOT: those
-    for the pool VM of a target system (--root); a script with a "# host only:" line is left out
-    (its scenarios run on the host's platform only, and it needs tools a target lacks)."""
-    scripts = sorted(os.path.join(POOLS_DIR, f) for f in os.listdir(POOLS_DIR) if f.endswith(".sh"))
+def pool_scripts(root=None, directory=POOLS_DIR):
+    """The pool scripts (DIRECTORY/NN-NAME.sh), in the order make_pools.sh sources them. ROOT:
+    those for the pool VM of a target system (--root); a script with a "# host only:" line is
+    left out (its scenarios run on the host's platform only, and it needs tools a target lacks)."""
+    scripts = sorted(os.path.join(directory, f) for f in os.listdir(directory) if f.endswith(".sh"))
     if root is None:
         return scripts
     return [s for s in scripts if not any(l.startswith("# host only:") for l in open(s))]
@@ -208,7 +208,7 @@ class Vm:
     """One QEMU guest with its serial console captured line by line."""
 
     def __init__(self, kernel, initrd, append, disks=(), name="vm", snapshot=True, qmp=False,
-                 log_dir=None, echo=False, extra=(), cpu=None):
+                 log_dir=None, echo=False, extra=(), cpu=None, console="ttyS0"):
         self.name = name
         self.echo = echo
         self.lines = []
@@ -217,11 +217,20 @@ class Vm:
         # no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check can fail
         # and panic ("IO-APIC + timer doesn't work") before /init runs at all.
         cmd = ["qemu-system-x86_64", "-machine", machine_for(disks), "-m", "1024", "-smp", "2",
-               "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-               "-nic", "none"]
+               "-display", "none", "-monitor", "none", "-no-reboot", "-nic", "none"]
+        # The console the test reads and types on: the serial port (ttyS0), or a virtio console
+        # (hvc0, as KVM guests may have it), whose driver is a module: nothing shows on it until
+        # the initramfs has loaded virtio_console (the kernel then replays its log there).
+        if console == "ttyS0":
+            cmd += ["-serial", "stdio"]
+        elif console == "hvc0":
+            cmd += ["-serial", "null", "-chardev", "stdio,id=hvc", "-device", "virtio-serial-pci",
+                    "-device", "virtconsole,chardev=hvc"]
+        else:
+            raise AssertionError(f"unknown console {console!r}: ttyS0 or hvc0")
         if kernel:  # kernel=None: the firmware boots from a disk (extra= gives it)
             cmd += ["-kernel", kernel, "-initrd", initrd,
-                    "-append", f"console=ttyS0 panic=-1 no_timer_check {append}".strip()]
+                    "-append", f"console={console} panic=-1 no_timer_check {append}".strip()]
         # TCG unless asked: /dev/kvm may exist on these machines without working (nested).
         cmd += ["-accel", os.environ.get("ZINITRD_VM_ACCEL", "tcg")]
         if cpu:
@@ -401,6 +410,7 @@ class Boot:
     state: the root pool's health in the marker. label: the root's label (pool scripts'
     `populate`), checked when given. usbhid: "yes"/"no", checked when given.
     cpu: a QEMU CPU model (-cpu); None keeps QEMU's default TCG model (no PCLMULQDQ).
+    console: the console the boot is read and typed on: ttyS0 (the serial port) or hvc0.
     devices: extra -device arguments (a USB controller to hot-plug a keyboard on).
     strays: a regex the marker's strays= (processes of the initramfs still running in the root)
       must match in full: "none" unless a scenario leaves some stuck in the kernel on purpose.
@@ -412,8 +422,9 @@ class Boot:
 
     def __init__(self, append, disks=("rpool",), root=None, usr="none", mode="rw", hotplug=None,
                  interact=(), image_args=(), state="ONLINE", label=None, usbhid=None, cpu=None,
-                 devices=(), untouched=(), saw=(), platforms=BOOKWORM, strays="none"):
+                 devices=(), untouched=(), saw=(), platforms=BOOKWORM, strays="none", console="ttyS0"):
         self.append, self.disks, self.root, self.usr, self.mode = append, disks, root, usr, mode
+        self.console = console
         self.strays = strays
         self.hotplug = hotplug  # a disk added through QMP a few seconds after /init starts
         self.interact, self.platforms = interact, platforms

@@ -28,6 +28,7 @@ by_id_part2() {
 }
 # debian_root POOL [BOOTPOOL]: the datasets (BOOTPOOL's /boot, mounted before the tars unpack),
 # the two tars unpacked into them, the cache file naming both pools, all unmounted.
+# CRYPTTAB=LINE: the root's /etc/crypttab (a pool on LUKS: 20-luks.sh).
 debian_root() {
   run zfs create -o canmount=off -o mountpoint=none "$1/ROOT"
   run zfs create -o canmount=noauto -o mountpoint=/ "$1/ROOT/debian"
@@ -42,6 +43,7 @@ debian_root() {
   echo "make_pools: unpacking the Debian root into $1 ${2:-}"
   run $B tar -xf "$(whole sd-base-tar)" -C /mnt
   run $B tar -xf "$(whole sd-overlay-tar)" -C /mnt
+  if [ -n "${CRYPTTAB:-}" ]; then printf '%s\n' "$CRYPTTAB" > /mnt/etc/crypttab || die "crypttab"; fi
   run zpool set bootfs="$1/ROOT/debian" "$1"
   # The guide's pools are created with this cache file and it is copied into the new root, so
   # that zfs-import-cache.service finds them; the next pool's file must name its pools only.
