@@ -122,7 +122,8 @@ TEST_CASE("a real image for the installed kernel: complete, mode 0600, byte-iden
   CHECK(boot->aliases.size() > 100);
   // Loaded by device, never at every boot: the bridges disks sit behind (VMD, Hyper-V's virtual
   // PCI bus) and what a passphrase is typed through (Hyper-V's keyboard, Intel LPSS I2C
-  // controllers, the GPIO controllers of i2c-HID keyboards' interrupts), each with its aliases.
+  // controllers, the GPIO controllers of i2c-HID keyboards' interrupts, the virtio console of
+  // console=hvc0), each with its aliases.
   auto aliased = [&](std::string_view module, std::string_view pattern_start) {
     return std::any_of(boot->aliases.begin(), boot->aliases.end(), [&](const BootAlias& x) {
       return x.module == module && x.pattern.starts_with(pattern_start);
@@ -135,7 +136,8 @@ TEST_CASE("a real image for the installed kernel: complete, mode 0600, byte-iden
                                                         {"intel_lpss_pci", "pci:"},
                                                         {"pinctrl_alderlake", "acpi"},
                                                         {"i2c_hid_acpi", "acpi"},
-                                                        {"usbhid", "usb:"}}) {
+                                                        {"usbhid", "usb:"},
+                                                        {"virtio_console", "virtio:"}}) {
     INFO(module);
     CHECK(aliased(module, pattern));
     CHECK(std::find(boot->load.begin(), boot->load.end(), module) == boot->load.end());

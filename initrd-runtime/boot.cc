@@ -544,6 +544,10 @@ std::optional<Failure> Boot::do_switch() {
   else if (pending.waited_ms > 0)
     log_info("waited %s for ZFS to finish updating the pool configuration",
              format_seconds(pending.waited_ms).c_str());
+  // The console the kernel gives init, when its driver was loaded here (console=hvc0).
+  if (int n = attach_late_console())
+    log_info("the console appeared after /init started: %d standard streams of init point at it",
+             n);
   return switch_root(kSysroot, init, init_args_, envp_);
 }
 

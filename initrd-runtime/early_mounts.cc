@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
+#include "fd.h"
 #include "util.h"
 
 namespace zinitrd::rt {
@@ -61,6 +63,20 @@ void ensure_standard_fds() {
       ::close(c);
     }
   }
+}
+
+int attach_late_console(const char* console) {
+  Fd c(::open(console, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!c.valid()) return 0;  // still none (ENODEV), or no console= at all
+  struct stat cs;
+  if (::fstat(c.get(), &cs) != 0 || !S_ISCHR(cs.st_mode) || cs.st_rdev == makedev(1, 3)) return 0;
+  int moved = 0;
+  for (int fd = 0; fd <= 2; ++fd) {
+    struct stat st;
+    const bool null = ::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+    if (null && ::dup2(c.get(), fd) == fd) ++moved;  // dup2: the copy is not close-on-exec
+  }
+  return moved;
 }
 
 }  // namespace zinitrd::rt

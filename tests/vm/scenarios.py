@@ -67,6 +67,10 @@ SCENARIOS = {
                                root="fpool/root", platforms=BOTH),
     "missing_pool": Fails("root=zfs:nopool/ROOT/x rd.timeout=5", messages=[r"nopool", RESCUE],
                           platforms=BOTH),
+    # On the virtio console (console=hvc0, its driver a module): the explanation and a working
+    # rescue shell there too.
+    "missing_pool_hvc0": Fails("root=zfs:nopool/ROOT/x rd.timeout=5", messages=[r"nopool", RESCUE],
+                               console="hvc0"),
     "misspelled_dataset": Fails("root=zfs:rpool/ROOT/debain", messages=[r"rpool/ROOT/debain", RESCUE],
                                 platforms=BOTH),
     # rd.break stops after the import with a shell that sees the pool; its exit resumes the boot.

@@ -1,6 +1,6 @@
 """scenarios_crypt: encrypted roots (pool cpool, made by pools/20-crypt.sh).
 
-A passphrase is typed on the serial console (interact); a key file is embedded by the generator
+A passphrase is typed on the serial console (interact), or on the virtio console (hvc0); a key file is embedded by the generator
 (--keyfile, the same bytes the pool script used) and must boot without any prompt, from an image
 that stays private (mode 0600) and really carries the key.
 """
@@ -42,6 +42,11 @@ SCENARIOS = {
     "crypt_passphrase": Boot("root=zfs:cpool/ROOT/pass", root="cpool/ROOT/pass",
                              usr="cpool/ROOT/pass/usr",
                              interact=[(prompt("cpool/ROOT/pass", 1), PASS)], **CRYPT),
+    # A KVM guest whose console is the virtio console (console=hvc0): its driver is a module,
+    # and without it the prompt (and everything else) shows nowhere and nothing can be typed.
+    "crypt_passphrase_hvc0": Boot("root=zfs:cpool/ROOT/pass", root="cpool/ROOT/pass",
+                                  usr="cpool/ROOT/pass/usr", console="hvc0",
+                                  interact=[(prompt("cpool/ROOT/pass", 1), PASS)], disks=("cpool",)),
     "crypt_wrong_passphrase": Fails(
         "root=zfs:cpool/ROOT/pass",
         interact=[(prompt("cpool/ROOT/pass", n), f"not-the-passphrase-{n}\n") for n in (1, 2, 3)],

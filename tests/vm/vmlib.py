@@ -437,12 +437,14 @@ class Fails:
     """A boot that must stop with MESSAGES (regexes, in order) and a working rescue shell.
 
     saw: regexes that must each match some console line by the time the rescue shell starts, in
-    any order. disks, interact, image_args, cpu, devices, untouched, platforms: as for Boot.
+    any order. disks, interact, image_args, cpu, devices, untouched, platforms, console: as for
+    Boot.
     """
 
     def __init__(self, append, disks=("rpool",), messages=(), interact=(), image_args=(), cpu=None,
-                 devices=(), untouched=(), saw=(), platforms=BOOKWORM):
+                 devices=(), untouched=(), saw=(), platforms=BOOKWORM, console="ttyS0"):
         self.append, self.disks, self.messages = append, disks, messages
+        self.console = console
         self.interact, self.platforms = interact, platforms
         self.image_args = image_args if callable(image_args) else tuple(image_args)
         self.hotplug = None
