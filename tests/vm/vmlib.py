@@ -374,11 +374,17 @@ def died_before_init(log_path):
     None. Under TCG the kernel can oops on its own while patching its text at boot (an int3 in
     sched_clock_tick, seen with Debian 13's 6.12 and -smp 2): an emulator fault, with no module
     loaded yet ("Modules linked in:" empty) and no line of zinitrd's before it. A fault of the
-    image (no init found, init killed) or any oops after /init loaded a module is never one."""
+    image (no init found, init killed) or any oops after /init loaded a module is never one.
+    Nor is a stall, but one: the kernel stopping in its own initcalls, before it even began to
+    unpack the initramfs (seen once under a loaded host: nothing after "IP idents hash table"
+    for 240 s), which no image can cause."""
     try:
         lines = open(log_path, errors="replace").read().splitlines()
     except OSError:
         return None
+    stalled = _stalled_before_initramfs(lines)
+    if stalled:
+        return stalled
     for n, line in enumerate(lines):
         if "zinitrd" in line:
             return None
@@ -392,6 +398,17 @@ def died_before_init(log_path):
                     if not modules.group(1).strip() else None
         return None
     return None
+
+
+def _stalled_before_initramfs(lines):
+    """The kernel's last line when it logged (not quiet) and never reached the initramfs: no
+    "Trying to unpack rootfs image" line, nothing of zinitrd's, no panic or oops; else None."""
+    command = next((l for l in lines if "Command line:" in l), None)
+    if command is None or re.search(r"\bquiet\b", command):
+        return None  # nothing logged, or too little to tell
+    if any(re.search(r"(?i)zinitrd|Trying to unpack rootfs|Kernel panic|Oops: |BUG: ", l) for l in lines):
+        return None
+    return f"the kernel stalled before it unpacked the initramfs (its last line: {lines[-1].strip()[:120]})"
 
 
 # The platforms a scenario runs on (platforms.py): the host's Debian 12 only, or both.

@@ -2,7 +2,8 @@
 """vmlib_test: the harness's own rules that decide a boot's fate (label `unit`, no VM runs).
 
 died_before_init lets a scenario boot once more only when the kernel faulted on its own before
-the initramfs ran; every failure that may be zinitrd's must stay a failure.
+the initramfs ran, or stalled before it began to unpack it; every failure that may be zinitrd's
+must stay a failure.
 """
 import os
 import sys
@@ -44,6 +45,19 @@ class DiedBeforeInit(unittest.TestCase):
                        "VFS: Unable to mount root fs on unknown-block(0,0)"):
             text = BOOT + f"[   4.77] [    1.95] Kernel panic - not syncing: {reason}\n"
             self.assertIsNone(self.verdict(text), reason)
+
+    def test_a_kernel_stalled_before_the_initramfs_is_the_emulators(self):
+        text = BOOT + ("[   1.19] [    0.958000] NET: Registered PF_INET protocol family\n"
+                       "[   1.19] [    0.960110] IP idents hash table entries: 16384 (order: 5)\n")
+        self.assertIn("stalled before it unpacked the initramfs", self.verdict(text))
+        self.assertIn("IP idents hash table", self.verdict(text))
+
+    def test_a_stall_once_the_initramfs_is_unpacked_is_a_result(self):
+        unpacked = BOOT + "[   1.53] [    1.057432] Trying to unpack rootfs image as initramfs...\n"
+        self.assertIsNone(self.verdict(unpacked))
+        quiet = BOOT.replace("root=zfs", "quiet root=zfs")  # too little logged to tell
+        self.assertIsNone(self.verdict(quiet))
+        self.assertIsNone(self.verdict("[   0.10] SeaBIOS (version 1.16.2)\n"))  # no kernel yet
 
     def test_a_boot_that_never_faulted_is_a_result(self):
         self.assertIsNone(self.verdict(BOOT + "[   9.0] ZINITRD-TEST-MARKER root=x usr=none\n"))
