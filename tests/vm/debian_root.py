@@ -48,8 +48,7 @@ MARKER_UNIT = os.path.join(HERE, "zinitrd-marker.service")
 HOSTNAME = "zinitrd-systemd"
 DISK_GB = 4  # each pool disk, sparse: the root is about 0.7 GB before compression
 PASSPHRASE = "zinitrd-systemd-pass"  # crpool's, as in pools-systemd/10-debian.sh
-DISKS = ["sd-base-tar", "sd-overlay-tar", "sd-rpool", "sd-crpool"]  # 10-debian.sh's "# disks:"
-HOST_DISKS = ["sd-lpool"]  # 20-luks.sh's, host only
+TAR_DISKS = ["sd-base-tar", "sd-overlay-tar"]  # then sd-POOL for each of pools(root)
 LUKS_UUID = "4c554b53-5344-4000-8000-000000000001"  # lpool's LUKS volume, as in 20-luks.sh
 LUKS_NAME = "luks1"  # its crypttab name, the guide's
 # sd-rpool: rpool, then the guide's boot pool bpool (512 MiB); sd-crpool: crpool alone; sd-lpool:
@@ -288,7 +287,7 @@ def pool_disks(paths, k, root=None):
         vmlib.zinitrd_build(paths, k, img, "--init", os.path.join(HERE, "make_pools.sh"),
                             "--install", "busybox", *pool_vm_args(root), *includes, root=root)
         attach = [tar, overlay] + [os.path.join(tmp, f"sd-{p}.raw") for p in disks]
-        names = DISKS + (HOST_DISKS if root is None else [])
+        names = TAR_DISKS + [f"sd-{p}" for p in disks]  # the "# disks:" lines of the scripts
         vm = vmlib.Vm(vmlib.kernel_image(k, root or "/"), img,
                       "quiet zinitrd_test_disks=" + ",".join(names),
                       [(a, "virtio-blk", n) for a, n in zip(attach, names)],

@@ -1,8 +1,8 @@
 """scenarios_crypt: encrypted roots (pool cpool, made by pools/20-crypt.sh).
 
-A passphrase is typed on the serial console (interact), or on the virtio console (hvc0); a key file is embedded by the generator
-(--keyfile, the same bytes the pool script used) and must boot without any prompt, from an image
-that stays private (mode 0600) and really carries the key.
+A passphrase is typed on the serial console (interact), or on the virtio console (hvc0); a key
+file is embedded by the generator (--keyfile, the same bytes the pool script used) and must boot
+without any prompt, from an image that stays private (mode 0600) and really carries the key.
 """
 import os
 import subprocess
